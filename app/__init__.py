@@ -1,0 +1,1 @@
+"""zonescope's thin adapters: the command line and the web dashboard around `simcore`."""

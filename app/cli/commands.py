@@ -1,0 +1,21 @@
+"""The list of subcommand registrars, in the order `zonescope --help` shows them."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+from app.cli import sim_commands
+
+SubParsers = "argparse._SubParsersAction[argparse.ArgumentParser]"
+Registrar = Callable[[Any], None]
+
+REGISTRY: list[Registrar] = [
+    sim_commands.register_run,
+    sim_commands.register_proc,
+    sim_commands.register_link,
+    sim_commands.register_presets,
+]
+
+__all__ = ["REGISTRY", "argparse"]

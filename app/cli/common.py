@@ -1,0 +1,67 @@
+"""Options and helpers shared by the subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from typing import Any
+
+from simcore.link import decode_link, is_link
+from simcore.scenario import MAX_TICKS, Scenario, load_scenario
+from simcore.simulation import Simulation
+
+
+def add_scenario_args(p: argparse.ArgumentParser, ticks: bool = True) -> None:
+    p.add_argument("scenario", metavar="SCENARIO", help="preset name, scenario .toml file, or share link / token")
+    if ticks:
+        p.add_argument("--ticks", type=int, metavar="N",
+                       help="ticks to run (default: the scenario's `ticks`, or a link's tick)")
+    p.add_argument("--seed", type=int, metavar="S", help="override the scenario's seed")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a scenario field by dotted path, e.g. --set workload.target_occupancy=0.9 "
+                        "(repeatable; values are TOML literals)")
+
+
+def load(args: argparse.Namespace) -> tuple[Scenario, int]:
+    """The scenario and the tick to run to."""
+    link_tick = None
+    if is_link(args.scenario) and not args.overrides and args.seed is None:
+        scenario, link_tick = decode_link(args.scenario)
+    else:
+        scenario = load_scenario(args.scenario, args.overrides, args.seed)
+    ticks = getattr(args, "ticks", None)
+    if ticks is None:
+        ticks = link_tick if link_tick is not None else scenario.ticks
+    if not 0 <= ticks <= MAX_TICKS:
+        from simcore.scenario import ScenarioError
+
+        raise ScenarioError(f"--ticks: must be in 0..{MAX_TICKS}, got {ticks}")
+    return scenario, ticks
+
+
+def run_hashed(sim: Simulation, ticks: int) -> str:
+    """Run to `ticks`, hashing every frame (the initial one included). Returns the hex digest."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(sim.frame().digest())
+    while sim.tick < ticks:
+        sim.step()
+        h.update(sim.frame().digest())
+    return h.hexdigest()
+
+
+def buddyinfo_json(sim: Simulation) -> list[dict[str, Any]]:
+    return [{"zone": z.name, "free": z.nr_free_per_order()} for z in sim.node.zones]
+
+
+def pageblocks_json(sim: Simulation) -> list[dict[str, Any]]:
+    from simcore.constants import MIGRATETYPE_NAMES
+
+    return [{"zone": z.name, **dict(zip(MIGRATETYPE_NAMES, z.block_type_counts(), strict=True))}
+            for z in sim.node.zones]
+
+
+def print_json(obj: Any) -> None:
+    json.dump(obj, sys.stdout, indent=1, sort_keys=False)
+    sys.stdout.write("\n")

@@ -1,0 +1,120 @@
+"""The Frame: one schema for everything downstream (CLI, browser encoder, tests).
+
+A frame is the simulation's visible state at a tick: per-pageblock lens arrays over the whole node,
+the per-page kind bytes, per-zone free-list tables and watermarks, the compaction scanners, the
+vmstat counters, and the events since the previous frame. Nothing downstream recomputes
+simulation state; it only selects and encodes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from simcore.constants import CLASS_INFO, NR_PAGE_KINDS, PAGEBLOCK_NR_PAGES, MigrateType, PageKind
+from simcore.events import Event
+
+#: mobility of each PageKind for the "mix" lens: 0 free, 1 movable, 2 reclaimable, 3 unmovable, 4 other
+MOBILITY = np.zeros(256, dtype=np.uint8)
+for _k, _info in CLASS_INFO.items():
+    MOBILITY[_k] = 1 if _info.movable else (2 if _info.migratetype == MigrateType.RECLAIMABLE else 3)
+MOBILITY[PageKind.ISOLATED_FREE] = 4
+MOBILITY[PageKind.HOLE] = 4
+assert NR_PAGE_KINDS <= 256
+
+#: Why the compaction scanners passed a pageblock by (pb_skip_reason codes).
+SKIP_REASONS = (
+    "",
+    "skip bit set (nothing isolated last time)",
+    "migratetype not suitable for async compaction",
+    "not a MOVABLE block: no free-scanner target",
+    "free block of order >= pageblock_order",
+    "no movable pages",
+    "unmovable page made the block unmigratable",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneFrame:
+    name: str
+    start_pfn: int
+    end_pfn: int
+    free_pages: int
+    managed: int
+    watermark_min: int
+    watermark_low: int
+    watermark_high: int
+    watermark_boost: int
+    free_area: tuple[tuple[int, ...], ...]  # [order][migratetype] -> blocks
+    block_types: tuple[int, ...]  # pageblocks per migratetype
+    fragindex_9: int  # __fragmentation_index(9) x1000 (-1000: a suitable block exists)
+
+
+@dataclass(frozen=True, slots=True)
+class ScannerFrame:
+    """A compaction run's cursors (compact_control.migrate_pfn / free_pfn)."""
+
+    zone: str
+    migrate_pfn: int
+    free_pfn: int
+    sync: str  # "async" / "sync_light" / "sync"
+    order: int
+    active: bool
+    trail_migrate: tuple[int, ...] = ()
+    trail_free: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    tick: int
+    nr_pages: int
+    pb_mt: np.ndarray  # uint8 per pageblock
+    pb_free: np.ndarray  # uint16 free pages per pageblock
+    pb_movable: np.ndarray  # uint16 movable pages
+    pb_reclaimable: np.ndarray  # uint16
+    pb_unmovable: np.ndarray  # uint16
+    pb_largest_order: np.ndarray  # int8 largest free order inside the block (-1 none)
+    pb_skip: np.ndarray  # uint8 PB_compact_skip
+    pb_skip_reason: np.ndarray  # uint8 index into SKIP_REASONS (last reason a scanner passed it by)
+    page_kind: np.ndarray  # uint8 per page (PageKind)
+    zones: tuple[ZoneFrame, ...]
+    vmstat: dict[str, int]
+    scanners: tuple[ScannerFrame, ...] = ()
+    events: tuple[Event, ...] = ()
+    extra: dict[str, float] = field(default_factory=dict)
+
+    def digest(self) -> bytes:
+        """A digest of the frame's content (arrays, tables, counters, events)."""
+        h = hashlib.blake2b(digest_size=16)
+        h.update(self.tick.to_bytes(8, "little"))
+        for arr in (self.pb_mt, self.pb_free, self.pb_skip, self.pb_largest_order, self.page_kind):
+            h.update(np.ascontiguousarray(arr).tobytes())
+        for z in self.zones:
+            h.update(repr((z.free_pages, z.free_area, z.watermark_boost)).encode())
+        h.update(repr(sorted(self.vmstat.items())).encode())
+        h.update(repr([(s.migrate_pfn, s.free_pfn, s.active) for s in self.scanners]).encode())
+        h.update(repr(self.events).encode())
+        return h.digest()
+
+
+def pageblock_lenses(kind: np.ndarray, buddy: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-pageblock summaries of the per-page arrays (one pass per lens, vectorised)."""
+    nb = kind.size // PAGEBLOCK_NR_PAGES
+    k = kind[: nb * PAGEBLOCK_NR_PAGES].reshape(nb, PAGEBLOCK_NR_PAGES)
+    mob = MOBILITY[k]
+    counts = np.stack([np.count_nonzero(mob == c, axis=1) for c in range(4)]).astype(np.uint16)
+    b = buddy[: nb * PAGEBLOCK_NR_PAGES].reshape(nb, PAGEBLOCK_NR_PAGES)
+    largest = b.max(axis=1).astype(np.int16) - 1
+    # an order-10 block spans two pageblocks: its second block has no head of its own
+    tens = np.flatnonzero(largest == 10)
+    tens = tens[tens + 1 < nb]
+    largest[tens + 1] = 10
+    return {
+        "pb_free": counts[0],
+        "pb_movable": counts[1],
+        "pb_reclaimable": counts[2],
+        "pb_unmovable": counts[3],
+        "pb_largest_order": largest.astype(np.int8),
+    }

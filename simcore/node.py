@@ -1,0 +1,205 @@
+"""A NUMA node (`pg_data_t`): its zones, the per-page and per-pageblock arrays, owners and counters.
+
+Page arrays are indexed by absolute pfn; pfn 0 is the node's first page. They are bytearrays so
+that hot paths index them as cheaply as a Python list and `numpy.frombuffer` views them without a
+copy when a frame is built:
+
+* ``kind[pfn]``         PageKind (0 free)
+* ``buddy[pfn]``        order + 1 at the head of a free block
+* ``alloc_order[pfn]``  order + 1 at the head of an allocation
+* ``alloc_stream[pfn]`` the stream (owner + class) of the allocation headed here
+* ``pb_mt[block]``, ``pb_skip[block]``, ``pb_zone[block]`` per pageblock
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from simcore.constants import (
+    CLASS_INFO,
+    NR_PAGE_KINDS,
+    NR_PAGE_ORDERS,
+    PAGEBLOCK_ORDER,
+    ZONE_BY_NAME,
+    MigrateType,
+    PageKind,
+    ZoneType,
+)
+from simcore.events import Event
+from simcore.owners import KERNEL_PID, Process, Stream
+from simcore.page_alloc import PageAllocator, SlowpathHooks
+from simcore.scenario import NodeSpec, VmSpec
+from simcore.vmstat import new_vm_events
+from simcore.watermarks import calculate_min_free_kbytes, setup_per_zone_lowmem_reserve, setup_per_zone_wmarks
+from simcore.zone import Zone
+
+#: Number of zone types in the kernel config of each arch (the length of "protection:" lines).
+NR_ZONE_TYPES = {"x86_64": 5, "x86_32": 4}
+
+
+class Node(PageAllocator):
+    def __init__(self, spec: NodeSpec, vm: VmSpec, rng: np.random.Generator, nid: int = 0) -> None:
+        self.nid = nid
+        self.arch = spec.arch
+        self.rng = rng
+        self.tick = 0
+        total = spec.total_pages
+        self.nr_pages = total
+        self.kind = bytearray(total)
+        self.buddy = bytearray(total)
+        self.alloc_order = bytearray(total)
+        self.alloc_stream: list[int] = [0] * total
+        nblocks = total >> PAGEBLOCK_ORDER
+        # memmap_init(): every pageblock starts MIGRATE_MOVABLE
+        self.pb_mt = bytearray([MigrateType.MOVABLE]) * nblocks
+        self.pb_skip = bytearray(nblocks)
+        self.pb_zone = bytearray(nblocks)
+        self.zones: list[Zone] = []
+        pfn = 0
+        for zs in spec.zones:
+            z = Zone(ZONE_BY_NAME[zs.name], pfn, pfn + zs.pages, self.kind, self.buddy, self.pb_mt, self.pb_skip)
+            self.pb_zone[pfn >> PAGEBLOCK_ORDER : (pfn + zs.pages) >> PAGEBLOCK_ORDER] = bytes([len(self.zones)]) * (
+                zs.pages >> PAGEBLOCK_ORDER
+            )
+            self.zones.append(z)
+            pfn += zs.pages
+        self.zone_by_name = {z.name: z for z in self.zones}
+        # owners and their allocations
+        self.procs: dict[int, Process] = {KERNEL_PID: Process(KERNEL_PID, "kernel")}
+        self.pid_by_comm: dict[str, int] = {"kernel": KERNEL_PID}
+        self.streams: list[Stream] = []
+        self.stream_by_key: dict[tuple[int, str], int] = {}
+        # counters
+        self.nr_kind_pages = [0] * NR_PAGE_KINDS
+        self.pgfree = 0
+        self.vm_events = new_vm_events()
+        self.nr_isolated = [0, 0]  # pages isolated for migration: anon, file
+        self.events: list[Event] = []
+        self.event_counts: dict[str, int] = {}
+        self.listeners: list[Callable[[Event], None]] = []
+        self.hooks = SlowpathHooks()
+        self.mode = "modern"
+        self._fill = [[bytes([k]) * (1 << o) for o in range(NR_PAGE_ORDERS)] for k in range(NR_PAGE_KINDS)]
+        self._zonelists: dict[int, list[Zone]] = {}
+        self.apply_vm(vm)
+        self._boot_free()
+
+    # ----------------------------------------------------------------- setup
+    def apply_vm(self, vm: VmSpec) -> None:
+        self.vm = vm
+        lowmem = sum(z.managed for z in self.zones if z.ztype not in (ZoneType.HIGHMEM, ZoneType.MOVABLE))
+        self.min_free_kbytes = vm.min_free_kbytes or calculate_min_free_kbytes(lowmem)
+        setup_per_zone_wmarks(self.zones, self.min_free_kbytes, vm.watermark_scale_factor)
+        setup_per_zone_lowmem_reserve(self.zones, NR_ZONE_TYPES[self.arch])
+        for z in self.zones:
+            z.watermark_boost_factor = vm.watermark_boost_factor
+
+    def _boot_free(self) -> None:
+        """`memblock_free_all()`: hand every page to the buddy allocator in MAX_PAGE_ORDER blocks."""
+        for z in self.zones:
+            pfn = z.start_pfn
+            while pfn < z.end_pfn:
+                order = NR_PAGE_ORDERS - 1
+                while pfn & ((1 << order) - 1) or pfn + (1 << order) > z.end_pfn:
+                    order -= 1
+                z.free_one_page(pfn, order)
+                pfn += 1 << order
+
+    def zonelist(self, highest_zoneidx: int) -> list[Zone]:
+        """Zones an allocation may use, preferred (highest) first: the node's zonelist."""
+        zl = self._zonelists.get(highest_zoneidx)
+        if zl is None:
+            zl = [z for z in reversed(self.zones) if z.idx <= highest_zoneidx]
+            self._zonelists[highest_zoneidx] = zl
+        return zl
+
+    def zone_of(self, pfn: int) -> Zone:
+        return self.zones[self.pb_zone[pfn >> PAGEBLOCK_ORDER]]
+
+    # ---------------------------------------------------------------- owners
+    def process(self, comm: str) -> int:
+        """The pid of the process named `comm`, created on first use."""
+        pid = self.pid_by_comm.get(comm)
+        if pid is None:
+            pid = max(self.procs) + 1
+            self.procs[pid] = Process(pid, comm, start_tick=self.tick)
+            self.pid_by_comm[comm] = pid
+        return pid
+
+    def stream(self, owner: int, name: str, kind: int, lifetime: float = 0.0) -> Stream:
+        sid = self.stream_by_key.get((owner, name))
+        if sid is None:
+            sid = len(self.streams)
+            self.streams.append(Stream(sid, name, owner, kind, lifetime))
+            self.stream_by_key[(owner, name)] = sid
+        return self.streams[sid]
+
+    # ---------------------------------------------------------------- events
+    def emit(self, ev: Event) -> None:
+        self.events.append(ev)
+        self.event_counts[ev.name] = self.event_counts.get(ev.name, 0) + 1
+        for fn in self.listeners:
+            fn(ev)
+
+    # --------------------------------------------------- allocation records
+    def commit_alloc(self, pfn: int, order: int, kind: int, sid: int) -> None:
+        """Mark a block taken from the buddy lists as an allocation of `kind` owned by stream `sid`."""
+        n = 1 << order
+        self.kind[pfn : pfn + n] = self._fill[kind][order]
+        self.alloc_order[pfn] = order + 1
+        self.alloc_stream[pfn] = sid
+        self.streams[sid].add(pfn, n)
+        self.nr_kind_pages[kind] += n
+
+    def free_alloc(self, pfn: int) -> int:
+        """Free the allocation headed at `pfn` (`__free_pages`). Returns the pages freed."""
+        order = self.alloc_order[pfn] - 1
+        n = 1 << order
+        kind = self.kind[pfn]
+        self.kind[pfn : pfn + n] = self._fill[0][order]
+        self.alloc_order[pfn] = 0
+        self.streams[self.alloc_stream[pfn]].remove(pfn, n)
+        self.nr_kind_pages[kind] -= n
+        self.pgfree += n
+        self.zones[self.pb_zone[pfn >> PAGEBLOCK_ORDER]].free_one_page(pfn, order)
+        return n
+
+    def move_alloc(self, src: int, dst: int) -> None:
+        """Migration's last step: the allocation at `src` now lives at `dst` (already taken off the
+        free lists by the caller); `src` pages become free pages the caller must give back."""
+        order = self.alloc_order[src] - 1
+        n = 1 << order
+        kind = self.kind[src]
+        sid = self.alloc_stream[src]
+        self.kind[dst : dst + n] = self._fill[kind][order]
+        self.alloc_order[dst] = order + 1
+        self.alloc_stream[dst] = sid
+        self.kind[src : src + n] = self._fill[0][order]
+        self.alloc_order[src] = 0
+        self.streams[sid].replace(src, dst)
+
+    # -------------------------------------------------------------- totals
+    @property
+    def free_pages(self) -> int:
+        return sum(z.free_pages for z in self.zones)
+
+    @property
+    def managed_pages(self) -> int:
+        return sum(z.managed for z in self.zones)
+
+    @property
+    def allocated_pages(self) -> int:
+        return sum(self.nr_kind_pages[k] for k in CLASS_INFO)
+
+    def kind_view(self) -> np.ndarray:
+        """A zero-copy numpy view of the per-page kind bytes (valid until the next step)."""
+        return np.frombuffer(self.kind, dtype=np.uint8)
+
+    def allocation_heads(self) -> np.ndarray:
+        """pfns of every allocation head, in physical address order."""
+        return np.flatnonzero(np.frombuffer(self.alloc_order, dtype=np.uint8))
+
+    def kind_pages(self, kind: PageKind) -> int:
+        return self.nr_kind_pages[kind]

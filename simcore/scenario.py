@@ -1,0 +1,262 @@
+"""The scenario: one validated document describing a run (zones, seed, workload, policies, timeline).
+
+A scenario arrives as a TOML file, a preset name, a share-link token, or JSON from the browser; all
+of them become the same `Scenario` model, validated once. Every number has a bound, unknown keys are
+refused, and the total size is capped so that a shared link cannot start a simulation that exhausts
+the server (see docs/scenarios.md for the caps).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from simcore.actions import Action, TimelineEntry
+from simcore.constants import CLASS_BY_NAME, MAX_PAGE_ORDER, PAGEBLOCK_NR_PAGES, ZONE_BY_NAME
+
+#: 16 GiB of 4 KiB pages: the largest node a scenario may describe.
+MAX_NODE_PAGES = 1 << 22
+#: The largest number of ticks a scenario may ask to run.
+MAX_TICKS = 1_000_000
+#: ticks x events_per_tick: bounds the work a scenario (and so a link) can ask for.
+MAX_WORK = 200_000_000
+MAX_EVENTS_PER_TICK = 200_000
+MAX_TIMELINE = 2000
+MAX_STREAMS = 32
+
+PRESET_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+class ScenarioError(ValueError):
+    """A scenario could not be read or did not validate. The message names the field and the limit."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+ZoneName = Literal["DMA", "DMA32", "Normal", "HighMem", "Movable"]
+
+
+class ZoneSpec(_Model):
+    name: ZoneName
+    pages: Annotated[int, Field(ge=PAGEBLOCK_NR_PAGES * 2, le=MAX_NODE_PAGES, description="spanned 4 KiB pages")]
+
+    @field_validator("pages")
+    @classmethod
+    def _whole_pageblocks(cls, v: int) -> int:
+        if v % PAGEBLOCK_NR_PAGES:
+            raise ValueError(f"must be a multiple of {PAGEBLOCK_NR_PAGES} (whole pageblocks), got {v}")
+        return v
+
+
+class NodeSpec(_Model):
+    arch: Literal["x86_64", "x86_32"] = "x86_64"
+    zones: Annotated[list[ZoneSpec], Field(min_length=1, max_length=4)] = [ZoneSpec(name="Normal", pages=262144)]
+
+    @model_validator(mode="after")
+    def _check(self) -> NodeSpec:
+        order = [ZONE_BY_NAME[z.name] for z in self.zones]
+        if order != sorted(set(order)):
+            raise ValueError("zones must be distinct and in kernel order (DMA, DMA32, Normal, HighMem, Movable)")
+        total = sum(z.pages for z in self.zones)
+        if total > MAX_NODE_PAGES:
+            raise ValueError(f"total pages {total} exceed the cap of {MAX_NODE_PAGES} (16 GiB)")
+        if self.arch == "x86_64" and "HighMem" in [z.name for z in self.zones]:
+            raise ValueError("x86_64 has no HighMem zone")
+        if self.arch == "x86_32" and "DMA32" in [z.name for z in self.zones]:
+            raise ValueError("x86_32 has no DMA32 zone")
+        return self
+
+    @property
+    def total_pages(self) -> int:
+        return sum(z.pages for z in self.zones)
+
+
+class VmSpec(_Model):
+    """The /proc/sys/vm knobs the simulation honours."""
+
+    min_free_kbytes: Annotated[int | None, Field(ge=128, le=1048576)] = None
+    watermark_scale_factor: Annotated[int, Field(ge=1, le=3000)] = 10
+    watermark_boost_factor: Annotated[int, Field(ge=0, le=100000)] = 15000
+    extfrag_threshold: Annotated[int, Field(ge=0, le=1000)] = 500
+    compaction_proactiveness: Annotated[int, Field(ge=0, le=100)] = 20
+
+
+OrderWeights = dict[Annotated[int, Field(ge=0, le=MAX_PAGE_ORDER)], Annotated[float, Field(gt=0, le=1e6)]]
+
+
+class StreamSpec(_Model):
+    """One entry of the workload mix: an owner allocating one class with an order distribution."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    name: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
+    alloc_class: Annotated[str, Field(alias="class")] = "anon"
+    weight: Annotated[float, Field(gt=0, le=1e6)] = 1.0
+    orders: OrderWeights = {0: 1.0}
+    lifetime: Annotated[float, Field(gt=0, le=1e9, description="mean lifetime in ticks")] = 100.0
+    owner: Annotated[str, Field(min_length=1, max_length=40)] = "kernel"
+
+    @field_validator("alloc_class")
+    @classmethod
+    def _known_class(cls, v: str) -> str:
+        if v not in CLASS_BY_NAME:
+            raise ValueError(f"unknown allocation class {v!r}; one of {', '.join(CLASS_BY_NAME)}")
+        return v
+
+    @field_validator("orders")
+    @classmethod
+    def _some_order(cls, v: dict[int, float]) -> dict[int, float]:
+        if not v:
+            raise ValueError("needs at least one order")
+        return dict(sorted(v.items()))
+
+
+class WorkloadSpec(_Model):
+    events_per_tick: Annotated[int, Field(ge=0, le=MAX_EVENTS_PER_TICK)] = 2000
+    target_occupancy: Annotated[float, Field(ge=0.0, le=0.99)] = 0.7
+    streams: Annotated[list[StreamSpec], Field(max_length=MAX_STREAMS)] = [
+        StreamSpec(name="anon", alloc_class="anon", weight=6, owner="app"),
+        StreamSpec(name="pagecache", alloc_class="pagecache", weight=3, owner="app", lifetime=400),
+        StreamSpec(name="slab", alloc_class="slab_unmovable", weight=1, lifetime=300),
+    ]
+
+    @model_validator(mode="after")
+    def _unique(self) -> WorkloadSpec:
+        names = [s.name for s in self.streams]
+        if len(names) != len(set(names)):
+            raise ValueError("stream names must be unique")
+        return self
+
+
+class Scenario(_Model):
+    name: Annotated[str, Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9_.-]+$")] = "custom"
+    title: Annotated[str, Field(max_length=120)] = ""
+    description: Annotated[str, Field(max_length=4000)] = ""
+    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = 1
+    ticks: Annotated[int, Field(ge=0, le=MAX_TICKS, description="default run length")] = 200
+    tick_ms: Annotated[int, Field(ge=1, le=1000, description="simulated milliseconds per tick")] = 10
+    mode: Literal["modern", "2.6.35"] = "modern"
+    defrag: Literal["compaction", "lumpy", "none"] = "compaction"
+    node: NodeSpec = NodeSpec()
+    vm: VmSpec = VmSpec()
+    workload: WorkloadSpec = WorkloadSpec()
+    timeline: Annotated[list[TimelineEntry], Field(max_length=MAX_TIMELINE)] = []
+
+    @model_validator(mode="after")
+    def _bounded_work(self) -> Scenario:
+        work = self.ticks * self.workload.events_per_tick
+        if work > MAX_WORK:
+            raise ValueError(
+                f"ticks x workload.events_per_tick = {work} exceeds the cap of {MAX_WORK}; "
+                "run fewer ticks or fewer events per tick"
+            )
+        for i, entry in enumerate(self.timeline):
+            if entry.at > MAX_TICKS:
+                raise ValueError(f"timeline[{i}].at = {entry.at} exceeds {MAX_TICKS}")
+        return self
+
+    def with_action(self, at: int, action: Action) -> Scenario:
+        """A copy with one more timeline entry (live actions are recorded this way for links)."""
+        entries = [*self.timeline, TimelineEntry(at=at, action=action)]
+        if len(entries) > MAX_TIMELINE:
+            raise ScenarioError(f"timeline: at most {MAX_TIMELINE} actions")
+        return self.model_copy(update={"timeline": entries})
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+def format_validation_error(err: ValidationError) -> str:
+    parts = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"] if not str(p).startswith("function-after")) or "scenario"
+        parts.append(f"{loc}: {e['msg']}")
+    return "; ".join(parts)
+
+
+def validate_scenario(data: Any) -> Scenario:
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as err:
+        raise ScenarioError(format_validation_error(err)) from None
+
+
+def parse_value(text: str) -> Any:
+    """A --set value as a TOML literal (numbers, booleans, strings, arrays), else a plain string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply `key.path=value` overrides to a scenario document (before validation)."""
+    for item in overrides:
+        if "=" not in item:
+            raise ScenarioError(f"--set {item!r}: expected key=value")
+        key, _, raw = item.partition("=")
+        path = [p for p in key.strip().split(".") if p]
+        if not path:
+            raise ScenarioError(f"--set {item!r}: empty key")
+        node: Any = data
+        for i, part in enumerate(path[:-1]):
+            if isinstance(node, list):
+                if not part.isdigit() or int(part) >= len(node):
+                    raise ScenarioError(f"--set {key}: no element {part} in {'.'.join(path[:i]) or 'scenario'}")
+                node = node[int(part)]
+            else:
+                node = node.setdefault(part, {})
+            if not isinstance(node, dict | list):
+                raise ScenarioError(f"--set {key}: {'.'.join(path[: i + 1])} is not a table")
+        last = path[-1]
+        if isinstance(node, list):
+            if not last.isdigit() or int(last) >= len(node):
+                raise ScenarioError(f"--set {key}: no element {last}")
+            node[int(last)] = parse_value(raw)
+        else:
+            node[last] = parse_value(raw)
+    return data
+
+
+def preset_names() -> list[str]:
+    return sorted(p.stem for p in PRESET_DIR.glob("*.toml"))
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise ScenarioError(f"{path}: cannot read ({err.strerror})") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ScenarioError(f"{path}: not valid TOML ({err})") from None
+
+
+def load_document(source: str) -> dict[str, Any]:
+    """The raw document for a preset name, a .toml path, or a share link / token."""
+    from simcore.link import is_link, link_document
+
+    if is_link(source):
+        return link_document(source)
+    path = Path(source)
+    if source.endswith(".toml") or path.is_file():
+        return read_toml(path)
+    if source in preset_names():
+        return read_toml(PRESET_DIR / f"{source}.toml")
+    raise ScenarioError(
+        f"scenario {source!r}: not a preset ({', '.join(preset_names())}), a .toml file or a share link"
+    )
+
+
+def load_scenario(source: str, overrides: list[str] | None = None, seed: int | None = None) -> Scenario:
+    data = load_document(source)
+    data.pop("at_tick", None)
+    if overrides:
+        data = apply_overrides(data, overrides)
+    if seed is not None:
+        data["seed"] = seed
+    return validate_scenario(data)
