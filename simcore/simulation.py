@@ -41,7 +41,10 @@ class Subsystem(Protocol):
 
 class Simulation:
     def __init__(self, scenario: Scenario) -> None:
+        #: the effective settings now (`set` actions change them)
         self.scenario = scenario
+        #: the scenario as given plus every live action recorded in its timeline: what a link holds
+        self.recorded = scenario
         self.seed = scenario.seed
         self.rng = np.random.default_rng(np.random.SeedSequence(scenario.seed))
         self.uniforms = Uniforms(self.rng)
@@ -95,12 +98,17 @@ class Simulation:
 
     # --------------------------------------------------------------- actions
     def apply(self, action: Action) -> str:
-        """Perform a live action now and record it (so links replay it). Returns a summary."""
-        self.scenario = self.scenario.with_action(self.tick, action)
+        """Perform a live action now and record it (so links replay it). Returns a summary.
+
+        A rejected action (ScenarioError) changes nothing and is not recorded.
+        """
+        recorded = self.recorded.with_action(self.tick, action)  # raises if the timeline is full
+        detail = self._perform(action)
+        self.recorded = recorded
         # keep the replay cursor past it: it has been performed
-        self._timeline.insert(self._timeline_pos, (len(self.scenario.timeline) - 1, self.scenario.timeline[-1]))
+        self._timeline.insert(self._timeline_pos, (len(recorded.timeline) - 1, recorded.timeline[-1]))
         self._timeline_pos += 1
-        return self._perform(action)
+        return detail
 
     def _perform(self, action: Action) -> str:
         detail = self.handlers[action.type](action)
@@ -166,6 +174,12 @@ class Simulation:
         return "compaction is not available in this build"
 
     # ---------------------------------------------------------------- output
+    def share_token(self, at_tick: int | None = None) -> str:
+        """The share-link token that rebuilds this run (recorded actions included) at `at_tick`."""
+        from simcore.link import make_token
+
+        return make_token(self.recorded, self.tick if at_tick is None else at_tick)
+
     def vmstat(self) -> dict[str, int]:
         return node_vmstat(self.node)
 
