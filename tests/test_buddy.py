@@ -76,7 +76,7 @@ def test_no_merge_across_a_zone_boundary() -> None:
     dma, normal = node.zones
     assert dma.nr_free_per_order()[9:] == [1, 1]
     assert list(normal.free_area[9][M]) == [1536]
-    sid = take_all_free(node, PageKind.ANON)
+    take_all_free(node, PageKind.ANON)
     node.free_alloc(1024)
     node.free_alloc(1536)
     assert list(dma.free_area[9][M]) == [1024]
