@@ -30,8 +30,6 @@ What differs from Linux: no per-cpu page lists (every allocation goes to the bud
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from simcore.constants import (
     FALLBACKS,
     MAX_PAGE_ORDER,
@@ -42,9 +40,6 @@ from simcore.constants import (
     PAGEBLOCK_ORDER,
     MigrateType,
 )
-
-if TYPE_CHECKING:
-    from simcore.zone import Zone
 
 _UNMOVABLE = int(MigrateType.UNMOVABLE)
 _MOVABLE = int(MigrateType.MOVABLE)
@@ -212,7 +207,9 @@ class FreeArea:
         for b in range(first, first + n):
             self.pb_mt[b] = mt
 
-    def try_to_claim_block(self, pfn: int, current_order: int, order: int, start_mt: int, block_mt: int) -> int:
+    def try_to_claim_block(
+        self, pfn: int, current_order: int, order: int, start_mt: int, block_mt: int
+    ) -> int:
         """Models `try_to_claim_block()`. `pfn` is on the `block_mt` list. Returns the page or -1."""
         if current_order >= PAGEBLOCK_ORDER:
             self.del_free_block(pfn, current_order)

@@ -59,10 +59,10 @@ class Node(PageAllocator):
         self.zones: list[Zone] = []
         pfn = 0
         for zs in spec.zones:
-            z = Zone(ZONE_BY_NAME[zs.name], pfn, pfn + zs.pages, self.kind, self.buddy, self.pb_mt, self.pb_skip)
-            self.pb_zone[pfn >> PAGEBLOCK_ORDER : (pfn + zs.pages) >> PAGEBLOCK_ORDER] = bytes([len(self.zones)]) * (
-                zs.pages >> PAGEBLOCK_ORDER
-            )
+            z = Zone(ZONE_BY_NAME[zs.name], pfn, pfn + zs.pages, self.kind, self.buddy, self.pb_mt,
+                     self.pb_skip)
+            first, nblocks_z = pfn >> PAGEBLOCK_ORDER, zs.pages >> PAGEBLOCK_ORDER
+            self.pb_zone[first : first + nblocks_z] = bytes([len(self.zones)]) * nblocks_z
             self.zones.append(z)
             pfn += zs.pages
         self.zone_by_name = {z.name: z for z in self.zones}
@@ -83,6 +83,11 @@ class Node(PageAllocator):
         self.mode = "modern"
         self._fill = [[bytes([k]) * (1 << o) for o in range(NR_PAGE_ORDERS)] for k in range(NR_PAGE_KINDS)]
         self._zonelists: dict[int, list[Zone]] = {}
+        # per PageKind: (preferred zone, migratetype, highest_zoneidx) for alloc_pages_fast()
+        self._preferred: list[tuple[Zone, int, int] | None] = [None] * NR_PAGE_KINDS
+        for k in CLASS_INFO:
+            ac = self.alloc_context(0, k, 0)
+            self._preferred[k] = (ac.zonelist[0], ac.migratetype, ac.highest_zoneidx)
         self.apply_vm(vm)
         self._boot_free()
 
@@ -154,13 +159,28 @@ class Node(PageAllocator):
         self.nr_kind_pages[kind] += n
 
     def free_alloc(self, pfn: int) -> int:
-        """Free the allocation headed at `pfn` (`__free_pages`). Returns the pages freed."""
+        """Free the allocation headed at `pfn` (`__free_pages`). Returns the pages freed.
+
+        A hot path: `Stream.remove()` is inlined; `Zone.free_one_page()` does the merging.
+        """
         order = self.alloc_order[pfn] - 1
         n = 1 << order
-        kind = self.kind[pfn]
-        self.kind[pfn : pfn + n] = self._fill[0][order]
+        page_kind = self.kind
+        kind = page_kind[pfn]
+        if order:
+            page_kind[pfn : pfn + n] = self._fill[0][order]
+        else:
+            page_kind[pfn] = 0
         self.alloc_order[pfn] = 0
-        self.streams[self.alloc_stream[pfn]].remove(pfn, n)
+        st = self.streams[self.alloc_stream[pfn]]
+        # Stream.remove(pfn, n)
+        i = st.pos.pop(pfn)
+        pfns = st.pfns
+        last = pfns.pop()
+        if last != pfn:
+            pfns[i] = last
+            st.pos[last] = i
+        st.nr_pages -= n
         self.nr_kind_pages[kind] -= n
         self.pgfree += n
         self.zones[self.pb_zone[pfn >> PAGEBLOCK_ORDER]].free_one_page(pfn, order)

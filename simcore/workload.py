@@ -19,6 +19,7 @@ import numpy as np
 
 from simcore.constants import CLASS_BY_NAME
 from simcore.node import Node
+from simcore.page_alloc import FAST_MISS
 from simcore.scenario import WorkloadSpec
 
 GAIN = 8.0
@@ -51,27 +52,41 @@ class Uniforms:
 
 
 class Workload:
+    """Runs the scenario's mix of streams: `events_per_tick` allocation or free events a tick.
+
+    The allocation choice is one table over every (stream, order) pair, weighted by the stream's
+    weight times the order's share, searched with one bisection. The free choice keeps each
+    stream's live count and the total death rate ``sum(live / lifetime)`` up to date as events
+    happen, and recomputes them exactly at each tick's start and whenever control has left the
+    allocator's fast path (the slow path may reclaim, kill or compact, and so change streams).
+    """
+
     def __init__(self, node: Node, spec: WorkloadSpec, uniforms: Uniforms) -> None:
         self.node = node
         self.u = uniforms
         self.spec = spec
         self.sids: list[int] = []
-        self.kinds: list[int] = []
-        self.order_cum: list[list[float]] = []
-        self.order_vals: list[list[int]] = []
         self.inv_life: list[float] = []
-        for s in spec.streams:
+        #: (stream index, order, kind, sid) per entry of the allocation table, and its cumulative weights
+        self.picks: list[tuple[int, int, int, int]] = []
+        self.pick_cum: list[float] = []
+        wsum = sum(s.weight for s in spec.streams) or 1.0
+        weights: list[float] = []
+        for j, s in enumerate(spec.streams):
             owner = node.process(s.owner) if s.owner != "kernel" else 0
             kind = CLASS_BY_NAME[s.alloc_class]
             st = node.stream(owner, s.name, kind, s.lifetime)
             self.sids.append(st.sid)
-            self.kinds.append(kind)
-            total = sum(s.orders.values())
-            self.order_vals.append(list(s.orders))
-            self.order_cum.append([c / total for c in accumulate(s.orders.values())])
             self.inv_life.append(1.0 / s.lifetime)
-        wsum = sum(s.weight for s in spec.streams) or 1.0
-        self.stream_cum = [c / wsum for c in accumulate(s.weight for s in spec.streams)]
+            total = sum(s.orders.values())
+            for order, w in s.orders.items():
+                if w > 0:
+                    self.picks.append((j, order, kind, st.sid))
+                    weights.append(s.weight / wsum * w / total)
+        self.pick_cum = list(accumulate(weights))
+        if self.pick_cum:
+            # uniforms are < 1: rounding in the sum must not leave a gap at the top
+            self.pick_cum[-1] = 2.0
         self.events_per_tick = spec.events_per_tick
         self.target = spec.target_occupancy
         self.allocs = 0
@@ -79,59 +94,73 @@ class Workload:
         self.failures = 0
 
     def run_tick(self) -> None:
+        """One tick of events. Each event takes three uniforms: alloc-or-free, which, and whom.
+
+        An event allocates when ``u < 0.5 + GAIN * (target - occupancy)``. An allocation picks a
+        (stream, order) entry by weight. A free picks a stream with probability proportional to
+        ``live allocations / mean lifetime``, then a uniformly random live allocation of it.
+        """
         n = self.events_per_tick
         if n == 0 or not self.sids:
             return
         node = self.node
-        u = self.u.take(3 * n)
-        managed = node.managed_pages
-        allocated = node.allocated_pages
         streams = node.streams
         sids = self.sids
-        kinds = self.kinds
-        stream_cum = self.stream_cum
-        order_cum = self.order_cum
-        order_vals = self.order_vals
         inv_life = self.inv_life
-        target = self.target
+        picks = self.picks
+        pick_cum = self.pick_cum
+        fast = node.alloc_pages_fast
         alloc_pages = node.alloc_pages
         free_alloc = node.free_alloc
-        nstreams = len(sids)
-        last = nstreams - 1
+        last = len(sids) - 1
+        # Stream.pfns lists are never rebound, so these references stay valid
+        pfn_lists = [streams[sid].pfns for sid in sids]
+        managed = node.managed_pages
+        # p_alloc = pa - pb * allocated
+        pa = 0.5 + GAIN * self.target
+        pb = GAIN / managed
+        allocated = node.allocated_pages
+        live = [len(p) for p in pfn_lists]
+        rate = sum(c * il for c, il in zip(live, inv_life, strict=True))
         allocs = frees = fails = 0
-        for i in range(0, 3 * n, 3):
-            p_alloc = 0.5 + GAIN * (target - allocated / managed)
-            if u[i] < p_alloc:
-                j = bisect_right(stream_cum, u[i + 1])
-                if j > last:
-                    j = last
-                oc = order_cum[j]
-                k = bisect_right(oc, u[i + 2])
-                order = order_vals[j][k if k < len(oc) else -1]
-                if alloc_pages(order, kinds[j], sids[j]) >= 0:
+        it = iter(self.u.take(3 * n))
+        for ua, ub, uc in zip(it, it, it, strict=True):
+            if ua < pa - pb * allocated:
+                j, order, kind, sid = picks[bisect_right(pick_cum, ub)]
+                pfn = fast(order, kind, sid)
+                if pfn >= 0:
                     allocated += 1 << order
+                    allocs += 1
+                    live[j] += 1
+                    rate += inv_life[j]
+                    continue
+                if pfn == FAST_MISS:
+                    pfn = alloc_pages(order, kind, sid)
+                if pfn >= 0:
                     allocs += 1
                 else:
                     fails += 1
+                # the slow path may have changed any stream: recount
+                allocated = node.allocated_pages
+                live = [len(p) for p in pfn_lists]
+                rate = sum(c * il for c, il in zip(live, inv_life, strict=True))
             else:
-                # pick a stream by death rate: live allocations / mean lifetime
-                total = 0.0
-                for j in range(nstreams):
-                    total += len(streams[sids[j]].pfns) * inv_life[j]
-                if total <= 0.0:
+                if rate <= 0.0:
                     continue
-                x = u[i + 1] * total
+                # the stream by death rate: live allocations / mean lifetime
+                x = ub * rate
                 j = 0
-                acc = len(streams[sids[0]].pfns) * inv_life[0]
+                acc = live[0] * inv_life[0]
                 while acc <= x and j < last:
                     j += 1
-                    acc += len(streams[sids[j]].pfns) * inv_life[j]
-                pfns = streams[sids[j]].pfns
-                if not pfns:
+                    acc += live[j] * inv_life[j]
+                c = live[j]
+                if not c:
                     continue
-                pfn = pfns[int(u[i + 2] * len(pfns))]
-                allocated -= free_alloc(pfn)
+                allocated -= free_alloc(pfn_lists[j][int(uc * c)])
                 frees += 1
+                live[j] = c - 1
+                rate -= inv_life[j]
         self.allocs += allocs
         self.frees += frees
         self.failures += fails
