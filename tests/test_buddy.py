@@ -87,11 +87,9 @@ def test_no_merge_across_a_zone_boundary() -> None:
 def reorder(node: Node, sid: int, heads: list[tuple[int, int]]) -> None:
     """Re-record stream `sid`'s allocations as the given (head pfn, order) list (same pages)."""
     st = node.streams[sid]
-    for head in st.pfns:
+    for head in list(st.pfns):
+        st.remove(head, 1 << (node.alloc_order[head] - 1))
         node.alloc_order[head] = 0
-    st.pfns.clear()
-    st.pos.clear()
-    st.nr_pages = 0
     for head, order in heads:
         node.alloc_order[head] = order + 1
         st.add(head, 1 << order)
