@@ -8,6 +8,7 @@ copy when a frame is built:
 * ``buddy[pfn]``        order + 1 at the head of a free block
 * ``alloc_order[pfn]``  order + 1 at the head of an allocation
 * ``alloc_stream[pfn]`` the stream (owner + class) of the allocation headed here
+* ``alloc_index[pfn]``  its position in that stream's list (`Stream.where`; stale when not a head)
 * ``pb_mt[block]``, ``pb_skip[block]``, ``pb_zone[block]`` per pageblock
 """
 
@@ -51,6 +52,7 @@ class Node(PageAllocator):
         self.buddy = bytearray(total)
         self.alloc_order = bytearray(total)
         self.alloc_stream: list[int] = [0] * total
+        self.alloc_index: list[int] = [0] * total
         nblocks = total >> PAGEBLOCK_ORDER
         # memmap_init(): every pageblock starts MIGRATE_MOVABLE
         self.pb_mt = bytearray([MigrateType.MOVABLE]) * nblocks
@@ -137,7 +139,7 @@ class Node(PageAllocator):
         sid = self.stream_by_key.get((owner, name))
         if sid is None:
             sid = len(self.streams)
-            self.streams.append(Stream(sid, name, owner, kind, lifetime))
+            self.streams.append(Stream(sid, name, owner, kind, lifetime, where=self.alloc_index))
             self.stream_by_key[(owner, name)] = sid
         return self.streams[sid]
 
@@ -174,12 +176,13 @@ class Node(PageAllocator):
         self.alloc_order[pfn] = 0
         st = self.streams[self.alloc_stream[pfn]]
         # Stream.remove(pfn, n)
-        i = st.pos.pop(pfn)
+        index = self.alloc_index
+        i = index[pfn]
         pfns = st.pfns
         last = pfns.pop()
         if last != pfn:
             pfns[i] = last
-            st.pos[last] = i
+            index[last] = i
         st.nr_pages -= n
         self.nr_kind_pages[kind] -= n
         self.pgfree += n

@@ -2,7 +2,7 @@
 
 A *stream* is every live allocation that one owner made for one allocation class from one source
 (a workload mix entry or a timeline action's group). It keeps its allocations' head pfns in a list
-with an index map, so that a uniformly random member can be picked, removed, or moved (migration
+with a position index, so that a uniformly random member can be picked, removed, or moved (migration
 changes a head pfn) in O(1). Exponential lifetimes are modelled by that uniform choice: with
 memoryless lifetimes, every live allocation of a stream is equally likely to be the next to die.
 """
@@ -25,34 +25,80 @@ class Process:
     alive: bool = True
 
 
+class StreamPositions:
+    """Read-only mapping view pfn -> position of a stream's allocations (``Stream.pos``)."""
+
+    __slots__ = ("_stream",)
+
+    def __init__(self, stream: Stream) -> None:
+        self._stream = stream
+
+    def get(self, pfn: int, default: int | None = None) -> int | None:
+        where = self._stream.where
+        if isinstance(where, dict):
+            i = where.get(pfn, -1)
+        elif 0 <= pfn < len(where):
+            i = where[pfn]
+        else:
+            return default
+        pfns = self._stream.pfns
+        return i if 0 <= i < len(pfns) and pfns[i] == pfn else default
+
+    def __getitem__(self, pfn: int) -> int:
+        i = self.get(pfn)
+        if i is None:
+            raise KeyError(pfn)
+        return i
+
+    def __contains__(self, pfn: object) -> bool:
+        return isinstance(pfn, int) and self.get(pfn) is not None
+
+    def __len__(self) -> int:
+        return len(self._stream.pfns)
+
+
 @dataclass(slots=True)
 class Stream:
+    """The live allocations of one owner and class: head pfns in a list, O(1) pick/add/remove.
+
+    ``where[pfn]`` is the position of the allocation headed at `pfn` in ``pfns``. A node shares
+    one per-pfn list (`Node.alloc_index`) among its streams, which is much cheaper than a dict
+    per stream for a million pages; a standalone stream uses its own dict. Entries for pfns not
+    in the stream are stale and never trusted alone: `pos` checks ``pfns[where[pfn]] == pfn``.
+    ``pfns`` is never rebound, so hot loops may keep a reference to it.
+    """
+
     sid: int
     name: str
     owner: int  # pid; 0 is the kernel
     kind: int  # PageKind
     lifetime: float  # mean lifetime in ticks; 0 means "until freed explicitly"
     pfns: list[int] = field(default_factory=list)
-    pos: dict[int, int] = field(default_factory=dict)
     nr_pages: int = 0
+    where: list[int] | dict[int, int] = field(default_factory=dict)
+
+    @property
+    def pos(self) -> StreamPositions:
+        """pfn -> position in ``pfns``, for the allocations of this stream only."""
+        return StreamPositions(self)
 
     def __len__(self) -> int:
         return len(self.pfns)
 
     def add(self, pfn: int, nr_pages: int) -> None:
-        self.pos[pfn] = len(self.pfns)
+        self.where[pfn] = len(self.pfns)
         self.pfns.append(pfn)
         self.nr_pages += nr_pages
 
     def remove(self, pfn: int, nr_pages: int) -> None:
-        i = self.pos.pop(pfn)
+        i = self.pos[pfn]
         last = self.pfns.pop()
         if last != pfn:
             self.pfns[i] = last
-            self.pos[last] = i
+            self.where[last] = i
         self.nr_pages -= nr_pages
 
     def replace(self, old: int, new: int) -> None:
-        i = self.pos.pop(old)
+        i = self.pos[old]
         self.pfns[i] = new
-        self.pos[new] = i
+        self.where[new] = i

@@ -96,6 +96,7 @@ class PageAllocator:
         kind: bytearray
         alloc_order: bytearray
         alloc_stream: list[int]
+        alloc_index: list[int]
         nr_kind_pages: list[int]
         _fill: list[list[bytes]]
         _preferred: list[tuple[Zone, int, int] | None]
@@ -191,7 +192,7 @@ class PageAllocator:
         self.alloc_order[pfn] = order + 1
         self.alloc_stream[pfn] = sid
         st = self.streams[sid]
-        st.pos[pfn] = len(st.pfns)
+        self.alloc_index[pfn] = len(st.pfns)
         st.pfns.append(pfn)
         st.nr_pages += n
         self.nr_kind_pages[kind] += n
