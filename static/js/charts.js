@@ -1,0 +1,183 @@
+// The charts beside the map: free blocks per order and migratetype (stacked bars), time series of
+// free pages with the watermarks, compaction counters with the order-9 fragmentation index, and the
+// event markers on the timeline (click one to seek there). Series are kept client-side.
+
+import { EVENT_COLORS, MIGRATETYPE_COLORS, MIGRATETYPE_NAMES, SERIES_COLORS } from "./palette.js";
+
+export const COUNTERS = ["compact_migrate_scanned", "compact_free_scanned", "compact_isolated",
+  "compact_stall", "compact_success", "pgmigrate_success"];
+const MAX_POINTS = 4000;
+const MAX_MARKERS_PER_NAME = 400;
+
+const BASE_LAYOUT = {
+  margin: { l: 70, r: 64, t: 8, b: 44 },
+  paper_bgcolor: "#ffffff", plot_bgcolor: "#ffffff",
+  font: { size: 14, family: "system-ui, sans-serif" },
+  legend: { orientation: "h", x: 0, y: -0.2, yanchor: "top", font: { size: 13 } },
+  hovermode: "x",
+};
+const CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["select2d", "lasso2d"] };
+
+/** Time series kept in the page, truncated when the tick goes backwards (seek back, reset). */
+export class Series {
+  constructor() { this.clear(); }
+
+  clear() {
+    this.tick = [];
+    this.free = []; this.min = []; this.low = []; this.high = [];
+    this.frag = [];
+    this.counters = Object.fromEntries(COUNTERS.map((c) => [c, []]));
+    this.markers = new Map(); // name -> Map(tick -> {count, text})
+  }
+
+  columns() { return [this.tick, this.free, this.min, this.low, this.high, this.frag, ...Object.values(this.counters)]; }
+
+  truncateFrom(tick) {
+    let i = this.tick.length;
+    while (i > 0 && this.tick[i - 1] >= tick) i--;
+    if (i < this.tick.length) for (const col of this.columns()) col.length = i;
+    for (const m of this.markers.values()) for (const t of [...m.keys()]) if (t >= tick) m.delete(t);
+  }
+
+  push(tick, zone, vmstat) {
+    this.truncateFrom(tick);
+    this.tick.push(tick);
+    this.free.push(zone.free_pages);
+    this.min.push(zone.watermark_min);
+    this.low.push(zone.watermark_low);
+    this.high.push(zone.watermark_high);
+    this.frag.push(zone.fragindex_9 <= -1000 ? -1 : zone.fragindex_9 / 1000);
+    for (const c of COUNTERS) this.counters[c].push(vmstat && c in vmstat ? vmstat[c] : null);
+    if (this.tick.length > MAX_POINTS) {
+      for (const col of this.columns()) {
+        const kept = col.filter((_, i) => i % 2 === 0 || i === col.length - 1);
+        col.length = 0;
+        col.push(...kept);
+      }
+    }
+  }
+
+  addEvents(events) {
+    for (const ev of events) {
+      let m = this.markers.get(ev.name);
+      if (!m) { m = new Map(); this.markers.set(ev.name, m); }
+      const cur = m.get(ev.tick);
+      if (cur) cur.count += 1;
+      else m.set(ev.tick, { count: 1, text: ev.text });
+      if (m.size > MAX_MARKERS_PER_NAME) m.delete(m.keys().next().value);
+    }
+  }
+}
+
+export class Charts {
+  constructor(els, onSeek) {
+    this.els = els;
+    this.onSeek = onSeek;
+    this.series = new Series();
+    this.zoneIndex = 0;
+    this.lastMetrics = null;
+  }
+
+  attach() {
+    this.attached = true;
+    this.els.free.on("plotly_click", (ev) => {
+      const pt = ev.points && ev.points.find((p) => p.data && p.data.meta === "event");
+      if (pt) this.onSeek(Math.round(pt.x));
+    });
+  }
+
+  /** The zone shown in the charts: the one with the most managed pages. */
+  pickZone(zones) {
+    let best = 0;
+    zones.forEach((z, i) => { if (z.managed > zones[best].managed) best = i; });
+    return best;
+  }
+
+  addMetrics(m) {
+    if (!m.zones || !m.zones.length) return;
+    this.zoneIndex = this.pickZone(m.zones);
+    this.series.push(m.tick, m.zones[this.zoneIndex], m.vmstat);
+    if (Array.isArray(m.events)) this.series.addEvents(m.events);
+    this.lastMetrics = m;
+  }
+
+  render() {
+    const m = this.lastMetrics;
+    if (!m) return Promise.resolve();
+    return Promise.all([this.renderFreeArea(m), this.renderFree(), this.renderCompact()]).then(() => {
+      if (!this.attached) this.attach();
+    });
+  }
+
+  renderFreeArea(m) {
+    const zone = m.zones[this.zoneIndex];
+    const orders = zone.free_area.map((_, o) => o);
+    const data = MIGRATETYPE_NAMES.map((name, mt) => ({
+      type: "bar", name, x: orders, y: zone.free_area.map((row) => row[mt] || 0),
+      marker: { color: MIGRATETYPE_COLORS[mt] },
+      hovertemplate: `${name}: %{y} free blocks of order %{x}<extra></extra>`,
+    }));
+    const layout = { ...BASE_LAYOUT, barmode: "stack", hovermode: "closest",
+      xaxis: { title: { text: `order (zone ${zone.name})` }, dtick: 1 },
+      yaxis: { title: { text: "free blocks" }, rangemode: "tozero" } };
+    return Plotly.react(this.els.freeArea, data, layout, CONFIG);
+  }
+
+  markerTraces(yTop) {
+    const traces = [];
+    let k = 0;
+    for (const [name, m] of this.series.markers) {
+      const xs = [], ys = [], texts = [];
+      for (const [tick, info] of m) {
+        xs.push(tick);
+        ys.push(yTop * (0.97 - 0.05 * (k % 6)));
+        texts.push(info.count > 1 ? `${info.count} × ${name}<br>${info.text}` : `${name}<br>${info.text}`);
+      }
+      traces.push({
+        type: "scatter", mode: "markers", name: `◆ ${name}`, x: xs, y: ys, text: texts, meta: "event",
+        hovertemplate: "tick %{x}: %{text}<extra></extra>",
+        marker: { symbol: "diamond", size: 12, color: EVENT_COLORS[k % EVENT_COLORS.length],
+          line: { color: "#000", width: 1 } },
+      });
+      k++;
+    }
+    return traces;
+  }
+
+  renderFree() {
+    const s = this.series;
+    const zone = this.lastMetrics.zones[this.zoneIndex];
+    const yTop = Math.max(zone.managed || 0, ...s.free.slice(-1), 1);
+    const line = (name, y, color, dash) => ({ type: "scatter", mode: "lines", name, x: s.tick, y,
+      line: { color, width: dash ? 2 : 3, dash: dash || "solid" } });
+    const data = [
+      line("free pages", s.free, SERIES_COLORS.free),
+      line("high watermark", s.high, SERIES_COLORS.high, "dash"),
+      line("low watermark", s.low, SERIES_COLORS.low, "dashdot"),
+      line("min watermark", s.min, SERIES_COLORS.min, "dot"),
+      ...this.markerTraces(yTop),
+    ];
+    const layout = { ...BASE_LAYOUT, hovermode: "closest",
+      xaxis: { title: { text: "tick" }, rangemode: "tozero" },
+      yaxis: { title: { text: `pages (${zone.name})` }, range: [0, yTop * 1.02] } };
+    return Plotly.react(this.els.free, data, layout, CONFIG);
+  }
+
+  renderCompact() {
+    const s = this.series;
+    const data = COUNTERS.map((c, i) => ({
+      type: "scatter", mode: "lines", name: c, x: s.tick, y: s.counters[c],
+      line: { color: SERIES_COLORS.counters[i], width: 2.5 },
+    }));
+    data.push({ type: "scatter", mode: "lines", name: "fragindex order 9 (right)", x: s.tick, y: s.frag,
+      yaxis: "y2", line: { color: SERIES_COLORS.fragindex, width: 3, dash: "dot" } });
+    const layout = { ...BASE_LAYOUT,
+      xaxis: { title: { text: "tick" }, rangemode: "tozero" },
+      yaxis: { title: { text: "count (log)" }, type: "log" },
+      yaxis2: { title: { text: "fragmentation index" }, overlaying: "y", side: "right", range: [-1.05, 1.05],
+        zeroline: false, showgrid: false } };
+    return Plotly.react(this.els.compact, data, layout, CONFIG);
+  }
+
+  reset() { this.series.clear(); this.lastMetrics = null; }
+}

@@ -1,0 +1,166 @@
+// Buttons, sliders, forms and keyboard shortcuts: each sends one validated protocol message.
+
+import { LENSES, msg } from "./protocol.js";
+
+const $ = (id) => document.getElementById(id);
+
+// Sliders are logarithmic: 0..100 -> [lo, hi].
+const TPS = { lo: 0.5, hi: 240 };
+const TPF = { lo: 1, hi: 1000 };
+const fromSlider = (v, r) => r.lo * Math.pow(r.hi / r.lo, v / 100);
+const toSlider = (x, r) => Math.round((100 * Math.log(x / r.lo)) / Math.log(r.hi / r.lo));
+function roundNice(x) {
+  if (x >= 10) return Math.round(x);
+  return Math.round(x * 10) / 10;
+}
+
+function isTyping(target) {
+  if (!target || !target.tagName) return false;
+  const tag = target.tagName;
+  if (tag === "TEXTAREA" || tag === "SELECT" || target.isContentEditable) return true;
+  return tag === "INPUT" && !["range", "checkbox", "button", "submit"].includes(target.type);
+}
+
+export function bindControls(app) {
+  const s = app.state;
+  const send = (m) => app.send(m);
+  const help = $("help");
+  let speedTimer = null;
+  let lastHelpFocus = null;
+
+  const togglePlay = () => send(s.playing ? msg.pause() : msg.play());
+  const stepBack = () => { if ((s.tick || 0) > 0) app.seek(s.tick - 1); };
+  const compact = () => send(msg.action({ type: "compact" }));
+  const setLens = (lens) => { $("lens-select").value = lens; send(msg.lens(lens)); };
+
+  function toggleHelp(show = help.hidden) {
+    help.hidden = !show;
+    if (show) { lastHelpFocus = document.activeElement; $("help-close").focus(); }
+    else if (lastHelpFocus && lastHelpFocus.focus) lastHelpFocus.focus();
+  }
+
+  function readSpeed() {
+    const tps = roundNice(fromSlider(Number($("tps").value), TPS));
+    const tpf = Math.max(1, Math.round(fromSlider(Number($("tpf").value), TPF)));
+    $("tps-out").value = String(tps);
+    $("tpf-out").value = String(tpf);
+    return { tps, tpf };
+  }
+  function sendSpeed() {
+    clearTimeout(speedTimer);
+    speedTimer = setTimeout(() => { const v = readSpeed(); send(msg.speed(v.tps, v.tpf)); }, 150);
+  }
+
+  $("btn-play").addEventListener("click", togglePlay);
+  $("btn-step").addEventListener("click", () => send(msg.step("tick")));
+  $("btn-step-compact").addEventListener("click", () => send(msg.step("compaction")));
+  $("btn-back").addEventListener("click", stepBack);
+  $("btn-reset").addEventListener("click", () => { app.charts.reset(); send(msg.reset()); });
+  $("btn-compact").addEventListener("click", compact);
+  for (const id of ["tps", "tpf"]) $(id).addEventListener("input", () => { readSpeed(); sendSpeed(); });
+
+  $("seek-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const v = $("seek-tick").value;
+    if (v !== "") app.seek(Number(v));
+  });
+  $("lens-select").addEventListener("change", (ev) => setLens(ev.target.value));
+  $("zoom-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const a = Number($("zoom-start").value), b = Number($("zoom-end").value);
+    if (Number.isFinite(a) && Number.isFinite(b) && b > a) send(msg.view(a, b));
+    else app.showError("zoom: the end pfn must be larger than the start pfn");
+  });
+  $("zoom-reset").addEventListener("click", () => send(msg.view(0, s.nrPages || 1)));
+  app.map.onZoomRows = (a, b) => {
+    $("zoom-start").value = String(a);
+    $("zoom-end").value = String(b);
+    send(msg.view(a, b));
+  };
+
+  $("alloc-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    send(msg.action({ type: "alloc", order: Number($("alloc-order").value),
+      count: Number($("alloc-count").value), class: $("alloc-class").value }));
+  });
+  $("policy-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    send(msg.action({ type: "set", key: "defrag", value: $("policy-select").value }));
+  });
+
+  $("proc-select").addEventListener("change", () => { $("proc-text").textContent = ""; send(msg.proc($("proc-select").value)); });
+  $("proc-auto").addEventListener("change", () => app.maybeRefreshProc());
+
+  const preset = $("preset-select");
+  const describe = () => {
+    const opt = preset.selectedOptions[0];
+    if (opt && opt.dataset.description) $("preset-description").textContent = opt.dataset.description;
+  };
+  preset.addEventListener("change", () => {
+    describe();
+    if (preset.value) location.assign(`/?preset=${encodeURIComponent(preset.value)}`);
+  });
+
+  $("btn-copy").addEventListener("click", async () => {
+    if (!s.sharePath) { $("copy-status").textContent = "no link yet"; return; }
+    const text = location.origin + s.sharePath;
+    const box = $("share-text");
+    box.value = text;
+    let ok = false;
+    try {
+      if (navigator.clipboard && window.isSecureContext) { await navigator.clipboard.writeText(text); ok = true; }
+    } catch { ok = false; }
+    if (!ok) { box.focus(); box.select(); ok = document.execCommand && document.execCommand("copy"); }
+    s.copiedLink = text;
+    $("copy-status").textContent = ok ? "copied" : "select the text and copy it";
+  });
+
+  $("help-button").addEventListener("click", () => toggleHelp());
+  $("help-close").addEventListener("click", () => toggleHelp(false));
+  help.addEventListener("click", (ev) => { if (ev.target === help) toggleHelp(false); });
+  $("error-close").addEventListener("click", () => { $("error-banner").hidden = true; });
+  $("event-log").addEventListener("click", (ev) => {
+    const b = ev.target.closest("button.tick-link");
+    if (b) app.seek(Number(b.dataset.tick));
+  });
+
+  document.addEventListener("keydown", (ev) => {
+    if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    if (ev.key === "Escape" && !help.hidden) { toggleHelp(false); ev.preventDefault(); return; }
+    if (isTyping(ev.target)) return;
+    if (ev.key === "?") { toggleHelp(); ev.preventDefault(); return; }
+    if (!help.hidden) return;
+    let handled = true;
+    if (ev.key === " " || ev.code === "Space") { if (!ev.repeat) togglePlay(); }
+    else if (ev.key === "ArrowRight") send(msg.step("tick"));
+    else if (ev.key === "ArrowLeft") stepBack();
+    else if (ev.key === "c" || ev.key === "C") compact();
+    else if (/^[1-6]$/.test(ev.key)) setLens(LENSES[Number(ev.key) - 1]);
+    else handled = false;
+    if (handled) ev.preventDefault();
+  });
+  // a focused button must not also "click" on the space key's keyup
+  document.addEventListener("keyup", (ev) => {
+    if ((ev.key === " " || ev.code === "Space") && !isTyping(ev.target) && help.hidden) ev.preventDefault();
+  });
+
+  readSpeed();
+  describe();
+
+  return {
+    syncStatus(state) {
+      const play = $("btn-play");
+      play.textContent = state.playing ? "❚❚ Pause" : "▶ Play";
+      play.setAttribute("aria-pressed", state.playing ? "true" : "false");
+      document.body.classList.toggle("playing", !!state.playing);
+      if (typeof state.tps === "number" && state.tps > 0) {
+        $("tps").value = String(toSlider(state.tps, TPS));
+        $("tps-out").value = String(roundNice(state.tps));
+      }
+      if (typeof state.ticksPerFrame === "number" && state.ticksPerFrame > 0) {
+        $("tpf").value = String(toSlider(state.ticksPerFrame, TPF));
+        $("tpf-out").value = String(state.ticksPerFrame);
+      }
+    },
+  };
+}

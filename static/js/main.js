@@ -1,0 +1,307 @@
+// zonescope dashboard: connects to /ws, renders frames with Plotly.react (skipping frames while a
+// render is in flight, acking each frame once), keeps the charts, and exposes its state for tests
+// as `window.zonescope.state` and data attributes on #map.
+
+import { Charts } from "./charts.js";
+import { Connection } from "./connection.js";
+import { bindControls } from "./controls.js";
+import { MapView } from "./mapview.js";
+import { DEFAULT_SKIP_REASONS, makeLenses } from "./palette.js";
+import { fnv1a, msg, pfnToCell } from "./protocol.js";
+
+const $ = (id) => document.getElementById(id);
+const CHART_INTERVAL_MS = 250;
+const METRICS_WAIT_MS = 120;
+const MAX_LOG = 300;
+
+class App {
+  constructor() {
+    const ds = document.body.dataset;
+    this.state = {
+      connected: false, closed: null, session: null, tick: null, seq: null, renderedSeq: null, lens: null,
+      unit: null, rows: 0, cols: 0, firstPfn: 0, nrPages: 0, cellsHash: null, frameHash: null, renders: 0,
+      dropped: 0, playing: false, tps: null, ticksPerFrame: null, sharePath: null, error: ds.error || null,
+      cursors: [], progress: null, proc: null, events: 0, lastRenderMs: null,
+    };
+    this.lenses = makeLenses(DEFAULT_SKIP_REASONS);
+    this.map = new MapView($("map"), $("map-tooltip"), this.lenses);
+    this.charts = new Charts({ freeArea: $("chart-freearea"), free: $("chart-free"), compact: $("chart-compact") },
+      (tick) => this.seek(tick));
+    this.pending = null; // newest decoded frame not rendered yet
+    this.rendering = false;
+    this.metrics = new Map(); // seq -> metrics
+    this.lastChart = 0;
+    this.chartTimer = null;
+    this.metricsTimer = null;
+    this.lastProcTick = null;
+    this.procTimer = null;
+    this.conn = null;
+  }
+
+  // ------------------------------------------------------------------ connection
+  wsUrl() {
+    const ds = document.body.dataset;
+    const params = new URLSearchParams(location.search);
+    const query = params.get("session") ? `session=${encodeURIComponent(params.get("session"))}` : ds.wsQuery;
+    const proto = location.protocol === "https:" ? "wss:" : "ws:";
+    return `${proto}//${location.host}${ds.wsPath || "/ws"}${query ? `?${query}` : ""}`;
+  }
+
+  connect() {
+    this.conn = new Connection(this.wsUrl(), {
+      onOpen: () => { this.state.connected = true; this.setConn("live", "conn-ok"); },
+      onMessage: (m) => this.onMessage(m),
+      onFrame: (f) => this.onFrame(f),
+      onClose: (code, text) => this.onClose(code, text),
+      onProblem: (text) => this.showError(text),
+    });
+    this.conn.open();
+  }
+
+  send(obj) {
+    if (!this.conn || !this.conn.send(obj)) {
+      this.showError("not connected: reload the page to start again");
+      return false;
+    }
+    return true;
+  }
+
+  onClose(code, text) {
+    this.state.connected = false;
+    this.state.closed = { code, text };
+    this.setConn(code === 1000 ? "closed" : "disconnected", "conn-bad");
+    this.showError(text);
+  }
+
+  setConn(text, cls) {
+    const el = $("conn");
+    el.textContent = text;
+    el.className = `conn ${cls}`;
+  }
+
+  // -------------------------------------------------------------------- messages
+  onMessage(m) {
+    switch (m.type) {
+      case "hello": return this.onHello(m);
+      case "metrics": return this.onMetrics(m);
+      case "status": return this.onStatus(m);
+      case "progress": return this.onProgress(m);
+      case "proc": return this.onProc(m);
+      case "error": return this.showError(m.message);
+      default: return undefined; // new message types are allowed; ignore the ones we do not know
+    }
+  }
+
+  onHello(m) {
+    const s = this.state;
+    s.session = m.session;
+    s.nrPages = m.nr_pages;
+    const reasons = m.skip_reasons || m.SKIP_REASONS;
+    if (Array.isArray(reasons)) { this.lenses = makeLenses(reasons); this.map.setLenses(this.lenses); }
+    this.map.setZones(m.zones);
+    $("follow-text").value = `${location.origin}/?session=${encodeURIComponent(m.session)}`;
+    if (m.scenario && m.scenario.defrag) $("policy-select").value = m.scenario.defrag;
+    if (m.scenario && !m.preset) {
+      $("preset-description").textContent = `Shared link: ${m.scenario.title || m.scenario.name || ""}`;
+    }
+    $("zoom-end").max = String(m.nr_pages);
+    this.onStatus({ playing: m.playing, tps: m.tps, ticks_per_frame: m.ticks_per_frame, share_path: m.share_path });
+  }
+
+  onStatus(m) {
+    const s = this.state;
+    if (typeof m.playing === "boolean") s.playing = m.playing;
+    if (typeof m.tps === "number") s.tps = m.tps;
+    if (typeof m.ticks_per_frame === "number") s.ticksPerFrame = m.ticks_per_frame;
+    if (typeof m.tick === "number") this.setTick(m.tick);
+    if (m.share_path) { s.sharePath = m.share_path; $("share-text").value = location.origin + m.share_path; }
+    s.progress = null;
+    $("seek-progress").hidden = true;
+    this.controls.syncStatus(s);
+  }
+
+  onProgress(m) {
+    this.state.progress = { done: m.done, total: m.total };
+    const bar = $("seek-progress");
+    bar.hidden = false;
+    bar.max = Math.max(1, m.total);
+    bar.value = m.done;
+  }
+
+  onProc(m) {
+    this.state.proc = { file: m.file, text: m.text, tick: this.state.tick };
+    if (m.file === $("proc-select").value) $("proc-text").textContent = m.text;
+  }
+
+  onMetrics(m) {
+    this.metrics.set(m.seq, m);
+    for (const k of this.metrics.keys()) if (k < m.seq - 8) this.metrics.delete(k);
+    if (typeof m.frame_hash === "string" && this.state.seq === m.seq) this.state.frameHash = m.frame_hash;
+    this.charts.addMetrics(m);
+    this.logEvents(m);
+    this.setTick(m.tick);
+    this.scheduleCharts();
+    this.kick();
+  }
+
+  // ---------------------------------------------------------------- rendering
+  onFrame(f) {
+    if (this.pending) { // never rendered: count it and give its credit back
+      this.state.dropped += 1;
+      this.send(msg.ack(this.pending.seq));
+    }
+    this.pending = f;
+    this.kick();
+  }
+
+  kick() {
+    if (this.rendering || !this.pending) return;
+    const f = this.pending;
+    let m = this.metrics.get(f.seq);
+    if (!m && performance.now() - f.receivedMs < METRICS_WAIT_MS) {
+      clearTimeout(this.metricsTimer);
+      this.metricsTimer = setTimeout(() => this.kick(), METRICS_WAIT_MS);
+      return;
+    }
+    if (!m) m = this.lastMetricsBefore(f.seq);
+    this.pending = null;
+    this.rendering = true;
+    const t0 = performance.now();
+    this.map.render(f, m).then(() => {
+      this.state.lastRenderMs = performance.now() - t0;
+      this.send(msg.ack(f.seq));
+      this.afterRender(f, m);
+    }, (err) => {
+      this.send(msg.ack(f.seq));
+      this.showError(`render: ${err && err.message ? err.message : err}`);
+    }).finally(() => {
+      this.rendering = false;
+      this.kick();
+    });
+  }
+
+  lastMetricsBefore(seq) {
+    let best = null;
+    for (const [k, v] of this.metrics) if (k <= seq && (!best || k > best.seq)) best = v;
+    return best;
+  }
+
+  afterRender(f, m) {
+    const s = this.state;
+    s.seq = f.seq; s.renderedSeq = f.seq; s.renders += 1;
+    s.lens = f.lens; s.unit = f.unit; s.rows = f.rows; s.cols = f.cols; s.firstPfn = f.firstPfn;
+    s.cellsHash = fnv1a(f.cells);
+    s.frameTick = f.tick;
+    s.frameHash = m && m.seq === f.seq && typeof m.frame_hash === "string" ? m.frame_hash : null;
+    s.cursors = ((m && m.scanners) || []).map((sc) => ({
+      zone: sc.zone, migrate_pfn: sc.migrate_pfn, free_pfn: sc.free_pfn, active: sc.active, sync: sc.sync,
+      migrate_cell: pfnToCell(f, sc.migrate_pfn), free_cell: pfnToCell(f, sc.free_pfn),
+    }));
+    this.setTick(f.tick);
+    const el = $("map");
+    el.dataset.tick = String(f.tick);
+    el.dataset.seq = String(f.seq);
+    el.dataset.lens = f.lens;
+    el.dataset.cellsHash = s.cellsHash;
+    el.dataset.frameHash = s.frameHash || "";
+    const c = s.cursors[0];
+    el.dataset.migratePfn = c ? String(c.migrate_pfn) : "";
+    el.dataset.freePfn = c ? String(c.free_pfn) : "";
+    $("lens-select").value = f.lens;
+    const per = f.unit === 1 ? "page" : "pageblock";
+    $("map-caption").textContent = `${f.rows}×${f.cols} cells, one per ${per}, from pfn 0x${f.firstPfn.toString(16)}`;
+    this.maybeRefreshProc();
+  }
+
+  scheduleCharts() {
+    if (this.chartTimer) return;
+    const wait = Math.max(0, CHART_INTERVAL_MS - (performance.now() - this.lastChart));
+    this.chartTimer = setTimeout(() => {
+      this.chartTimer = null;
+      this.lastChart = performance.now();
+      this.charts.render().catch((err) => this.showError(`chart: ${err && err.message ? err.message : err}`));
+    }, this.state.playing ? wait : 0);
+  }
+
+  setTick(t) {
+    this.state.tick = t;
+    $("tick").textContent = String(t);
+  }
+
+  logEvents(m) {
+    const evs = Array.isArray(m.events) ? m.events : [];
+    if (!evs.length && !m.events_dropped) return;
+    this.state.events += evs.length + (m.events_dropped || 0);
+    const list = $("event-log");
+    const frag = document.createDocumentFragment();
+    const shown = evs.slice(-40);
+    for (const ev of shown) {
+      const li = document.createElement("li");
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "tick-link";
+      b.textContent = `t${ev.tick}`;
+      b.setAttribute("aria-label", `Go to tick ${ev.tick}`);
+      b.dataset.tick = String(ev.tick);
+      const name = document.createElement("code");
+      name.textContent = ev.name;
+      const text = document.createElement("span");
+      text.textContent = ` ${ev.text}`;
+      li.append(b, " ", name, text);
+      frag.prepend(li);
+    }
+    const hidden = evs.length - shown.length + (m.events_dropped || 0);
+    if (hidden > 0) {
+      const li = document.createElement("li");
+      li.className = "muted";
+      li.textContent = `tick ${m.tick}: ${hidden} more events not listed`;
+      frag.append(li);
+    }
+    list.prepend(frag);
+    while (list.children.length > MAX_LOG) list.lastElementChild.remove();
+    $("events-count").textContent = `${this.state.events} so far`;
+  }
+
+  // ------------------------------------------------------------------ actions
+  seek(tick) {
+    const t = Math.max(0, Math.floor(tick));
+    if (!Number.isFinite(t)) return;
+    if (this.send(msg.seek(t))) {
+      this.state.progress = { done: 0, total: Math.abs(t - (this.state.tick || 0)) };
+      if (t < (this.state.tick || 0)) this.charts.series.truncateFrom(t + 1);
+    }
+  }
+
+  maybeRefreshProc() {
+    if (!$("proc-auto").checked || this.state.tick === this.lastProcTick || this.procTimer) return;
+    this.procTimer = setTimeout(() => {
+      this.procTimer = null;
+      this.lastProcTick = this.state.tick;
+      this.send(msg.proc($("proc-select").value));
+    }, this.state.playing ? 1000 : 50);
+  }
+
+  showError(text) {
+    if (!text) return;
+    this.state.error = text;
+    $("error-text").textContent = text;
+    $("error-banner").hidden = false;
+  }
+}
+
+function start() {
+  const app = new App();
+  window.zonescope = { app, state: app.state, send: (m) => app.send(m) };
+  app.controls = bindControls(app);
+  if (document.body.dataset.error) {
+    app.setConn("not started", "conn-bad");
+    return; // the page says why (bad link); nothing to connect to
+  }
+  app.connect();
+}
+
+if (typeof Plotly === "undefined") {
+  window.addEventListener("load", start, { once: true });
+} else {
+  start();
+}

@@ -1,0 +1,205 @@
+// The zone map: a Plotly heatmap of the frame's cells in physical address order, the two compaction
+// scanner cursors with short trails, skipped blocks marked, and a hover box computed on demand.
+
+import { cellPages, pfnToCell, NO_CELL } from "./protocol.js";
+
+const fmtPfn = (p) => `0x${p.toString(16)}`;
+const MIB_PER_PAGE = 4096 / (1 << 20);
+
+const CURSOR_STYLE = {
+  migrate: { symbol: "triangle-right", fill: "#ffffff", edge: "#000000", name: "migration scanner" },
+  free: { symbol: "triangle-left", fill: "#000000", edge: "#ffffff", name: "free scanner" },
+};
+
+export class MapView {
+  constructor(el, tooltip, lenses) {
+    this.el = el;
+    this.tooltip = tooltip;
+    this.lenses = lenses;
+    this.frame = null;
+    this.metrics = null;
+    this.zones = [];
+    this.geometry = "";
+    this.onZoomRows = null;
+    this.z = null;
+  }
+
+  setLenses(lenses) { this.lenses = lenses; }
+  setZones(zones) { this.zones = zones || []; }
+
+  /** Rows of display indices (NaN = no cell) through the lens's lookup table. */
+  buildZ(frame, lut) {
+    const { rows, cols, cells } = frame;
+    const z = new Array(rows);
+    for (let r = 0; r < rows; r++) {
+      const row = new Float32Array(cols);
+      const base = r * cols;
+      for (let c = 0; c < cols; c++) row[c] = lut[cells[base + c]];
+      z[r] = row;
+    }
+    return z;
+  }
+
+  cursorTraces(frame, metrics) {
+    const traces = [];
+    const scanners = (metrics && metrics.scanners) || [];
+    for (const kind of ["migrate", "free"]) {
+      const st = CURSOR_STYLE[kind];
+      const xs = [], ys = [], sizes = [], opac = [];
+      for (const s of scanners) {
+        const trail = (s[`trail_${kind}`] || []).slice(-8);
+        trail.forEach((pfn, i) => {
+          const cell = pfnToCell(frame, pfn);
+          if (!cell) return;
+          xs.push(cell.col); ys.push(cell.row);
+          sizes.push(7 + i); opac.push(0.25 + (0.5 * (i + 1)) / trail.length);
+        });
+        const cell = pfnToCell(frame, s[`${kind}_pfn`]);
+        if (cell) { xs.push(cell.col); ys.push(cell.row); sizes.push(20); opac.push(s.active ? 1 : 0.55); }
+      }
+      traces.push({
+        type: "scatter", mode: "markers", name: st.name, x: xs, y: ys, hoverinfo: "skip",
+        showlegend: true,
+        marker: { symbol: st.symbol, size: sizes, opacity: opac, color: st.fill,
+          line: { color: st.edge, width: 2 } },
+      });
+    }
+    return traces;
+  }
+
+  skippedTrace(frame, metrics) {
+    // Optional server field: metrics.skipped = [pfn, ...] or [[pfn, reason], ...].
+    const xs = [], ys = [];
+    if (frame.lens !== "skip" && metrics && Array.isArray(metrics.skipped)) {
+      for (const item of metrics.skipped) {
+        const cell = pfnToCell(frame, Array.isArray(item) ? item[0] : item);
+        if (cell) { xs.push(cell.col); ys.push(cell.row); }
+      }
+    }
+    return {
+      type: "scatter", mode: "markers", name: "skipped block", x: xs, y: ys, hoverinfo: "skip",
+      showlegend: frame.lens === "skip" ? false : true, visible: xs.length ? true : "legendonly",
+      marker: { symbol: "x-thin", size: 9, color: "#000000", line: { color: "#000000", width: 2 } },
+    };
+  }
+
+  rowTicks(frame) {
+    const step = Math.max(1, Math.ceil(frame.rows / 8));
+    const vals = [], text = [];
+    const pages = cellPages(frame) * frame.cols;
+    for (let r = 0; r < frame.rows; r += step) {
+      vals.push(r);
+      text.push(fmtPfn(frame.firstPfn + r * pages));
+    }
+    return { vals, text };
+  }
+
+  layout(frame, L) {
+    const ticks = this.rowTicks(frame);
+    const per = frame.unit === 1 ? "page" : "2 MiB pageblock";
+    return {
+      margin: { l: 84, r: 12, t: 8, b: 48 },
+      paper_bgcolor: "#ffffff", plot_bgcolor: "#ffffff",
+      font: { size: 15, family: "system-ui, sans-serif" },
+      dragmode: "zoom", uirevision: this.geometry,
+      xaxis: { title: { text: `cell = one ${per}, left to right`, font: { size: 14 } },
+        showgrid: false, zeroline: false, constrain: "domain", range: [-0.5, frame.cols - 0.5] },
+      yaxis: { title: { text: "row start pfn", font: { size: 14 } }, autorange: "reversed", showgrid: false,
+        zeroline: false, tickvals: ticks.vals, ticktext: ticks.text, range: [frame.rows - 0.5, -0.5] },
+      legend: { orientation: "h", x: 0, y: -0.09, yanchor: "top", font: { size: 14 } },
+      hovermode: "closest",
+    };
+  }
+
+  /** Render one frame (with its metrics, if they came). Resolves when Plotly has drawn it. */
+  render(frame, metrics) {
+    const L = this.lenses[frame.lens] || this.lenses.migratetype;
+    this.geometry = `${frame.unit}:${frame.rows}x${frame.cols}@${frame.firstPfn}`;
+    this.frame = frame;
+    this.metrics = metrics;
+    const heat = {
+      type: "heatmap", z: this.buildZ(frame, L.lut), zmin: L.zmin, zmax: L.zmax, colorscale: L.colorscale,
+      hoverinfo: "none", xgap: frame.cols <= 128 ? 1 : 0, ygap: frame.rows <= 128 ? 1 : 0,
+      showscale: true, name: L.title,
+      colorbar: { title: { text: L.title, side: "top", font: { size: 14 } }, tickvals: L.names.map((_, i) => i),
+        ticktext: L.names, tickfont: { size: 13 }, thickness: 18, len: 1, y: 0.5, outlinewidth: 0 },
+    };
+    const data = [heat, ...this.cursorTraces(frame, metrics), this.skippedTrace(frame, metrics)];
+    const config = { displaylogo: false, responsive: true, scrollZoom: false,
+      modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d"] };
+    return Plotly.react(this.el, data, this.layout(frame, L), config).then(() => {
+      if (!this.attached) this.attach();
+    });
+  }
+
+  attach() {
+    this.attached = true;
+    this.el.on("plotly_hover", (ev) => this.showHover(ev));
+    this.el.on("plotly_unhover", () => { this.tooltip.hidden = true; });
+    this.el.on("plotly_relayout", (ev) => this.relayout(ev));
+  }
+
+  relayout(ev) {
+    const f = this.frame;
+    if (!f || !this.onZoomRows) return;
+    const y0 = ev["yaxis.range[0]"], y1 = ev["yaxis.range[1]"];
+    if (y0 === undefined || y1 === undefined) return;
+    const lo = Math.max(0, Math.ceil(Math.min(y0, y1)));
+    const hi = Math.min(f.rows - 1, Math.floor(Math.max(y0, y1)));
+    if (hi < lo) return;
+    const pages = cellPages(f) * f.cols;
+    this.onZoomRows(f.firstPfn + lo * pages, f.firstPfn + (hi + 1) * pages);
+  }
+
+  /** Text describing the cell at (row, col) of the current frame. */
+  describeCell(row, col) {
+    const f = this.frame;
+    if (!f || row < 0 || col < 0 || row >= f.rows || col >= f.cols) return null;
+    const idx = row * f.cols + col;
+    const v = f.cells[idx];
+    if (v === NO_CELL) return null;
+    const n = cellPages(f);
+    const start = f.firstPfn + idx * n;
+    const end = start + n - 1;
+    const L = this.lenses[f.lens] || this.lenses.migratetype;
+    const zone = this.zones.find((z) => start >= z.start_pfn && start < z.end_pfn);
+    const lines = [
+      n === 1 ? `pfn ${fmtPfn(start)} (${start})` : `pfn ${fmtPfn(start)}–${fmtPfn(end)} (${start}–${end})`,
+      `${zone ? `zone ${zone.name}, ` : ""}${n === 1 ? "page" : `pageblock ${Math.floor(start / 512)}`}, ` +
+        `${(start * MIB_PER_PAGE).toFixed(1)} MiB`,
+      `${L.title}: ${L.describe(v)}`,
+    ];
+    const extra = this.metrics && this.metrics.hover;
+    if (extra && typeof extra === "object") {
+      for (const [key, arr] of Object.entries(extra)) {
+        if (Array.isArray(arr) && arr.length === f.rows * f.cols) lines.push(`${key}: ${arr[idx]}`);
+      }
+    }
+    for (const s of (this.metrics && this.metrics.scanners) || []) {
+      for (const kind of ["migrate", "free"]) {
+        const p = s[`${kind}_pfn`];
+        if (p >= start && p <= end) {
+          lines.push(`${CURSOR_STYLE[kind].name} is here (${s.sync}, order ${s.order})`);
+        }
+      }
+    }
+    return lines;
+  }
+
+  showHover(ev) {
+    const pt = ev.points && ev.points[0];
+    if (!pt) return;
+    const lines = this.describeCell(Math.round(pt.y), Math.round(pt.x));
+    if (!lines) { this.tooltip.hidden = true; return; }
+    this.tooltip.replaceChildren(...lines.map((t) => {
+      const d = document.createElement("div");
+      d.textContent = t;
+      return d;
+    }));
+    const e = ev.event;
+    const box = this.el.getBoundingClientRect();
+    this.tooltip.style.left = `${Math.min(e.clientX - box.left + 16, box.width - 340)}px`;
+    this.tooltip.style.top = `${e.clientY - box.top + 16}px`;
+    this.tooltip.hidden = false;
+  }
+}
