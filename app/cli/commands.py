@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from app.cli import sim_commands
+from app.cli import serve_commands, sim_commands
 
 SubParsers = "argparse._SubParsersAction[argparse.ArgumentParser]"
 Registrar = Callable[[Any], None]
@@ -16,6 +16,7 @@ REGISTRY: list[Registrar] = [
     sim_commands.register_proc,
     sim_commands.register_link,
     sim_commands.register_presets,
+    serve_commands.register_serve,
 ]
 
 __all__ = ["REGISTRY", "argparse"]

@@ -1,0 +1,49 @@
+"""`zonescope serve`: the dashboard under uvicorn (one process; sessions live in it)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register_serve(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "serve", help="serve the live dashboard (FastAPI + WebSockets)",
+        description="Serve the dashboard on http://HOST:PORT. Settings also come from ZONESCOPE_* "
+                    "environment variables (see app/settings.py), e.g. ZONESCOPE_MAX_VIEWERS=400.",
+    )
+    p.add_argument("--host", default=None, help="interface to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="TCP port (default 8000; 0 picks a free one)")
+    p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    p.set_defaults(handler=cmd_serve)
+
+
+def uvicorn_config(app: Any, host: str, port: int, max_message_bytes: int, log_level: str = "info") -> Any:
+    """The uvicorn settings the dashboard needs (shared with the tests and benchmarks)."""
+    import uvicorn
+
+    return uvicorn.Config(
+        app, host=host, port=port, log_level=log_level,
+        ws_per_message_deflate=False,  # frames are compressed once by the producer, not per connection
+        ws_max_size=max_message_bytes + 1024,  # clients send small control messages only
+        timeout_graceful_shutdown=3, lifespan="on",
+    )
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.main import create_app
+    from app.settings import Settings
+
+    overrides: dict[str, Any] = {}
+    if args.host is not None:
+        overrides["host"] = args.host
+    if args.port is not None:
+        overrides["port"] = args.port
+    settings = Settings(**overrides)
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn_config(app, settings.host, settings.port, settings.max_message_bytes,
+                                           args.log_level))
+    server.run()
+    return 0

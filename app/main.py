@@ -1,0 +1,43 @@
+"""The FastAPI application factory: `create_app(settings)`; nothing is built at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from app import routes_api, routes_pages, routes_ws
+from app.hub import Hub
+from app.settings import Settings
+from app.sources import preset_list
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE_DIR = ROOT / "templates"
+STATIC_DIR = ROOT / "static"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings if settings is not None else Settings()
+    hub = Hub(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await hub.close()
+
+    app = FastAPI(title="zonescope", version="0.1.0", lifespan=lifespan,
+                  description="Live simulator of Linux physical memory management: dashboard server.")
+    app.state.settings = settings
+    app.state.hub = hub
+    app.state.presets = preset_list()
+    app.state.templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
+    app.state.template_dir = TEMPLATE_DIR
+    app.include_router(routes_api.router)
+    app.include_router(routes_pages.router)
+    app.include_router(routes_ws.router)
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR), check_dir=False), name="static")
+    return app

@@ -1,0 +1,83 @@
+"""JSON endpoints: health, presets, normalized scenarios, share-link tokens."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi import Path as PathParam
+from pydantic import BaseModel
+
+from app.settings import Settings
+from app.sources import check_ff, from_preset
+from simcore.link import make_token
+from simcore.scenario import MAX_TICKS, ScenarioError, validate_scenario
+
+router = APIRouter()
+MAX_BODY_BYTES = 262_144
+
+
+class Health(BaseModel):
+    status: str
+
+
+class PresetInfo(BaseModel):
+    name: str
+    title: str
+    description: str
+
+
+class LinkOut(BaseModel):
+    token: str
+    path: str
+
+
+def settings_of(request: Request) -> Settings:
+    s: Settings = request.app.state.settings
+    return s
+
+
+@router.get("/healthz")
+async def healthz() -> Health:
+    return Health(status="ok")
+
+
+@router.get("/api/presets")
+async def presets(request: Request) -> list[PresetInfo]:
+    return [PresetInfo(**p) for p in request.app.state.presets]
+
+
+@router.get("/api/scenario/{name}", responses={422: {"description": "unknown or invalid preset"}})
+async def scenario(name: Annotated[str, PathParam(max_length=100)]) -> dict[str, Any]:
+    """The normalized scenario of a preset (every default filled in)."""
+    try:
+        return from_preset(name).scenario.to_dict()
+    except ScenarioError as err:
+        raise HTTPException(422, str(err)) from None
+
+
+@router.post("/api/link", responses={422: {"description": "the scenario did not validate"}})
+async def link(request: Request) -> LinkOut:
+    """Body: a scenario document (+ optional `at_tick`). Answers its share token and page path."""
+    raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise HTTPException(422, f"body: larger than {MAX_BODY_BYTES} bytes")
+    try:
+        doc = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise HTTPException(422, "body: not a JSON document") from None
+    if not isinstance(doc, dict):
+        raise HTTPException(422, "body: expected a JSON object (a scenario)")
+    at = doc.pop("at_tick", None)
+    try:
+        sc = validate_scenario(doc)
+        if at is None:
+            at = sc.ticks
+        if not isinstance(at, int) or isinstance(at, bool) or not 0 <= at <= MAX_TICKS:
+            raise ScenarioError(f"at_tick: must be an integer in 0..{MAX_TICKS}")
+        check_ff(sc, at, settings_of(request).max_ff_work)
+        token = make_token(sc, at)
+    except ScenarioError as err:
+        raise HTTPException(422, str(err)) from None
+    return LinkOut(token=token, path=f"/s/{token}")

@@ -1,0 +1,186 @@
+"""The `/ws` endpoint: Origin check, session start or join, then a reader loop beside the sender task."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, WebSocket
+from starlette.websockets import WebSocketState
+
+from app.encoder import View, hover_info
+from app.hub import Hub, ServerFull, Session, Viewer, dumps
+from app.messages import CONTROL_TYPES, Ack, Hover, Lens, MessageError, ViewMsg, parse_message
+from app.settings import Settings
+from app.sources import resolve
+from simcore.scenario import ScenarioError
+
+router = APIRouter()
+POLICY = 1008
+TRY_AGAIN_LATER = 1013
+GOING_AWAY = 1001
+MAX_COMMANDS_QUEUED = 64
+
+
+def origin_allowed(ws: WebSocket, settings: Settings) -> bool:
+    """Browsers always send Origin: it must be listed, or (no list) name the host the page came from."""
+    origin = ws.headers.get("origin")
+    if origin is None:
+        return True  # not a browser: no ambient credentials to abuse
+    if settings.allowed_origins:
+        return origin in settings.allowed_origins
+    host = ws.headers.get("host", "")
+    parts = urlsplit(origin)
+    return parts.scheme in ("http", "https") and bool(host) and parts.netloc == host
+
+
+def close_reason(text: str) -> str:
+    """A close reason fits in 123 bytes of UTF-8."""
+    raw = text.encode()[:123]
+    return raw.decode("utf-8", errors="ignore")
+
+
+async def refuse(ws: WebSocket, code: int, message: str) -> None:
+    with contextlib.suppress(Exception):
+        await ws.send_text(dumps({"type": "error", "message": message}))
+        await ws.close(code, close_reason(message))
+
+
+class TokenBucket:
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.tokens = rate
+        self.t = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.rate, self.tokens + (now - self.t) * self.rate)
+        self.t = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+@router.websocket("/ws")
+async def ws_endpoint(ws: WebSocket) -> None:
+    settings: Settings = ws.app.state.settings
+    hub: Hub = ws.app.state.hub
+    if not origin_allowed(ws, settings):
+        await ws.close(POLICY, "origin not allowed")
+        return
+    await ws.accept()
+    query = dict(ws.query_params)
+    new = False
+    try:
+        if "session" in query:
+            if "preset" in query or "link" in query:
+                raise ScenarioError("query: give session alone (it joins a running simulation)")
+            found = hub.sessions.get(query["session"])
+            if found is None or found.closed:
+                raise ScenarioError("session: no such session (it may have ended)")
+            hub.check_room(False)
+            session, role = found, "follower"
+        else:
+            source = resolve(query, settings.max_ff_work)
+            session = await hub.create(source.scenario, source.start_tick, source.preset)
+            role, new = "presenter", True
+    except ScenarioError as err:
+        await refuse(ws, POLICY, str(err))
+        return
+    except ServerFull as err:
+        await refuse(ws, TRY_AGAIN_LATER, str(err))
+        return
+    viewer = Viewer(ws, session, role, settings.credit_window)
+    hub.nr_viewers += 1
+    presets = [{"name": p["name"], "title": p["title"]} for p in ws.app.state.presets]
+    session.attach(viewer, {"presets": presets})
+    if new:
+        hub.start(session)
+    sender = asyncio.create_task(viewer.run_sender(settings.send_timeout_s))
+    reader = asyncio.create_task(read_loop(ws, viewer, session, settings))
+    close: tuple[int, str] | None = None
+    try:
+        done, _ = await asyncio.wait({sender, reader}, return_when=asyncio.FIRST_COMPLETED)
+        if reader in done and not reader.cancelled() and reader.exception() is None:
+            close = reader.result()
+        elif sender in done and viewer.closed:
+            close = (GOING_AWAY, "session ended")
+    finally:
+        for task in (sender, reader):
+            task.cancel()
+        for task in (sender, reader):
+            with contextlib.suppress(BaseException):
+                await task
+        hub.nr_viewers -= 1
+        session.detach(viewer)
+        if ws.application_state == WebSocketState.CONNECTED and ws.client_state == WebSocketState.CONNECTED:
+            code, reason = close if close is not None else (GOING_AWAY, "")
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(ws.close(code, close_reason(reason)), 1.0)
+
+
+async def read_loop(
+    ws: WebSocket, viewer: Viewer, session: Session, settings: Settings
+) -> tuple[int, str] | None:
+    """Read and dispatch control messages. Returns a close code and reason, or None if the client left."""
+    bucket = TokenBucket(settings.rate_per_s)
+    limit = settings.max_message_bytes
+    while True:
+        m = await ws.receive()
+        if m["type"] == "websocket.disconnect":
+            return None
+        text: str | None = m.get("text")
+        data: bytes | None = m.get("bytes")
+        size = len(text.encode()) if text is not None else len(data or b"")
+        if size > limit:
+            return POLICY, f"message larger than {limit} bytes"
+        try:
+            if text is None:
+                raise MessageError("message: binary messages are not accepted; send JSON text")
+            try:
+                doc = json.loads(text)
+            except json.JSONDecodeError:
+                raise MessageError("message: not a JSON document") from None
+            msg = parse_message(doc)
+        except MessageError as err:
+            if not bucket.take():
+                return POLICY, f"rate limit: more than {settings.rate_per_s:g} messages/s"
+            viewer.push({"type": "error", "message": str(err)})
+            continue
+        if isinstance(msg, Ack) and viewer.ack(msg.seq):
+            continue  # acks of frames in flight are free
+        if not bucket.take():
+            return POLICY, f"rate limit: more than {settings.rate_per_s:g} messages/s"
+        dispatch(msg, viewer, session, settings)
+
+
+def dispatch(msg: object, viewer: Viewer, session: Session, settings: Settings) -> None:
+    if isinstance(msg, Ack):
+        return
+    if isinstance(msg, Lens):
+        viewer.lens = msg.lens
+        session.reoffer(viewer)
+    elif isinstance(msg, ViewMsg):
+        viewer.view = View(msg.start_pfn, msg.end_pfn).clamp(session.nr_pages)
+        session.reoffer(viewer)
+    elif isinstance(msg, Hover):
+        if session.latest is None:
+            viewer.push({"type": "error", "message": "hover: no frame yet"})
+            return
+        try:
+            viewer.push(hover_info(session.latest.frame, msg.pfn, session.zone_spans))
+        except ValueError as err:
+            viewer.push({"type": "error", "message": str(err)})
+    else:
+        kind = getattr(msg, "type", "")
+        if kind in CONTROL_TYPES and viewer.role != "presenter" and not settings.followers_control:
+            viewer.push({"type": "error", "message": "session: only the presenter controls this session"})
+            return
+        if session.commands.qsize() >= MAX_COMMANDS_QUEUED:
+            viewer.push({"type": "error", "message": f"session: busy ({MAX_COMMANDS_QUEUED} queued)"})
+            return
+        session.commands.put_nowait((viewer, msg))  # type: ignore[arg-type]

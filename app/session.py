@@ -1,0 +1,109 @@
+"""One simulation under the dashboard's controls, with the frame-hash chain a share link reproduces.
+
+`SimRun` is synchronous and owned by one session's producer (it runs in a worker thread while the
+event loop keeps serving sockets). It takes a frame after every tick, as `zonescope run` does, so that
+`frame_hash` here equals the `frame_hash` that `zonescope run <link>` prints for a link to the same
+tick. A live action at tick T is replayed from a link at the end of tick T, before that tick's frame;
+so after a live action the last link of the chain is recomputed from the hash state before tick T's
+frame, with the tick's events followed by the action's (the order a replay produces).
+
+Seeking backward rebuilds the simulation from its recorded scenario and replays (the core is
+deterministic); there are no keyframes, so the cost of a backward seek is that of running to the tick.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import time
+from collections.abc import Callable
+
+from simcore.actions import Action, CompactAction
+from simcore.events import Event
+from simcore.frame import Frame
+from simcore.link import make_token
+from simcore.procfs import render
+from simcore.scenario import Scenario, ScenarioError
+from simcore.simulation import Simulation
+
+
+class SimRun:
+    def __init__(self, scenario: Scenario, max_ff_work: int) -> None:
+        self.start_scenario = scenario
+        self.max_ff_work = max_ff_work
+        self.pending_events: list[Event] = []
+        self._build(scenario)
+
+    def _build(self, scenario: Scenario) -> None:
+        self.sim = Simulation(scenario)
+        self._hasher = hashlib.blake2b(digest_size=16)
+        self._take_frame()
+
+    def _take_frame(self) -> None:
+        frame = self.sim.frame()
+        self._hash_before = self._hasher.copy()
+        self._hasher.update(frame.digest())
+        self.frame: Frame = frame
+        self.pending_events.extend(frame.events)
+
+    # ------------------------------------------------------------- queries
+    @property
+    def tick(self) -> int:
+        return self.sim.tick
+
+    @property
+    def frame_hash(self) -> str:
+        return self._hasher.hexdigest()
+
+    def share_token(self) -> str:
+        return make_token(self.sim.recorded, self.sim.tick)
+
+    def take_events(self) -> list[Event]:
+        evs, self.pending_events = self.pending_events, []
+        return evs
+
+    def proc(self, file: str) -> str:
+        return render(self.sim.node, file)
+
+    def check_target(self, tick: int) -> None:
+        """Refuse a fast-forward / seek beyond the server's work cap."""
+        work = tick * self.sim.scenario.workload.events_per_tick
+        if work > self.max_ff_work:
+            raise ScenarioError(
+                f"tick: {tick} x workload.events_per_tick = {work} exceeds the server's cap "
+                f"of {self.max_ff_work}"
+            )
+
+    # ------------------------------------------------------------ controls
+    def advance(self, ticks: int, budget_s: float | None = None,
+                clock: Callable[[], float] = time.perf_counter) -> int:
+        """Step up to `ticks` ticks, a frame after each; stop early when `budget_s` is spent."""
+        t0 = clock()
+        done = 0
+        while done < ticks:
+            self.sim.step()
+            self._take_frame()
+            done += 1
+            if budget_s is not None and clock() - t0 >= budget_s:
+                break
+        return done
+
+    def apply(self, action: Action) -> str:
+        """A live action now, recorded for links; the chain's last link is recomputed (see module doc)."""
+        tick_events = self.frame.events
+        detail = self.sim.apply(action)
+        frame = self.sim.frame()
+        self.pending_events.extend(frame.events)
+        frame = dataclasses.replace(frame, events=tick_events + frame.events)
+        self._hasher = self._hash_before.copy()
+        self._hasher.update(frame.digest())
+        self.frame = frame
+        return detail
+
+    def compaction_step(self) -> str:
+        return self.apply(CompactAction(step=True))
+
+    def rebuild(self, scenario: Scenario | None = None) -> None:
+        """Back to tick 0 of `scenario` (default: the recorded one, live actions included)."""
+        self.pending_events = []
+        self._build(self.sim.recorded if scenario is None else scenario)

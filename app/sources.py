@@ -1,0 +1,57 @@
+"""Where a dashboard run comes from: a preset name or a share-link token, validated and capped."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from simcore.link import decode_link
+from simcore.scenario import PRESET_DIR, Scenario, ScenarioError, load_scenario, preset_names, read_toml
+
+DEFAULT_PRESET = "default"
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    scenario: Scenario
+    start_tick: int
+    preset: str | None
+
+
+def preset_list() -> list[dict[str, str]]:
+    out = []
+    for name in preset_names():
+        doc = read_toml(PRESET_DIR / f"{name}.toml")
+        out.append({"name": name, "title": str(doc.get("title", "")),
+                    "description": str(doc.get("description", ""))})
+    return out
+
+
+def from_preset(name: str) -> Source:
+    if name not in preset_names():
+        raise ScenarioError(f"preset: unknown preset {name[:60]!r}; one of {', '.join(preset_names())}")
+    return Source(load_scenario(name), 0, name)
+
+
+def check_ff(scenario: Scenario, at_tick: int, max_ff_work: int) -> None:
+    work = at_tick * scenario.workload.events_per_tick
+    if work > max_ff_work:
+        raise ScenarioError(
+            f"link: at_tick x workload.events_per_tick = {work} exceeds this server's cap of {max_ff_work}"
+        )
+
+
+def from_link(token: str, max_ff_work: int) -> Source:
+    scenario, at = decode_link(token)
+    check_ff(scenario, at, max_ff_work)
+    return Source(scenario, at, None)
+
+
+def resolve(query: dict[str, Any], max_ff_work: int) -> Source:
+    """The source a page or socket query names (`preset=` or `link=`; neither: the default preset)."""
+    preset, link = query.get("preset"), query.get("link")
+    if preset is not None and link is not None:
+        raise ScenarioError("query: give either preset or link, not both")
+    if link is not None:
+        return from_link(str(link), max_ff_work)
+    return from_preset(str(preset) if preset is not None else DEFAULT_PRESET)
