@@ -103,6 +103,17 @@ _PGALLOC_NAME: Final = {"DMA": "pgalloc_dma", "DMA32": "pgalloc_dma32", "Normal"
                         "HighMem": "pgalloc_high", "Movable": "pgalloc_movable"}
 
 
+#: Per-zone-type counters exist only for the zone types of the arch's config: x86-64 has no HighMem,
+#: x86-32 no DMA32 (the kernel prints pgalloc_dma32 etc. only when CONFIG_ZONE_DMA32 is set).
+_ABSENT_ZONE_SUFFIX: Final = {"x86_64": "_high", "x86_32": "_dma32"}
+
+
+def _zone_counter_present(name: str, arch: str) -> bool:
+    if not name.startswith(("pgalloc_", "allocstall_")):
+        return True
+    return not name.endswith(_ABSENT_ZONE_SUFFIX.get(arch, "\0"))
+
+
 def new_vm_events() -> dict[str, int]:
     names = dict.fromkeys(EVENT_ITEMS, 0)
     names.update(dict.fromkeys(EVENT_ITEMS_2_6_35, 0))
@@ -143,5 +154,6 @@ def node_vmstat(node: Node) -> dict[str, int]:
     names = EVENT_ITEMS_2_6_35 if node.mode == "2.6.35" else EVENT_ITEMS
     out = dict(state)
     for n in names:
-        out[n] = ev.get(n, 0)
+        if _zone_counter_present(n, node.arch):
+            out[n] = ev.get(n, 0)
     return out
