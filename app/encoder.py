@@ -98,7 +98,8 @@ def _pageblock_values(frame: Frame, lens: str, b0: int, b1: int) -> np.ndarray:
         nb = b1 - b0
         idx = np.repeat(np.arange(nb, dtype=np.int64) * 16, PAGEBLOCK_NR_PAGES) + kind
         counts = np.bincount(idx, minlength=nb * 16).reshape(nb, 16)
-        return np.argmax(counts, axis=1).astype(np.uint8)
+        dominant_kind: np.ndarray = np.argmax(counts, axis=1).astype(np.uint8)
+        return dominant_kind
     raise ValueError(f"lens: unknown lens {lens!r}")
 
 

@@ -10,7 +10,9 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from app import routes_api, routes_pages, routes_ws
+from app.routes_api import router as api_router
+from app.routes_pages import router as pages_router
+from app.routes_ws import router as ws_router
 from app.hub import Hub
 from app.settings import Settings
 from app.sources import preset_list
@@ -36,8 +38,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.presets = preset_list()
     app.state.templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
     app.state.template_dir = TEMPLATE_DIR
-    app.include_router(routes_api.router)
-    app.include_router(routes_pages.router)
-    app.include_router(routes_ws.router)
+    app.include_router(api_router)
+    app.include_router(pages_router)
+    app.include_router(ws_router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR), check_dir=False), name="static")
     return app
