@@ -32,7 +32,8 @@ def check(node: Node) -> None:
                     if not (z.start_pfn <= pfn and pfn + n <= z.end_pfn):
                         raise InvariantError(f"{z.name}: free block {pfn} order {order} outside the zone")
                     if buddy[pfn] != order + 1:
-                        raise InvariantError(f"{z.name}: free block {pfn} order {order}: buddy byte {buddy[pfn]}")
+                        raise InvariantError(
+                            f"{z.name}: free block {pfn} order {order}: buddy byte {buddy[pfn]}")
                     blocks = range(pfn >> PAGEBLOCK_ORDER, ((pfn + n - 1) >> PAGEBLOCK_ORDER) + 1)
                     if any(node.pb_mt[b] != mt for b in blocks):
                         raise InvariantError(f"{z.name}: free block {pfn} order {order} on list {mt}, "
@@ -50,7 +51,8 @@ def check(node: Node) -> None:
                             barred = order >= PAGEBLOCK_ORDER and bmt != mt and (
                                 mt >= MIGRATE_PCPTYPES or bmt >= MIGRATE_PCPTYPES)
                             if not barred:
-                                raise InvariantError(f"{z.name}: free buddies {pfn} and {bud} of order {order} unmerged")
+                                raise InvariantError(
+                                    f"{z.name}: free buddies {pfn} and {bud} of order {order} unmerged")
         if np.any(seen > 1):
             raise InvariantError(f"{z.name}: a page is in two free blocks")
         if list_pages != z.free_pages:
@@ -67,7 +69,8 @@ def check(node: Node) -> None:
     heads = node.allocation_heads()
     orders = np.frombuffer(node.alloc_order, dtype=np.uint8)[heads].astype(np.int64) - 1
     if int((1 << orders).sum()) != allocated:
-        raise InvariantError(f"allocation heads cover {int((1 << orders).sum())} pages, {allocated} allocated")
+        raise InvariantError(
+            f"allocation heads cover {int((1 << orders).sum())} pages, {allocated} allocated")
     for pfn, order in zip(heads.tolist(), orders.tolist(), strict=True):
         k = kind[pfn]
         if np.any(kind[pfn : pfn + (1 << order)] != k):
@@ -86,7 +89,8 @@ def check(node: Node) -> None:
         if n != node.nr_kind_pages[k]:
             raise InvariantError(f"counter for {PageKind(k).name} is {node.nr_kind_pages[k]}, pages say {n}")
     # conservation: free + allocated + isolated + holes = spanned
-    other = int(np.count_nonzero(np.isin(kind, np.array([PageKind.ISOLATED_FREE, PageKind.HOLE], dtype=np.uint8))))
+    not_buddy = np.array([PageKind.ISOLATED_FREE, PageKind.HOLE], dtype=np.uint8)
+    other = int(np.count_nonzero(np.isin(kind, not_buddy)))
     if node.free_pages + allocated + other != node.nr_pages:
         raise InvariantError(f"pages not conserved: free {node.free_pages} + allocated {allocated} + "
                              f"other {other} != spanned {node.nr_pages}")

@@ -31,7 +31,8 @@ def make_token(scenario: Scenario, at_tick: int | None = None) -> str:
     packed = zlib.compress(raw, 9)
     token = PREFIX + base64.urlsafe_b64encode(packed).rstrip(b"=").decode()
     if len(token) > MAX_TOKEN_CHARS:
-        raise ScenarioError(f"link: the scenario is too large for a link ({len(token)} > {MAX_TOKEN_CHARS} chars)")
+        raise ScenarioError(
+            f"link: the scenario is too large for a link ({len(token)} > {MAX_TOKEN_CHARS} chars)")
     return token
 
 

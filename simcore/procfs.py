@@ -9,8 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from simcore.constants import MIGRATE_TYPES, MIGRATETYPE_NAMES, NR_PAGE_ORDERS, PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER
-from simcore.fragmentation import fill_contig_page_info, format_index, fragmentation_index, unusable_free_index
+from simcore.constants import (
+    MIGRATE_TYPES,
+    MIGRATETYPE_NAMES,
+    NR_PAGE_ORDERS,
+    PAGEBLOCK_NR_PAGES,
+    PAGEBLOCK_ORDER,
+)
+from simcore.fragmentation import (
+    fill_contig_page_info,
+    format_index,
+    fragmentation_index,
+    unusable_free_index,
+)
 from simcore.node import Node
 from simcore.vmstat import node_vmstat
 
@@ -21,7 +32,8 @@ def buddyinfo(node: Node) -> str:
     """`frag_show_print()`."""
     out = []
     for z in node.zones:
-        line = f"Node {node.nid}, zone {z.name:>8} " + "".join(f"{z.nr_free(o):6d} " for o in range(NR_PAGE_ORDERS))
+        counts = "".join(f"{z.nr_free(o):6d} " for o in range(NR_PAGE_ORDERS))
+        line = f"Node {node.nid}, zone {z.name:>8} " + counts
         out.append(line + "\n")
     return "".join(out)
 
@@ -118,7 +130,8 @@ def _index_table(node: Node, fn: Callable[[int, list[int]], str]) -> str:
     out = []
     for z in node.zones:
         nr_free = z.nr_free_per_order()
-        out.append(f"Node {node.nid}, zone {z.name:>8} " + "".join(fn(o, nr_free) for o in range(NR_PAGE_ORDERS)) + "\n")
+        values = "".join(fn(o, nr_free) for o in range(NR_PAGE_ORDERS))
+        out.append(f"Node {node.nid}, zone {z.name:>8} " + values + "\n")
     return "".join(out)
 
 

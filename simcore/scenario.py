@@ -43,7 +43,9 @@ ZoneName = Literal["DMA", "DMA32", "Normal", "HighMem", "Movable"]
 
 class ZoneSpec(_Model):
     name: ZoneName
-    pages: Annotated[int, Field(ge=PAGEBLOCK_NR_PAGES * 2, le=MAX_NODE_PAGES, description="spanned 4 KiB pages")]
+    pages: Annotated[
+        int, Field(ge=PAGEBLOCK_NR_PAGES * 2, le=MAX_NODE_PAGES, description="spanned 4 KiB pages")
+    ]
 
     @field_validator("pages")
     @classmethod
@@ -55,13 +57,16 @@ class ZoneSpec(_Model):
 
 class NodeSpec(_Model):
     arch: Literal["x86_64", "x86_32"] = "x86_64"
-    zones: Annotated[list[ZoneSpec], Field(min_length=1, max_length=4)] = [ZoneSpec(name="Normal", pages=262144)]
+    zones: Annotated[list[ZoneSpec], Field(min_length=1, max_length=4)] = [
+        ZoneSpec(name="Normal", pages=262144)
+    ]
 
     @model_validator(mode="after")
     def _check(self) -> NodeSpec:
         order = [ZONE_BY_NAME[z.name] for z in self.zones]
         if order != sorted(set(order)):
-            raise ValueError("zones must be distinct and in kernel order (DMA, DMA32, Normal, HighMem, Movable)")
+            raise ValueError(
+                "zones must be distinct and in kernel order (DMA, DMA32, Normal, HighMem, Movable)")
         total = sum(z.pages for z in self.zones)
         if total > MAX_NODE_PAGES:
             raise ValueError(f"total pages {total} exceed the cap of {MAX_NODE_PAGES} (16 GiB)")
@@ -171,11 +176,23 @@ class Scenario(_Model):
         return self.model_dump(mode="json", by_alias=True)
 
 
+#: pydantic error types that compare a number with a bound: the message gets the value given
+_BOUND_ERRORS = ("greater_than", "greater_than_equal", "less_than", "less_than_equal")
+
+
 def format_validation_error(err: ValidationError) -> str:
+    """One line: ``field.path: what is wrong`` per error, naming the bound and the value given."""
     parts = []
     for e in err.errors():
         loc = ".".join(str(p) for p in e["loc"] if not str(p).startswith("function-after")) or "scenario"
-        parts.append(f"{loc}: {e['msg']}")
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key (not a field of this section; see docs/scenarios.md)"
+        elif e["type"] in _BOUND_ERRORS:
+            msg = f"{msg}, got {e['input']!r}"
+            if loc.endswith(".pages"):
+                msg += f" (a node holds at most {MAX_NODE_PAGES} pages = 16 GiB)"
+        parts.append(f"{loc}: {msg}")
     return "; ".join(parts)
 
 
@@ -207,7 +224,8 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
         for i, part in enumerate(path[:-1]):
             if isinstance(node, list):
                 if not part.isdigit() or int(part) >= len(node):
-                    raise ScenarioError(f"--set {key}: no element {part} in {'.'.join(path[:i]) or 'scenario'}")
+                    where = ".".join(path[:i]) or "scenario"
+                    raise ScenarioError(f"--set {key}: no element {part} in {where}")
                 node = node[int(part)]
             else:
                 node = node.setdefault(part, {})

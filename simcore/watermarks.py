@@ -39,7 +39,7 @@ def calculate_min_free_kbytes(lowmem_pages: int) -> int:
 def setup_per_zone_wmarks(zones: Sequence[Zone], min_free_kbytes: int, watermark_scale_factor: int) -> None:
     """Models `__setup_per_zone_wmarks()`: split min_free_kbytes by managed pages, then low/high/promo."""
     pages_min = min_free_kbytes >> (PAGE_SHIFT - 10)
-    lowmem_pages = sum(z.managed for z in zones if z.ztype != ZoneType.HIGHMEM and z.ztype != ZoneType.MOVABLE)
+    lowmem_pages = sum(z.managed for z in zones if z.ztype not in (ZoneType.HIGHMEM, ZoneType.MOVABLE))
     for z in zones:
         tmp = pages_min * z.managed // lowmem_pages if lowmem_pages else 0
         if z.ztype in (ZoneType.HIGHMEM, ZoneType.MOVABLE):

@@ -9,12 +9,13 @@ import sys
 from typing import Any
 
 from simcore.link import decode_link, is_link
-from simcore.scenario import MAX_TICKS, Scenario, load_scenario
+from simcore.scenario import MAX_TICKS, MAX_WORK, Scenario, ScenarioError, load_scenario
 from simcore.simulation import Simulation
 
 
 def add_scenario_args(p: argparse.ArgumentParser, ticks: bool = True) -> None:
-    p.add_argument("scenario", metavar="SCENARIO", help="preset name, scenario .toml file, or share link / token")
+    p.add_argument("scenario", metavar="SCENARIO",
+                   help="preset name, scenario .toml file, or share link / token")
     if ticks:
         p.add_argument("--ticks", type=int, metavar="N",
                        help="ticks to run (default: the scenario's `ticks`, or a link's tick)")
@@ -35,9 +36,13 @@ def load(args: argparse.Namespace) -> tuple[Scenario, int]:
     if ticks is None:
         ticks = link_tick if link_tick is not None else scenario.ticks
     if not 0 <= ticks <= MAX_TICKS:
-        from simcore.scenario import ScenarioError
-
         raise ScenarioError(f"--ticks: must be in 0..{MAX_TICKS}, got {ticks}")
+    work = ticks * scenario.workload.events_per_tick
+    if work > MAX_WORK:
+        raise ScenarioError(
+            f"--ticks: {ticks} ticks x workload.events_per_tick {scenario.workload.events_per_tick} = {work} "
+            f"exceeds the cap of {MAX_WORK}"
+        )
     return scenario, ticks
 
 

@@ -18,7 +18,8 @@ def register_run(sub: Any) -> None:
         description="Run SCENARIO for N ticks and print a summary (or one JSON object with --json).",
     )
     add_scenario_args(p)
-    p.add_argument("--json", action="store_true", help="print one JSON object: scenario, seed, ticks, vmstat, "
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object: scenario, seed, ticks, vmstat, "
                    "buddyinfo, pageblocks, events, frame_hash")
     p.add_argument("--check", action="store_true", help="run the invariant checker after every tick (slow)")
     p.set_defaults(handler=cmd_run)
@@ -93,7 +94,8 @@ def cmd_proc(args: argparse.Namespace) -> int:
 def register_link(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         "link", help="print a share token and URL path for a scenario",
-        description="Print the share-link token for SCENARIO (with --set overrides) and its URL path /s/TOKEN.",
+        description="Print the share-link token for SCENARIO (with --set overrides) "
+                    "and its URL path /s/TOKEN.",
     )
     add_scenario_args(p)
     p.set_defaults(handler=cmd_link)
@@ -109,7 +111,7 @@ def cmd_link(args: argparse.Namespace) -> int:
 
 def register_presets(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser("presets", help="list the preset scenarios",
-                                                description="List the presets in scenarios/ with their titles.")
+                                                description="List the presets in scenarios/ with titles.")
     p.set_defaults(handler=cmd_presets)
 
 
