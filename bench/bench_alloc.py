@@ -50,13 +50,13 @@ def tail_orders(order0: float, first: float) -> dict[int, float]:
     return weights
 
 
-def scenario_doc(events: int, target: float, seed: int, mode: str) -> dict[str, Any]:
+def scenario_doc(events: int, target: float, seed: int, mode: str, pages: int = ZONE_PAGES) -> dict[str, Any]:
     return {
         "name": "bench-alloc",
         "seed": seed,
         "mode": mode,
         "defrag": "none",
-        "node": {"zones": [{"name": "Normal", "pages": ZONE_PAGES}]},
+        "node": {"zones": [{"name": "Normal", "pages": pages}]},
         "workload": {
             "events_per_tick": events,
             "target_occupancy": target,
@@ -84,7 +84,8 @@ def cpu_model() -> str:
 
 
 def build(args: argparse.Namespace) -> Simulation:
-    sim = Simulation(validate_scenario(scenario_doc(args.events, args.target, args.seed, args.mode)))
+    doc = scenario_doc(args.events, args.target, args.seed, args.mode, args.pages)
+    sim = Simulation(validate_scenario(doc))
     if not args.subsystems:
         sim.node.hooks = SlowpathHooks()
         sim.subsystems = []
@@ -140,9 +141,11 @@ def time_frames(sim: Simulation, n: int) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--events", type=int, default=100_000, help="events per tick (default 100000)")
-    p.add_argument("--ticks", type=int, default=5, help="ticks per timed round (default 5)")
-    p.add_argument("--rounds", type=int, default=5, help="timed rounds; the best is reported (default 5)")
+    p.add_argument("--ticks", type=int, default=2, help="ticks per timed round (default 2)")
+    p.add_argument("--rounds", type=int, default=10, help="timed rounds; the best is reported (default 10)")
     p.add_argument("--target", type=float, default=0.8, help="target occupancy (default 0.8)")
+    p.add_argument("--pages", type=int, default=ZONE_PAGES,
+                   help=f"zone size in 4 KiB pages, a multiple of 512 (default {ZONE_PAGES}: 4 GiB)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--mode", choices=["modern", "2.6.35"], default="modern")
     p.add_argument("--subsystems", action="store_true",
@@ -184,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         tot_x += fails
     result: dict[str, Any] = {
         "benchmark": "alloc_events",
-        "zone_pages": ZONE_PAGES,
+        "zone_pages": args.pages,
         "events_per_tick": args.events,
         "ticks_per_round": args.ticks,
         "rounds": args.rounds,

@@ -14,6 +14,7 @@ copy when a frame is built:
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable
 
 import numpy as np
@@ -52,7 +53,8 @@ class Node(PageAllocator):
         self.buddy = bytearray(total)
         self.alloc_order = bytearray(total)
         self.alloc_stream: list[int] = [0] * total
-        self.alloc_index: list[int] = [0] * total
+        # a typed array: reading it makes no pointer chase to a scattered int object
+        self.alloc_index = array("q", bytes(8 * total))
         nblocks = total >> PAGEBLOCK_ORDER
         # memmap_init(): every pageblock starts MIGRATE_MOVABLE
         self.pb_mt = bytearray([MigrateType.MOVABLE]) * nblocks

@@ -9,6 +9,7 @@ memoryless lifetimes, every live allocation of a stream is equally likely to be 
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass, field
 
 KERNEL_PID = 0
@@ -62,7 +63,7 @@ class Stream:
     """The live allocations of one owner and class: head pfns in a list, O(1) pick/add/remove.
 
     ``where[pfn]`` is the position of the allocation headed at `pfn` in ``pfns``. A node shares
-    one per-pfn list (`Node.alloc_index`) among its streams, which is much cheaper than a dict
+    one per-pfn array (`Node.alloc_index`) among its streams, which is much cheaper than a dict
     per stream for a million pages; a standalone stream uses its own dict. Entries for pfns not
     in the stream are stale and never trusted alone: `pos` checks ``pfns[where[pfn]] == pfn``.
     ``pfns`` is never rebound, so hot loops may keep a reference to it.
@@ -75,7 +76,7 @@ class Stream:
     lifetime: float  # mean lifetime in ticks; 0 means "until freed explicitly"
     pfns: list[int] = field(default_factory=list)
     nr_pages: int = 0
-    where: list[int] | dict[int, int] = field(default_factory=dict)
+    where: array[int] | dict[int, int] = field(default_factory=dict)
 
     @property
     def pos(self) -> StreamPositions:

@@ -31,6 +31,8 @@ from simcore.watermarks import (
 )
 
 if TYPE_CHECKING:
+    from array import array
+
     from simcore.owners import Process, Stream
     from simcore.zone import Zone
 
@@ -96,7 +98,7 @@ class PageAllocator:
         kind: bytearray
         alloc_order: bytearray
         alloc_stream: list[int]
-        alloc_index: list[int]
+        alloc_index: array[int]
         nr_kind_pages: list[int]
         _fill: list[list[bytes]]
         _preferred: list[tuple[Zone, int, int] | None]
