@@ -184,7 +184,8 @@ def format_validation_error(err: ValidationError) -> str:
     """One line: ``field.path: what is wrong`` per error, naming the bound and the value given."""
     parts = []
     for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"] if not str(p).startswith("function-after")) or "scenario"
+        path = [str(p) for p in e["loc"] if not str(p).startswith("function-after") and str(p) != "[key]"]
+        loc = ".".join(path) or "scenario"
         msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
             msg = "unknown key (not a field of this section; see docs/scenarios.md)"
