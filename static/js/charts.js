@@ -10,10 +10,10 @@ const MAX_POINTS = 4000;
 const MAX_MARKERS_PER_NAME = 400;
 
 const BASE_LAYOUT = {
-  margin: { l: 70, r: 64, t: 8, b: 44 },
+  margin: { l: 70, r: 64, t: 8, b: 110 },
   paper_bgcolor: "#ffffff", plot_bgcolor: "#ffffff",
   font: { size: 14, family: "system-ui, sans-serif" },
-  legend: { orientation: "h", x: 0, y: -0.2, yanchor: "top", font: { size: 13 } },
+  legend: { orientation: "h", x: 0, y: -0.34, yanchor: "top", font: { size: 13 } },
   hovermode: "x",
 };
 const CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["select2d", "lasso2d"] };
@@ -118,7 +118,7 @@ export class Charts {
       hovertemplate: `${name}: %{y} free blocks of order %{x}<extra></extra>`,
     }));
     const layout = { ...BASE_LAYOUT, barmode: "stack", hovermode: "closest",
-      xaxis: { title: { text: `order (zone ${zone.name})` }, dtick: 1 },
+      xaxis: { title: { text: `order (zone ${zone.name})`, standoff: 4 }, dtick: 1 },
       yaxis: { title: { text: "free blocks" }, rangemode: "tozero" } };
     return Plotly.react(this.els.freeArea, data, layout, CONFIG);
   }
@@ -158,7 +158,7 @@ export class Charts {
       ...this.markerTraces(yTop),
     ];
     const layout = { ...BASE_LAYOUT, hovermode: "closest",
-      xaxis: { title: { text: "tick" }, rangemode: "tozero" },
+      xaxis: { title: { text: "tick", standoff: 4 }, rangemode: "tozero" },
       yaxis: { title: { text: `pages (${zone.name})` }, range: [0, yTop * 1.02] } };
     return Plotly.react(this.els.free, data, layout, CONFIG);
   }
@@ -171,9 +171,10 @@ export class Charts {
     }));
     data.push({ type: "scatter", mode: "lines", name: "fragindex order 9 (right)", x: s.tick, y: s.frag,
       yaxis: "y2", line: { color: SERIES_COLORS.fragindex, width: 3, dash: "dot" } });
+    const big = COUNTERS.some((c) => s.counters[c].some((v) => v >= 10));
     const layout = { ...BASE_LAYOUT,
-      xaxis: { title: { text: "tick" }, rangemode: "tozero" },
-      yaxis: { title: { text: "count (log)" }, type: "log" },
+      xaxis: { title: { text: "tick", standoff: 4 }, rangemode: "tozero" },
+      yaxis: big ? { title: { text: "count (log)" }, type: "log" } : { title: { text: "count" }, rangemode: "tozero" },
       yaxis2: { title: { text: "fragmentation index" }, overlaying: "y", side: "right", range: [-1.05, 1.05],
         zeroline: false, showgrid: false } };
     return Plotly.react(this.els.compact, data, layout, CONFIG);

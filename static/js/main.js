@@ -25,6 +25,7 @@ class App {
     };
     this.lenses = makeLenses(DEFAULT_SKIP_REASONS);
     this.map = new MapView($("map"), $("map-tooltip"), this.lenses);
+    this.map.onHoverPfn = (pfn) => this.send(msg.hover(pfn));
     this.charts = new Charts({ freeArea: $("chart-freearea"), free: $("chart-free"), compact: $("chart-compact") },
       (tick) => this.seek(tick));
     this.pending = null; // newest decoded frame not rendered yet
@@ -87,6 +88,7 @@ class App {
       case "status": return this.onStatus(m);
       case "progress": return this.onProgress(m);
       case "proc": return this.onProc(m);
+      case "hover": return this.map.hoverDetail(m);
       case "error": return this.showError(m.message);
       default: return undefined; // new message types are allowed; ignore the ones we do not know
     }
@@ -96,12 +98,20 @@ class App {
     const s = this.state;
     s.session = m.session;
     s.nrPages = m.nr_pages;
+    s.role = m.role || "presenter";
+    if (typeof m.tick === "number") this.setTick(m.tick);
+    if (typeof m.frame_hash === "string") s.helloFrameHash = m.frame_hash;
+    if (s.role === "follower") {
+      this.setConn("following", "conn-ok");
+      $("preset-description").textContent = "Following a shared session: the presenter drives it; lens, " +
+        "zoom, hover and /proc are yours.";
+    }
     const reasons = m.skip_reasons || m.SKIP_REASONS;
     if (Array.isArray(reasons)) { this.lenses = makeLenses(reasons); this.map.setLenses(this.lenses); }
     this.map.setZones(m.zones);
     $("follow-text").value = `${location.origin}/?session=${encodeURIComponent(m.session)}`;
     if (m.scenario && m.scenario.defrag) $("policy-select").value = m.scenario.defrag;
-    if (m.scenario && !m.preset) {
+    if (m.scenario && !document.body.dataset.preset && s.role !== "follower") {
       $("preset-description").textContent = `Shared link: ${m.scenario.title || m.scenario.name || ""}`;
     }
     $("zoom-end").max = String(m.nr_pages);
@@ -114,6 +124,7 @@ class App {
     if (typeof m.tps === "number") s.tps = m.tps;
     if (typeof m.ticks_per_frame === "number") s.ticksPerFrame = m.ticks_per_frame;
     if (typeof m.tick === "number") this.setTick(m.tick);
+    if (typeof m.frame_hash === "string") s.statusFrameHash = m.frame_hash;
     if (m.share_path) { s.sharePath = m.share_path; $("share-text").value = location.origin + m.share_path; }
     s.progress = null;
     $("seek-progress").hidden = true;

@@ -21,7 +21,11 @@ export class MapView {
     this.zones = [];
     this.geometry = "";
     this.onZoomRows = null;
-    this.z = null;
+    this.onHoverPfn = null;
+    this.hoverPfn = null; // first pfn of the hovered cell
+    this.hoverLines = [];
+    this.hoverTimer = null;
+    this.lastHoverSent = 0;
   }
 
   setLenses(lenses) { this.lenses = lenses; }
@@ -94,19 +98,27 @@ export class MapView {
     return { vals, text };
   }
 
+  /** Plot height: cells about square, within [320, 820] px. */
+  height(frame) {
+    const width = this.el.clientWidth || 900;
+    const cell = Math.max(1, (width - 84 - 12 - 190) / frame.cols);
+    return Math.round(Math.min(820, Math.max(560, frame.rows * cell + 110)));
+  }
+
   layout(frame, L) {
     const ticks = this.rowTicks(frame);
     const per = frame.unit === 1 ? "page" : "2 MiB pageblock";
     return {
-      margin: { l: 84, r: 12, t: 8, b: 48 },
+      height: this.height(frame), autosize: true,
+      margin: { l: 84, r: 12, t: 36, b: 56 },
       paper_bgcolor: "#ffffff", plot_bgcolor: "#ffffff",
       font: { size: 15, family: "system-ui, sans-serif" },
       dragmode: "zoom", uirevision: this.geometry,
       xaxis: { title: { text: `cell = one ${per}, left to right`, font: { size: 14 } },
         showgrid: false, zeroline: false, constrain: "domain", range: [-0.5, frame.cols - 0.5] },
-      yaxis: { title: { text: "row start pfn", font: { size: 14 } }, autorange: "reversed", showgrid: false,
+      yaxis: { title: { text: "row start pfn", font: { size: 14 }, standoff: 12 }, autorange: "reversed", showgrid: false,
         zeroline: false, tickvals: ticks.vals, ticktext: ticks.text, range: [frame.rows - 0.5, -0.5] },
-      legend: { orientation: "h", x: 0, y: -0.09, yanchor: "top", font: { size: 14 } },
+      legend: { orientation: "h", x: 0, y: 1.0, yanchor: "bottom", font: { size: 14 } },
       hovermode: "closest",
     };
   }
@@ -129,13 +141,14 @@ export class MapView {
       modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d"] };
     return Plotly.react(this.el, data, this.layout(frame, L), config).then(() => {
       if (!this.attached) this.attach();
+      if (this.hoverPfn !== null && !this.tooltip.hidden) this.requestDetail(this.hoverPfn);
     });
   }
 
   attach() {
     this.attached = true;
     this.el.on("plotly_hover", (ev) => this.showHover(ev));
-    this.el.on("plotly_unhover", () => { this.tooltip.hidden = true; });
+    this.el.on("plotly_unhover", () => { this.tooltip.hidden = true; this.hoverPfn = null; });
     this.el.on("plotly_relayout", (ev) => this.relayout(ev));
   }
 
@@ -186,16 +199,55 @@ export class MapView {
     return lines;
   }
 
-  showHover(ev) {
-    const pt = ev.points && ev.points[0];
-    if (!pt) return;
-    const lines = this.describeCell(Math.round(pt.y), Math.round(pt.x));
-    if (!lines) { this.tooltip.hidden = true; return; }
+  cellStartPfn(row, col) {
+    const f = this.frame;
+    return f.firstPfn + (row * f.cols + col) * cellPages(f);
+  }
+
+  setTooltip(lines) {
     this.tooltip.replaceChildren(...lines.map((t) => {
       const d = document.createElement("div");
       d.textContent = t;
       return d;
     }));
+  }
+
+  /** Ask the server for the block's details (throttled: at most one request per 150 ms). */
+  requestDetail(pfn) {
+    if (!this.onHoverPfn) return;
+    clearTimeout(this.hoverTimer);
+    const wait = Math.max(0, 150 - (performance.now() - this.lastHoverSent));
+    this.hoverTimer = setTimeout(() => {
+      if (this.hoverPfn !== pfn || this.tooltip.hidden) return;
+      this.lastHoverSent = performance.now();
+      this.onHoverPfn(pfn);
+    }, wait);
+  }
+
+  /** The server's `hover` answer: type, contents and skip reason of the block. */
+  hoverDetail(m) {
+    if (this.hoverPfn === null || this.tooltip.hidden) return;
+    if (!(m.start_pfn <= this.hoverPfn && this.hoverPfn < m.end_pfn)) return;
+    const lines = [...this.hoverLines];
+    lines.push(`pageblock type: ${m.migratetype}`);
+    lines.push(`pages: ${m.free} free, ${m.movable} movable, ${m.reclaimable} reclaimable, ${m.unmovable} unmovable`);
+    lines.push(m.largest_order >= 0 ? `largest free block: order ${m.largest_order}` : "no free block");
+    if (this.frame && this.frame.unit === 1) lines.push(`this page: ${m.page_kind}`);
+    lines.push(m.skip ? `skip bit set${m.skip_reason ? `: ${m.skip_reason}` : ""}` :
+      m.skip_reason ? `compaction passed it by: ${m.skip_reason}` : "no skip bit");
+    this.setTooltip(lines);
+  }
+
+  showHover(ev) {
+    const pt = ev.points && ev.points[0];
+    if (!pt) return;
+    const row = Math.round(pt.y), col = Math.round(pt.x);
+    const lines = this.describeCell(row, col);
+    if (!lines) { this.tooltip.hidden = true; this.hoverPfn = null; return; }
+    const pfn = this.cellStartPfn(row, col);
+    this.hoverLines = lines;
+    this.setTooltip(lines);
+    if (pfn !== this.hoverPfn) { this.hoverPfn = pfn; this.requestDetail(pfn); }
     const e = ev.event;
     const box = this.el.getBoundingClientRect();
     this.tooltip.style.left = `${Math.min(e.clientX - box.left + 16, box.width - 340)}px`;

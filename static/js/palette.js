@@ -55,7 +55,7 @@ export function makeLenses(skipReasons = DEFAULT_SKIP_REASONS) {
   const reason = (v) => (v >= 2 ? skipReasons[v - 1] ?? `reason ${v - 1}` : v === 1 ? "skip bit set" : "no skip bit");
   return {
     migratetype: lens("migratetype", MIGRATETYPE_NAMES.map((name, i) => [[i], name, MIGRATETYPE_COLORS[i]]),
-      (v) => `migratetype ${MIGRATETYPE_NAMES[v] ?? v}`),
+      (v) => MIGRATETYPE_NAMES[v] ?? `${v}`),
     free: lens("free pages", [
       [[0], "0% free", "#3a3a3a"],
       [range(1, 49), "< 25%", VIRIDIS11[1]],
@@ -105,7 +105,7 @@ export function makeLenses(skipReasons = DEFAULT_SKIP_REASONS) {
       [[8], "lazyfree", OI.yellow],
       [[9], "isolated_free", OI.black],
       [[10], "hole", "#888888"],
-    ], (v) => `page kind ${PAGE_KIND_NAMES[v] ?? v}`),
+    ], (v) => PAGE_KIND_NAMES[v] ?? `${v}`),
   };
 }
 

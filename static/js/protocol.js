@@ -81,4 +81,5 @@ export const msg = {
   lens: (lens) => ({ type: "lens", lens }),
   view: (startPfn, endPfn) => ({ type: "view", start_pfn: startPfn, end_pfn: endPfn }),
   proc: (file) => ({ type: "proc", file }),
+  hover: (pfn) => ({ type: "hover", pfn }), // server addition (docs/protocol.md)
 };

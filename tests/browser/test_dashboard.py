@@ -1,0 +1,167 @@
+"""The dashboard page in Debian's chromium against the real server (see conftest.py)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+Watched = Any  # conftest.Watched
+OpenPage = Callable[..., Any]
+CHARTS = ("#map", "#chart-freearea", "#chart-free", "#chart-compact")
+
+# A small zone, half of it freed in a checkerboard: compaction has work on every pageblock and the
+# scanners cross the zone in a few dozen steps.
+CHECKERBOARD: dict[str, Any] = {
+    "name": "checkerboard",
+    "title": "4096 pages, every other page freed",
+    "seed": 7,
+    "ticks": 2,
+    "node": {"zones": [{"name": "Normal", "pages": 4096}]},
+    "workload": {"events_per_tick": 0, "streams": []},
+    "timeline": [
+        {"at": 0, "action": {"type": "fill", "group": "chunks", "fraction": 0.95, "order": 0, "class": "anon"}},
+        {"at": 1, "action": {"type": "free_every_other", "group": "chunks"}},
+    ],
+    "at_tick": 1,
+}
+
+
+def click_and_wait(w: Watched, selector: str, what: str) -> dict[str, Any]:
+    seq = w.state()["renderedSeq"]
+    w.page.click(selector)
+    return w.wait_rendered_after(seq, what=what)
+
+
+def test_page_loads_offline_with_a_legend_on_every_chart(open_page: OpenPage) -> None:
+    w = open_page("/")
+    st = w.wait_for(lambda s: s.get("connected") and s.get("renders", 0) >= 1, what="a rendered frame")
+    assert st["lens"] == "migratetype" and st["rows"] > 0 and st["cols"] > 0
+    assert st["nrPages"] > 0 and st["sharePath"].startswith("/s/z1.")
+    # the charts are drawn once the first metrics arrived; each shows a legend (the map: a colour bar)
+    w.page.wait_for_selector("#chart-compact .legend", timeout=10_000)
+    for sel in CHARTS[1:]:
+        assert w.page.locator(f"{sel} .legend").count() == 1, sel
+    assert w.page.locator("#map .colorbar").count() == 1
+    assert "Unmovable" in w.page.locator("#map .colorbar").text_content()
+    assert w.page.locator("#chart-freearea .legend").text_content().count("Movable") == 1
+    assert w.page.evaluate("() => typeof Plotly") == "object"  # served from the plotly package
+    assert not w.foreign_requests(), w.foreign_requests()
+    assert any(u.endswith("/static/vendor/plotly.min.js") for u in w.requests)
+    assert not w.page_errors and not w.console_errors, (w.page_errors, w.console_errors)
+
+
+def test_play_changes_the_map_and_the_keyboard_drives_it(open_page: OpenPage) -> None:
+    w = open_page("/")
+    w.page.keyboard.press("2")  # the free-pages lens: it changes with every allocation
+    st = w.wait_for(lambda s: s.get("lens") == "free", what="the free lens")
+    assert not st["playing"]  # a new session starts paused
+    w.page.keyboard.press("Space")
+    first = w.wait_for(lambda s: s.get("playing") and s["tick"] >= st["tick"] + 2, what="playing")
+    later = w.wait_for(lambda s: s["frameTick"] >= first["frameTick"] + 3, what="later frames")
+    assert later["cellsHash"] != first["cellsHash"], "the map did not change while playing"
+    assert w.page.get_attribute("#btn-play", "aria-pressed") == "true"
+
+    w.page.keyboard.press("Space")
+    paused = w.wait_for(lambda s: not s.get("playing"), what="pause")
+    time.sleep(0.2)
+    paused = w.state()
+    time.sleep(0.4)
+    assert w.state()["frameTick"] == paused["frameTick"], "frames kept coming after pause"
+    paused["tick"] = paused["frameTick"]
+
+    w.page.keyboard.press("ArrowRight")
+    stepped = w.wait_for(lambda s: s.get("frameTick") == paused["tick"] + 1, what="step one tick")
+    assert not stepped["playing"]
+    w.page.click("#btn-step")
+    w.wait_for(lambda s: s.get("frameTick") == paused["tick"] + 2, what="the step button")
+    w.page.keyboard.press("ArrowLeft")
+    w.wait_for(lambda s: s.get("frameTick") == paused["tick"] + 1, what="step back")
+
+    for key, lens in (("1", "migratetype"), ("5", "skip"), ("6", "page_kind")):
+        w.page.keyboard.press(key)
+        w.wait_for(lambda s, lens=lens: s.get("lens") == lens, what=f"lens {lens}")
+        assert w.page.input_value("#lens-select") == lens
+
+    assert w.page.is_hidden("#help")
+    w.page.keyboard.press("?")
+    assert w.page.is_visible("#help")
+    assert "compact now" in w.page.inner_text("#help")
+    w.page.keyboard.press("Escape")
+    assert w.page.is_hidden("#help")
+    w.page.click("#help-button")
+    assert w.page.is_visible("#help")
+    w.page.click("#help-close")
+    assert w.page.is_hidden("#help")
+    assert not w.page_errors and not w.console_errors, (w.page_errors, w.console_errors)
+
+
+def test_compaction_steps_move_the_cursors_until_they_meet(open_page: OpenPage, live_server: Any) -> None:
+    link = live_server.post_json("/api/link", CHECKERBOARD)
+    w = open_page(link["path"])
+    st = w.wait_for(lambda s: s.get("tick") == 1, what="the link's tick")
+    assert st["error"] is None, st["error"]
+    seen: list[tuple[int, int]] = []
+    for step in range(300):
+        st = click_and_wait(w, "#btn-step-compact", "a compaction step")
+        cursors = [c for c in st["cursors"] if c["active"]]
+        if not cursors:
+            assert seen or step < 5, "no compaction run shows on the map after 5 compaction steps"
+            if seen:
+                break
+            continue
+        c = cursors[0]
+        seen.append((c["migrate_pfn"], c["free_pfn"]))
+        # the page maps each cursor to a map cell
+        assert c["migrate_cell"] is not None and c["free_cell"] is not None
+        if c["migrate_pfn"] >> 9 >= c["free_pfn"] >> 9:
+            break
+    assert len(seen) >= 3, f"compaction showed no running scanners: {seen}"
+    migrate = [m for m, _ in seen]
+    free = [f for _, f in seen]
+    assert migrate == sorted(migrate), "the migration scanner moved backwards"
+    assert free == sorted(free, reverse=True), "the free scanner moved backwards"
+    assert migrate[-1] > migrate[0] and free[-1] < free[0], seen
+    assert migrate[-1] >> 9 >= free[-1] >> 9 or not w.state()["cursors"] or \
+        not any(c["active"] for c in w.state()["cursors"]), f"the scanners did not meet: {seen[-3:]}"
+    # the cursors are drawn on the map (two marker traces with at least one point each)
+    assert w.page.get_attribute("#map", "data-migrate-pfn") != ""
+    assert not w.page_errors and not w.console_errors, (w.page_errors, w.console_errors)
+
+
+def test_copied_link_reopens_the_same_frame(open_page: OpenPage) -> None:
+    a = open_page("/", permissions=["clipboard-read", "clipboard-write"])
+    a.page.keyboard.press("ArrowRight")
+    a.wait_for(lambda s: s.get("frameTick") == 1, what="tick 1")
+    a.page.fill("#alloc-order", "3")
+    a.page.fill("#alloc-count", "20")
+    a.page.select_option("#alloc-class", "slab_unmovable")
+    a.page.click("#alloc-form button[type=submit]")  # a live action: the link must replay it
+    a.wait_for(lambda s: "/s/" in (s.get("sharePath") or ""), what="a share path")
+    a.page.fill("#seek-tick", "12")
+    a.page.press("#seek-tick", "Enter")
+    at = a.wait_for(lambda s: s.get("frameTick") == 12 and s.get("frameHash"), what="tick 12")
+    a.page.click("#btn-copy")
+    copied = a.wait_for(lambda s: s.get("copiedLink"), what="copy link")["copiedLink"]
+    assert a.page.input_value("#share-text") == copied
+    assert a.page.evaluate("() => navigator.clipboard.readText()") == copied
+    assert copied.startswith(a.page.evaluate("() => location.origin") + "/s/z1.")
+
+    b = open_page("/" + copied.split("/", 3)[3])
+    got = b.wait_for(lambda s: s.get("frameTick") == 12 and s.get("frameHash"), what="the link's frame")
+    assert got["frameHash"] == at["frameHash"]
+    assert got["cellsHash"] == at["cellsHash"] and got["lens"] == at["lens"]
+    assert not b.page_errors and not b.console_errors, (b.page_errors, b.console_errors)
+
+
+def test_bad_link_shows_a_readable_error(open_page: OpenPage) -> None:
+    w = open_page("/s/z1.this-is-not-a-valid-token", wait_render=False)
+    w.page.wait_for_selector("#error-banner", state="visible")
+    text = w.page.inner_text("#error-text")
+    assert text.startswith("link:") and "token" in text, text
+    assert w.state()["connected"] is False
+    assert not w.page_errors, w.page_errors
