@@ -48,14 +48,12 @@ class LiveServer:
 def live_server() -> Iterator[LiveServer]:
     import uvicorn
 
+    from app.cli.serve_commands import uvicorn_config
     from app.main import create_app
     from app.settings import Settings
 
     settings = Settings(port=0, max_sessions=64, session_linger_s=2.0)
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=0, log_level="warning", lifespan="on",
-        ws_per_message_deflate=False, ws_max_size=settings.max_message_bytes + 1024, timeout_graceful_shutdown=2,
-    )
+    config = uvicorn_config(create_app(settings), "127.0.0.1", 0, settings.max_message_bytes, "warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="uvicorn-browser-tests", daemon=True)
     thread.start()
@@ -106,7 +104,9 @@ class Watched:
         st: dict[str, Any] = self.page.evaluate("() => window.zonescope ? {...window.zonescope.state} : {}")
         return st
 
-    def wait_for(self, pred: Callable[[dict[str, Any]], bool], timeout: float = 15.0, what: str = "") -> dict[str, Any]:
+    def wait_for(
+        self, pred: Callable[[dict[str, Any]], bool], timeout: float = 15.0, what: str = ""
+    ) -> dict[str, Any]:
         """Poll the page state until `pred` holds (wait_for_function would need eval, which CSP forbids)."""
         deadline = time.monotonic() + timeout
         st = self.state()
@@ -118,8 +118,10 @@ class Watched:
         return st
 
     def wait_rendered_after(self, seq: int | None, timeout: float = 15.0, what: str = "") -> dict[str, Any]:
-        return self.wait_for(lambda s: s.get("renderedSeq") is not None and (seq is None or s["renderedSeq"] > seq),
-                             timeout, what or f"a frame after seq {seq}")
+        def rendered(s: dict[str, Any]) -> bool:
+            return s.get("renderedSeq") is not None and (seq is None or s["renderedSeq"] > seq)
+
+        return self.wait_for(rendered, timeout, what or f"a frame after seq {seq}")
 
 
 def _short(st: dict[str, Any]) -> str:

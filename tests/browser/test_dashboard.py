@@ -24,7 +24,7 @@ CHECKERBOARD: dict[str, Any] = {
     "node": {"zones": [{"name": "Normal", "pages": 4096}]},
     "workload": {"events_per_tick": 0, "streams": []},
     "timeline": [
-        {"at": 0, "action": {"type": "fill", "group": "chunks", "fraction": 0.95, "order": 0, "class": "anon"}},
+        {"at": 0, "action": {"type": "fill", "group": "chunks", "fraction": 0.95, "class": "anon"}},
         {"at": 1, "action": {"type": "free_every_other", "group": "chunks"}},
     ],
     "at_tick": 1,
