@@ -12,6 +12,13 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from simcore.constants import MAX_PAGE_ORDER
+from simcore.pressure.spec import (
+    DropCachesAction,
+    KillAction,
+    MadviseAction,
+    OomScoreAdjAction,
+    OvercommitAction,
+)
 
 GroupName = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
 ClassName = Literal["anon", "pagecache", "slab_reclaimable", "slab_unmovable", "pagetable", "kernel", "huge", "lazyfree"]
@@ -89,7 +96,8 @@ class CompactAction(_Action):
 
 
 Action = Annotated[
-    FillAction | FreeEveryOtherAction | FreeGroupAction | AllocAction | SetAction | CompactAction,
+    FillAction | FreeEveryOtherAction | FreeGroupAction | AllocAction | SetAction | CompactAction
+    | DropCachesAction | OomScoreAdjAction | KillAction | MadviseAction | OvercommitAction,
     Field(discriminator="type"),
 ]
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from simcore.actions import Action, TimelineEntry
 from simcore.constants import CLASS_BY_NAME, MAX_PAGE_ORDER, PAGEBLOCK_NR_PAGES, ZONE_BY_NAME
+from simcore.pressure.spec import PressureSpec
 
 #: 16 GiB of 4 KiB pages: the largest node a scenario may describe.
 MAX_NODE_PAGES = 1 << 22
@@ -151,6 +152,7 @@ class Scenario(_Model):
     vm: VmSpec = VmSpec()
     workload: WorkloadSpec = WorkloadSpec()
     timeline: Annotated[list[TimelineEntry], Field(max_length=MAX_TIMELINE)] = []
+    pressure: PressureSpec = PressureSpec()
 
     @model_validator(mode="after")
     def _bounded_work(self) -> Scenario:

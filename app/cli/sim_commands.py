@@ -7,6 +7,7 @@ from typing import Any
 
 from app.cli.common import add_scenario_args, buddyinfo_json, load, pageblocks_json, print_json, run_hashed
 from simcore.link import make_token
+from simcore.pressure.report import pressure_json
 from simcore.procfs import PROC_FILES, render
 from simcore.scenario import PRESET_DIR, preset_names, read_toml
 from simcore.simulation import Simulation
@@ -45,6 +46,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             "pageblocks": pageblocks_json(sim),
             "events": events,
             "frame_hash": frame_hash,
+            **pressure_json(sim),
         })
         return 0
     node = sim.node

@@ -1,0 +1,242 @@
+"""Wiring of the pressure subsystem into a Simulation: the `Pressure` hub and `install(sim)`.
+
+The hub owns the swap space, the processes, reclaim, overcommit, the OOM killer and the enabled
+notification mechanisms; it fills the reclaim / kswapd / OOM slots of `sim.node.hooks`, registers
+the pressure actions, and runs once per tick after the workload, in this order: processes (start,
+exit, restart, pending frees, growth), kswapd, the OOM reaper, the threshold and SIGDANGER checks,
+PSI accounting, and a chart sample every `sample_every` ticks.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from simcore.constants import PageKind
+from simcore.events import Event
+from simcore.pressure.events import OomScoreAdjUpdate, PressureNotify, VmEnoughMemoryFail
+from simcore.pressure.meminfo import SwapSpace, si_mem_available
+from simcore.pressure.notify.lowmem import Lowmem
+from simcore.pressure.notify.mem_notify import MemNotify
+from simcore.pressure.notify.psi import Psi
+from simcore.pressure.notify.sigdanger import SigdangerNotifier
+from simcore.pressure.notify.thresholds import Thresholds
+from simcore.pressure.notify.vmpressure import Vmpressure
+from simcore.pressure.oom import OomKiller
+from simcore.pressure.overcommit import Overcommit
+from simcore.pressure.processes import Task, TaskTable
+from simcore.pressure.reclaim import Reclaimer
+from simcore.pressure.spec import (
+    DropCachesAction,
+    KillAction,
+    MadviseAction,
+    OomScoreAdjAction,
+    OvercommitAction,
+    PressureSpec,
+)
+from simcore.scenario import ScenarioError
+from simcore.zone import Zone
+
+if TYPE_CHECKING:
+    from simcore.simulation import Simulation
+
+#: at most this many notable events are kept for the report
+LOG_CAP = 5000
+
+
+class Pressure:
+    def __init__(self, sim: Simulation, spec: PressureSpec) -> None:
+        self.sim = sim
+        self.node = sim.node
+        self.spec = spec
+        self.uniforms = sim.uniforms
+        self.tick_ms = sim.scenario.tick_ms
+        self.tick_us = self.tick_ms * 1000
+        self.swap = SwapSpace(spec.swap_pages)
+        self.log: list[Event] = []
+        self.delivered: dict[str, int] = {}
+        self.stalls: dict[int, int] = {}
+        self.current_owner = -1
+        self.series: dict[str, list[int]] = {k: [] for k in (
+            "tick", "free", "available", "committed_as", "commit_limit", "swap_used", "psi_some_avg10",
+            "lazyfree", "refused")}
+        oc = spec.overcommit
+        self.commit = Overcommit(oc.mode, oc.ratio, self.node.managed_pages, spec.swap_pages, self.node.free_pages,
+                                 oc.admin_reserve_kbytes, oc.user_reserve_kbytes)
+        self.refusals: list[tuple[int, int]] = []  # (tick, free pages) at each ENOMEM
+        n = spec.notify
+        self.thresholds = Thresholds(self) if n.thresholds.enabled else None
+        self.sigdanger = SigdangerNotifier(self) if n.sigdanger.enabled else None
+        self.lowmem = Lowmem(self) if n.lowmem.enabled else None
+        self.mem_notify = MemNotify(self) if n.mem_notify.enabled else None
+        self.vmpressure = Vmpressure(self) if n.vmpressure.enabled else None
+        self.psi = Psi(self)
+        self.reclaim = Reclaimer(self)
+        self.tasks = TaskTable(self)
+        self.oom = OomKiller(self)
+        self._triggered: set[int] = set()
+
+    # ---------------------------------------------------------------- helpers
+    def ticks(self, ms: int) -> int:
+        return -(-ms // self.tick_ms)
+
+    def emit(self, ev: Event, notable: bool = False) -> None:
+        self.node.emit(ev)
+        if notable and len(self.log) < LOG_CAP:
+            self.log.append(ev)
+
+    def stall(self, pid: int, us: int) -> None:
+        self.stalls[pid] = min(self.tick_us, self.stalls.get(pid, 0) + us)
+
+    def deliver(
+        self, mechanism: str, level: str, name: str, reason: str, tasks: list[Task] | None = None
+    ) -> None:
+        """Deliver notification `name` to `tasks` (default: every live task with a reaction to it)."""
+        if tasks is None:
+            tasks = [t for t in self.tasks.live() if any(r.on == name for r in t.spec.reactions)]
+        tick = self.node.tick
+        for t in tasks:
+            self.delivered[name] = self.delivered.get(name, 0) + 1
+            self.emit(PressureNotify(tick, mechanism, level, t.pid, t.comm, reason), notable=True)
+            self.tasks.notify(t, name)
+
+    def vm_enough_memory(self, t: Task, pages: int) -> bool:
+        """`security_vm_enough_memory_mm()`: the lowmem LSM, then `__vm_enough_memory()`."""
+        reason = ""
+        if self.lowmem is not None:
+            reason = self.lowmem.vm_enough_memory(t.spec.privileged, t.proc.oom_score_adj)
+        if not reason:
+            reason = self.commit.vm_enough_memory(pages, t.spec.privileged, t.committed + pages)
+        if not reason:
+            return True
+        free = self.node.free_pages
+        self.refusals.append((self.node.tick, free))
+        self.emit(VmEnoughMemoryFail(self.node.tick, t.pid, t.comm, pages, reason, free), notable=True)
+        return False
+
+    def uncommit(self, pages: int) -> None:
+        self.commit.unacct(pages)
+
+    def anon_reclaim(self, zone: Zone) -> None:
+        if self.mem_notify is not None:
+            self.mem_notify.memory_pressure_notify(zone)
+
+    def vmpressure_account(self, scanned: int, reclaimed: int) -> None:
+        if self.vmpressure is not None:
+            self.vmpressure.account(scanned, reclaimed)
+
+    def vmpressure_prio(self, priority: int) -> None:
+        if self.vmpressure is not None:
+            self.vmpressure.prio(priority)
+
+    # ------------------------------------------------------------------ tick
+    def on_tick(self) -> None:
+        tasks = self.tasks
+        tasks.on_tick()
+        for t in tasks.live():
+            if t.spec.psi_trigger and t.pid not in self._triggered:
+                self._triggered.add(t.pid)
+                self.psi.add_trigger(t, t.spec.psi_trigger)
+        self.reclaim.kswapd_tick()
+        self.oom.reap_tick()
+        if self.thresholds is not None:
+            self.thresholds.on_tick()
+        if self.sigdanger is not None:
+            self.sigdanger.on_tick()
+        active = [t.pid for t in tasks.live()]
+        self.psi.on_tick(self.stalls, active)
+        self.stalls = {}
+        if self.node.tick % self.spec.sample_every == 0:
+            self.sample()
+
+    def sample(self) -> None:
+        s = self.series
+        node = self.node
+        s["tick"].append(node.tick)
+        s["free"].append(node.free_pages)
+        s["available"].append(si_mem_available(node))
+        s["committed_as"].append(self.commit.committed)
+        s["commit_limit"].append(self.commit.commit_limit)
+        s["swap_used"].append(self.swap.used)
+        s["psi_some_avg10"].append(self.psi.avg["some"][0] * 100 >> 11)
+        s["lazyfree"].append(node.nr_kind_pages[PageKind.LAZYFREE])
+        s["refused"].append(self.commit.refused + (self.lowmem.denied if self.lowmem else 0))
+
+    # --------------------------------------------------------------- actions
+    def _task(self, comm: str) -> Task:
+        t = self.tasks.by_comm(comm)
+        if t is None or t.state != "running":
+            raise ScenarioError(f"no running process named {comm!r}")
+        return t
+
+    def do_drop_caches(self, a: DropCachesAction) -> str:
+        node = self.node
+        freed = {"pagecache": 0, "slab": 0}
+        for st in node.streams:
+            drop = (a.value & 1 and st.kind == PageKind.PAGECACHE) or (
+                a.value & 2 and st.kind == PageKind.SLAB_RECLAIMABLE)
+            if drop:
+                key = "pagecache" if st.kind == PageKind.PAGECACHE else "slab"
+                while st.pfns:
+                    freed[key] += node.free_alloc(st.pfns[-1])
+        if a.value & 1:
+            node.vm_events["drop_pagecache"] += 1
+        if a.value & 2:
+            node.vm_events["drop_slab"] += 1
+        return f"dropped {freed['pagecache']} page cache and {freed['slab']} slab pages"
+
+    def do_oom_score_adj(self, a: OomScoreAdjAction) -> str:
+        t = self._task(a.comm)
+        t.proc.oom_score_adj = a.value
+        self.emit(OomScoreAdjUpdate(self.node.tick, t.pid, t.comm, a.value), notable=True)
+        return f"{a.comm} (pid {t.pid}) oom_score_adj = {a.value}"
+
+    def do_kill(self, a: KillAction) -> str:
+        t = self._task(a.comm)
+        freed = self.tasks.exit(t, "sigkill")
+        return f"killed {a.comm} (pid {t.pid}): {freed} pages freed"
+
+    def do_madvise(self, a: MadviseAction) -> str:
+        t = self._task(a.comm)
+        pages = self.tasks.pages(t, "cache") * a.percent // 100
+        done = self.tasks.give_back(t, "cache", pages, a.advice)
+        return f"{a.comm}: MADV_{a.advice.upper()} over {done} pages"
+
+    def do_overcommit(self, a: OvercommitAction) -> str:
+        self.commit.mode = a.mode
+        if a.ratio is not None:
+            self.commit.ratio = a.ratio
+        return f"vm.overcommit_memory = {a.mode}, CommitLimit {self.commit.commit_limit} pages"
+
+
+def find(sim: Simulation) -> Pressure | None:
+    """The simulation's pressure hub, if the scenario enabled it."""
+    for sub in sim.subsystems:
+        if isinstance(sub, Pressure):
+            return sub
+    return None
+
+
+def install(sim: Simulation) -> None:
+    """Installer for simcore.subsystems.INSTALLERS: only when the scenario's `[pressure]` is enabled."""
+    spec = sim.scenario.pressure
+    if not spec.enabled:
+        return
+    from simcore.subsystems import KernelHooks
+
+    hub = Pressure(sim, spec)
+    hooks = sim.node.hooks
+    if isinstance(hooks, KernelHooks):
+        hooks.kswapd = hub.reclaim.wakeup_kswapd
+        hooks.reclaim = hub.reclaim.direct_reclaim
+        hooks.oom = hub.oom.out_of_memory
+        if hooks.boosted is None:
+            hooks.boosted = hub.reclaim.wake_boosted
+    handlers: dict[str, Any] = {
+        "drop_caches": hub.do_drop_caches,
+        "oom_score_adj": hub.do_oom_score_adj,
+        "kill": hub.do_kill,
+        "madvise": hub.do_madvise,
+        "overcommit": hub.do_overcommit,
+    }
+    sim.handlers.update(handlers)
+    sim.subsystems.append(hub)
