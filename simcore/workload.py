@@ -39,15 +39,22 @@ class Uniforms:
         self.i = 0
 
     def take(self, n: int) -> list[float]:
-        """The next n uniforms as a list."""
-        out: list[float] = []
-        while n > 0:
-            if self.i >= len(self.buf):
-                self.refill()
-            k = min(n, len(self.buf) - self.i)
-            out.extend(self.buf[self.i : self.i + k])
-            self.i += k
-            n -= k
+        """The next n uniforms as a list.
+
+        Large requests are drawn from the generator in one call; since each float64 consumes one
+        64-bit output, the values handed out are the generator's stream in order whatever the
+        batch sizes, exactly as if they had come one batch at a time.
+        """
+        i = self.i
+        rest = len(self.buf) - i
+        if n <= rest:
+            self.i = i + n
+            return self.buf[i : i + n]
+        out = self.buf[i:]
+        fresh = self.rng.random(n - rest + BATCH).tolist()
+        out += fresh[: n - rest]
+        self.buf = fresh
+        self.i = n - rest
         return out
 
 
