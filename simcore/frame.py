@@ -33,6 +33,7 @@ SKIP_REASONS = (
     "free block of order >= pageblock_order",
     "no movable pages",
     "unmovable page made the block unmigratable",
+    "huge page fills the block (skip persistent)",
 )
 
 

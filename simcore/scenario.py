@@ -92,6 +92,19 @@ class VmSpec(_Model):
     compaction_proactiveness: Annotated[int, Field(ge=0, le=100)] = 20
 
 
+class CompactionSpec(_Model):
+    """How compaction behaves (issue 3). The vm knobs (extfrag_threshold, proactiveness) live in `vm`."""
+
+    migrate_fail_rate: Annotated[float, Field(ge=0.0, le=1.0, description="share of page migrations that fail")] = 0.0
+    kcompactd: bool = True
+    proactive: bool = True
+    direct_async: Annotated[bool, Field(description="direct compaction tries async before sync-light")] = True
+    daemon_steps_per_tick: Annotated[int, Field(ge=1, le=100_000, description="kcompactd loop turns per tick")] = 32
+    manual_steps_per_tick: Annotated[
+        int, Field(ge=0, le=100_000, description="0: manual compaction completes at once; else turns per tick")
+    ] = 0
+
+
 OrderWeights = dict[Annotated[int, Field(ge=0, le=MAX_PAGE_ORDER)], Annotated[float, Field(gt=0, le=1e6)]]
 
 
@@ -151,6 +164,7 @@ class Scenario(_Model):
     node: NodeSpec = NodeSpec()
     vm: VmSpec = VmSpec()
     workload: WorkloadSpec = WorkloadSpec()
+    compaction: CompactionSpec = CompactionSpec()
     timeline: Annotated[list[TimelineEntry], Field(max_length=MAX_TIMELINE)] = []
     pressure: PressureSpec = PressureSpec()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from simcore.compaction.install import install as install_compaction
 from simcore.page_alloc import AllocContext, SlowpathHooks
 from simcore.pressure.install import install as install_pressure
 
@@ -54,6 +55,7 @@ class KernelHooks(SlowpathHooks):
 #: installers, in the order their on_tick runs: (module, function) resolved lazily
 INSTALLERS: list[Callable[[Simulation], None]] = [
     install_pressure,
+    install_compaction,
 ]
 
 

@@ -1,0 +1,120 @@
+"""The state one node's compaction shares between runs: settings, numpy views, caches, trails."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from simcore.constants import CLASS_INFO, NR_PAGE_ORDERS, PageKind
+from simcore.frame import SKIP_REASONS
+from simcore.node import Node
+
+#: 1 where a page kind may be isolated for migration (PageLRU or __PageMovable).
+MOVABLE_NP = np.zeros(256, dtype=bool)
+#: 1 where an isolated page counts as file-backed (nr_isolated_file), else anon.
+FILE_NP = np.zeros(256, dtype=bool)
+for _k, _info in CLASS_INFO.items():
+    MOVABLE_NP[_k] = _info.movable
+FILE_NP[PageKind.PAGECACHE] = True
+
+#: SKIP_REASONS codes (simcore.frame) the scanners record per pageblock.
+SKIP_HINT = SKIP_REASONS.index("skip bit set (nothing isolated last time)")
+SKIP_ASYNC_TYPE = SKIP_REASONS.index("migratetype not suitable for async compaction")
+SKIP_NOT_TARGET = SKIP_REASONS.index("not a MOVABLE block: no free-scanner target")
+SKIP_FREE_BLOCK = SKIP_REASONS.index("free block of order >= pageblock_order")
+SKIP_NO_MOVABLE = SKIP_REASONS.index("no movable pages")
+SKIP_UNMOVABLE = SKIP_REASONS.index("unmovable page made the block unmigratable")
+SKIP_PERSISTENT = SKIP_REASONS.index("huge page fills the block (skip persistent)")
+
+TRAIL = 8
+
+
+@dataclass(frozen=True, slots=True)
+class CompactSettings:
+    old: bool = False  # the 2.6.35 design
+    migrate_fail_rate: float = 0.0
+    extfrag_threshold: int = 500
+    proactiveness: int = 20
+
+
+class Compactor:
+    """Per-node compaction context: settings, numpy views of the page arrays, per-block caches."""
+
+    def __init__(self, node: Node, settings: CompactSettings, skip_reason: np.ndarray) -> None:
+        self.node = node
+        self.settings = settings
+        self.skip_reason = skip_reason
+        self.kindv = np.frombuffer(node.kind, dtype=np.uint8)
+        self.buddyv = np.frombuffer(node.buddy, dtype=np.uint8)
+        self.aov = np.frombuffer(node.alloc_order, dtype=np.uint8)
+        self.iso_fill = [bytes([PageKind.ISOLATED_FREE]) * (1 << o) for o in range(NR_PAGE_ORDERS)]
+        self.free_fill = [bytes(1 << o) for o in range(NR_PAGE_ORDERS)]
+        self.trail_migrate: deque[int] = deque(maxlen=TRAIL)
+        self.trail_free: deque[int] = deque(maxlen=TRAIL)
+        # (block start, epoch) -> candidates. An epoch is one uninterrupted burst of steps of one run:
+        # nothing but that run touches the page arrays, and it only changes blocks it has passed.
+        self.epoch = 0
+        self._mig_key: tuple[int, int] = (-1, -1)
+        self._mig: tuple[list[int], list[int], list[bool]] = ([], [], [])
+        self._free_key: tuple[int, int] = (-1, -1)
+        self._free: tuple[list[int], list[int]] = ([], [])
+
+    @property
+    def old(self) -> bool:
+        return self.settings.old
+
+    def note_migrate_block(self, block_start: int, reason: int = 0) -> None:
+        if not self.trail_migrate or self.trail_migrate[-1] != block_start:
+            self.trail_migrate.append(block_start)
+        if reason:
+            self.skip_reason[block_start >> 9] = reason
+
+    def note_free_block(self, block_start: int, reason: int = 0) -> None:
+        if not self.trail_free or self.trail_free[-1] != block_start:
+            self.trail_free.append(block_start)
+        if reason:
+            self.skip_reason[block_start >> 9] = reason
+
+    def migrate_candidates(
+        self, block_start: int, block_end: int, order: int
+    ) -> tuple[list[int], list[int], list[bool]]:
+        """Allocation heads of a pageblock, their orders, and whether each may be isolated.
+
+        Models the per-page tests of `isolate_migratepages_block()` in one numpy pass: free pages
+        have no head (skipped by their order); a head is isolatable if its kind is movable and,
+        for a compound page, `skip_isolation_on_order()` allows it (order below the target order
+        or manual compaction, and below pageblock_order; 2.6.35 migrated no compound pages).
+        """
+        key = (block_start, self.epoch)
+        if key != self._mig_key:
+            seg = self.aov[block_start:block_end]
+            rel = np.flatnonzero(seg)
+            heads = rel + block_start
+            orders = seg[rel].astype(np.int64) - 1
+            ok = MOVABLE_NP[self.kindv[heads]]
+            if self.old:
+                ok &= orders == 0
+            else:
+                compound_skip = orders >= 9
+                if order >= 0:
+                    compound_skip |= (orders > 0) & (orders >= order)
+                ok &= ~compound_skip
+            self._mig = (heads.tolist(), orders.tolist(), ok.tolist())
+            self._mig_key = key
+        return self._mig
+
+    def free_candidates(self, block_start: int, block_end: int) -> tuple[list[int], list[int]]:
+        """Free block heads (PageBuddy) of a pageblock and their orders, one numpy pass."""
+        key = (block_start, self.epoch)
+        if key != self._free_key:
+            seg = self.buddyv[block_start:block_end]
+            rel = np.flatnonzero(seg)
+            self._free = ((rel + block_start).tolist(), (seg[rel].astype(np.int64) - 1).tolist())
+            self._free_key = key
+        return self._free
+
+    def new_epoch(self) -> None:
+        """Start a burst of steps: the page arrays may have changed since the last one."""
+        self.epoch += 1

@@ -1,0 +1,128 @@
+"""`struct compact_control` and the result, mode and priority names of mm/compaction.c.
+
+Theory of operation (the whole package)
+----------------------------------------
+A compaction run (`simcore.compaction.run.CompactionRun`) works on one zone with two cursors in a
+`CompactControl`: ``migrate_pfn`` climbs from the zone start, ``free_pfn`` descends from the last
+pageblock. One *step* is one turn of `compact_zone()`'s loop: the finish checks
+(`__compact_finished`), then the migration scanner isolates up to COMPACT_CLUSTER_MAX (32) movable
+pages from the pageblock it is on (`isolate_migratepages_block`), then `migrate_pages()` moves each
+one into a page that the free scanner isolates on demand from the top of the zone
+(`isolate_freepages`, called from `compaction_alloc` when the isolated free list is empty). The
+source pages go back to the buddy allocator, where they merge; at the end of the run the unused
+isolated free pages go back too. The scanners only move toward each other, and the run ends when
+they meet in the same pageblock (or earlier, by the finish rules of the trigger).
+
+Array layout: the node's ``kind``, ``buddy`` and ``alloc_order`` bytearrays (see `simcore.node`).
+Each scanner computes, once per pageblock and burst of steps, the heads it may act on with numpy over those
+arrays (`np.flatnonzero` on a pageblock slice), then walks that short list in Python, so a pageblock
+costs one vector pass plus one Python iteration per allocation or free block, never one per page.
+
+Isolated free pages are off the free lists with ``kind == ISOLATED_FREE``. They are kept by order
+(Linux 6.9+) or split to order 0 (earlier kernels and the `2.6.35` mode) in ``freepages[order]``.
+Pages isolated for migration are moved within the same step, so ``nr_isolated_anon/file`` return to
+0 between steps.
+
+What differs from Linux is listed in docs/fidelity.md ("Compaction"): no fast_find_migrateblock /
+fast_isolate_freepages searches, no dirty/writeback pages, no lock contention, no capture control.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+from simcore.constants import NR_PAGE_ORDERS, MigrateType
+from simcore.zone import Zone
+
+
+class CompactResult(IntEnum):
+    """`enum compact_result` (include/linux/compaction.h)."""
+
+    NOT_SUITABLE_ZONE = 0
+    SKIPPED = 1
+    DEFERRED = 2
+    NO_SUITABLE_PAGE = 3
+    CONTINUE = 4
+    COMPLETE = 5
+    PARTIAL_SKIPPED = 6
+    CONTENDED = 7
+    SUCCESS = 8
+
+
+#: The names the COMPACTION_STATUS symbol table prints in trace output.
+RESULT_NAMES: dict[int, str] = {
+    CompactResult.NOT_SUITABLE_ZONE: "not_suitable_zone",
+    CompactResult.SKIPPED: "skipped",
+    CompactResult.DEFERRED: "deferred",
+    CompactResult.NO_SUITABLE_PAGE: "no_suitable_page",
+    CompactResult.CONTINUE: "continue",
+    CompactResult.COMPLETE: "complete",
+    CompactResult.PARTIAL_SKIPPED: "partial_skipped",
+    CompactResult.CONTENDED: "contended",
+    CompactResult.SUCCESS: "success",
+}
+
+
+class MigrateMode(IntEnum):
+    """`enum migrate_mode` (the subset compaction uses)."""
+
+    ASYNC = 0
+    SYNC_LIGHT = 1
+    SYNC = 2
+
+
+MODE_NAMES = ("async", "sync_light", "sync")
+
+
+class Trigger(IntEnum):
+    """Who started a run (for counters, the trace task and the dashboard)."""
+
+    MANUAL = 0  # /proc/sys/vm/compact_memory
+    DIRECT = 1  # __alloc_pages_direct_compact
+    KCOMPACTD = 2  # kcompactd_do_work
+    PROACTIVE = 3  # proactive_compact_node
+
+
+TRIGGER_NAMES = ("manual", "direct", "kcompactd", "proactive")
+
+#: isolate_migrate_t
+ISOLATE_ABORT, ISOLATE_NONE, ISOLATE_SUCCESS = 0, 1, 2
+
+
+@dataclass(slots=True)
+class CompactControl:
+    """Models `struct compact_control`: one run's parameters, cursors and isolated lists."""
+
+    zone: Zone
+    order: int  # -1: whole zone, as via /proc/sys/vm/compact_memory
+    mode: MigrateMode
+    trigger: Trigger
+    migratetype: int = int(MigrateType.MOVABLE)
+    highest_zoneidx: int = 0
+    direct_compaction: bool = False
+    whole_zone: bool = False
+    ignore_skip_hint: bool = False
+    ignore_block_suitable: bool = False
+    proactive_compaction: bool = False
+    migrate_pfn: int = 0
+    free_pfn: int = 0
+    nr_migratepages: int = 0
+    nr_freepages: int = 0
+    migratepages: list[int] = field(default_factory=list)
+    freepages: list[list[int]] = field(default_factory=lambda: [[] for _ in range(NR_PAGE_ORDERS)])
+    total_migrate_scanned: int = 0
+    total_free_scanned: int = 0
+    nr_migrated: int = 0
+    nr_failed: int = 0
+    contended: bool = False
+
+    @property
+    def sync(self) -> bool:
+        return self.mode != MigrateMode.ASYNC
+
+    def scanners_met(self, old_rule: bool) -> bool:
+        """`compact_scanners_met()`: same pageblock (modern) or free_pfn <= migrate_pfn (2.6.35)."""
+        if old_rule:
+            return self.free_pfn <= self.migrate_pfn
+        return (self.free_pfn >> 9) <= (self.migrate_pfn >> 9)

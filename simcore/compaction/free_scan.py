@@ -1,0 +1,201 @@
+"""The free scanner: `isolate_freepages()`, `isolate_freepages_block()`, `compaction_alloc()`."""
+
+from __future__ import annotations
+
+from simcore.compaction.context import SKIP_FREE_BLOCK, SKIP_HINT, SKIP_NOT_TARGET, Compactor
+from simcore.compaction.control import CompactControl, MigrateMode
+from simcore.compaction.events import MmCompactionIsolateFreepages
+from simcore.constants import (
+    COMPACT_CLUSTER_MAX,
+    NR_PAGE_ORDERS,
+    PAGEBLOCK_NR_PAGES,
+    PAGEBLOCK_ORDER,
+    MigrateType,
+)
+from simcore.zone import WMARK_LOW, WMARK_MIN
+
+_MASK = PAGEBLOCK_NR_PAGES - 1
+
+
+def suitable_migration_target(c: Compactor, cc: CompactControl, block_start: int) -> int:
+    """Models `suitable_migration_target()`. Returns 0 if the block is a target, else a skip reason.
+
+    Modern: a block starting with a free block of order >= pageblock_order is never a target
+    (compaction would only break it up); otherwise MOVABLE blocks only. 2.6.35 did the opposite
+    with large free blocks: it allowed them ("If the page is a large free page, then allow").
+    """
+    node = c.node
+    head = node.buddy[block_start]
+    mt = node.pb_mt[block_start >> PAGEBLOCK_ORDER]
+    if c.old:
+        if mt == MigrateType.ISOLATE:
+            return SKIP_NOT_TARGET
+        if head and head - 1 >= PAGEBLOCK_ORDER:
+            return 0
+        return 0 if mt == MigrateType.MOVABLE else SKIP_NOT_TARGET
+    if head and head - 1 >= PAGEBLOCK_ORDER:
+        return SKIP_FREE_BLOCK
+    if cc.ignore_block_suitable:
+        return 0
+    return 0 if mt == MigrateType.MOVABLE else SKIP_NOT_TARGET
+
+
+def isolate_freepages(c: Compactor, cc: CompactControl) -> None:
+    """Models `isolate_freepages()`: walk pageblocks down from ``free_pfn`` until enough free pages.
+
+    Stops above the migration scanner's block. In modern mode it resumes mid-block where it
+    stopped, sets the skip bit of every block it scanned to the end, and samples with a stride
+    (32 for async, 1 for sync) that resets to 1 when a block yields pages and doubles when not.
+    """
+    zone = cc.zone
+    node = c.node
+    isolate_start = cc.free_pfn
+    block_start = isolate_start & ~_MASK
+    block_end = min(block_start + PAGEBLOCK_NR_PAGES, zone.end_pfn)
+    low = (cc.migrate_pfn & ~_MASK) + PAGEBLOCK_NR_PAGES
+    stride = COMPACT_CLUSTER_MAX if cc.mode == MigrateMode.ASYNC else 1
+    if c.old:
+        stride = 1
+    while block_start >= low:
+        b = block_start >> PAGEBLOCK_ORDER
+        reason = suitable_migration_target(c, cc, block_start)
+        if not reason and not c.old and not cc.ignore_skip_hint and node.pb_skip[b]:
+            reason = SKIP_HINT
+        if reason:
+            c.note_free_block(block_start, reason)
+        else:
+            c.note_free_block(block_start)
+            nr_isolated, isolate_start = isolate_freepages_block(c, cc, isolate_start, block_end, stride)
+            if c.old:
+                # 2.6.35 took every free page of the block; the cursor stays on the last block used
+                if cc.nr_freepages >= cc.nr_migratepages:
+                    isolate_start = block_start
+                    break
+            else:
+                if isolate_start == block_end:
+                    node.pb_skip[b] = 1
+                    if block_start - PAGEBLOCK_NR_PAGES < zone.compact_cached_free_pfn:
+                        zone.compact_cached_free_pfn = max(block_start - PAGEBLOCK_NR_PAGES, zone.start_pfn)
+                if cc.nr_freepages >= cc.nr_migratepages:
+                    if isolate_start >= block_end:
+                        isolate_start = block_start - PAGEBLOCK_NR_PAGES
+                    break
+                if isolate_start < block_end:
+                    # stopped by the watermark check in __isolate_free_page(): give up for now
+                    break
+                stride = 1 if nr_isolated else min(COMPACT_CLUSTER_MAX, stride << 1)
+        block_end = block_start
+        block_start -= PAGEBLOCK_NR_PAGES
+        isolate_start = block_start
+    cc.free_pfn = isolate_start
+
+
+def isolate_freepages_block(
+    c: Compactor, cc: CompactControl, start: int, end: int, stride: int
+) -> tuple[int, int]:
+    """Models `isolate_freepages_block()` on [start, end). Returns (pages isolated, stop pfn).
+
+    Each free block found is taken off the buddy lists whole (`__isolate_free_page`, which refuses
+    once the zone would drop below min + 2^order free pages), its pages become ISOLATED_FREE, and it
+    joins ``cc.freepages`` by order (modern) or split to order-0 pages (2.6.35). Modern stops as soon
+    as it holds as many free pages as there are pages to migrate; 2.6.35 took the whole block.
+    """
+    node = c.node
+    zone = cc.zone
+    kind = node.kind
+    heads, orders = c.free_candidates(end - PAGEBLOCK_NR_PAGES, end)
+    buddy = node.buddy
+    old = c.old
+    mark = zone.watermark[WMARK_LOW] if old else zone.watermark[WMARK_MIN]
+    p = start
+    nr_scanned = 0
+    total = 0
+    stopped = False
+    freepages = cc.freepages
+    for idx in range(len(heads)):
+        h = heads[idx]
+        if h < p:
+            continue
+        o = orders[idx]
+        if buddy[h] != o + 1:
+            continue
+        if stride > 1 and (h - p) % stride:
+            continue
+        nr_scanned += (h - p) // stride + 1
+        n = 1 << o
+        if zone.free_pages <= mark + n:
+            p = h
+            stopped = True
+            break
+        zone.del_free_block(h, o)
+        kind[h : h + n] = c.iso_fill[o]
+        if old:
+            freepages[0].extend(range(h, h + n))
+        else:
+            freepages[o].append(h)
+        cc.nr_freepages += n
+        total += n
+        nr_scanned += n - 1
+        p = h + n
+        if not old and cc.nr_migratepages <= cc.nr_freepages:
+            stopped = True
+            break
+    if not stopped and p < end:
+        nr_scanned += (end - p + stride - 1) // stride
+        p = end
+    if p > end:
+        p = end
+    cc.total_free_scanned += nr_scanned
+    if total:
+        node.vm_events["compact_isolated"] += total
+    node.emit(MmCompactionIsolateFreepages(node.tick, start, p, nr_scanned, total))
+    return total, p
+
+
+def compaction_alloc(c: Compactor, cc: CompactControl, order: int) -> int:
+    """Models `compaction_alloc()`: a destination for a page of `order`, or -1.
+
+    Takes the smallest isolated free block of at least that order, splitting the rest back onto
+    the isolated lists; if there is none, runs the free scanner once and looks again.
+    """
+    fp = cc.freepages
+    for attempt in range(2):
+        for o in range(order, NR_PAGE_ORDERS):
+            lst = fp[o]
+            if lst:
+                pfn = lst.pop()
+                while o > order:
+                    o -= 1
+                    fp[o].append(pfn + (1 << o))
+                cc.nr_freepages -= 1 << order
+                return pfn
+        if attempt == 0:
+            isolate_freepages(c, cc)
+    return -1
+
+
+def compaction_free(cc: CompactControl, pfn: int, order: int) -> None:
+    """Models `compaction_free()`: a destination that was not used goes back to the isolated list."""
+    cc.freepages[order].append(pfn)
+    cc.nr_freepages += 1 << order
+
+
+def release_freepages(c: Compactor, cc: CompactControl) -> int:
+    """Models `release_free_list()`: every unused isolated free page back to the buddy allocator.
+
+    Returns the lowest pfn released (or -1).
+    """
+    zone = cc.zone
+    kind = c.node.kind
+    lowest = -1
+    for order in range(NR_PAGE_ORDERS):
+        lst = cc.freepages[order]
+        fill = c.free_fill[order]
+        for pfn in lst:
+            kind[pfn : pfn + (1 << order)] = fill
+            zone.free_one_page(pfn, order)
+            if lowest < 0 or pfn < lowest:
+                lowest = pfn
+        lst.clear()
+    cc.nr_freepages = 0
+    return lowest

@@ -1,0 +1,228 @@
+"""Wiring compaction (or lumpy reclaim) into a Simulation: hooks, the compact action, scanners, on_tick.
+
+defrag = "compaction": direct compaction in the slow path, kcompactd (woken when kswapd is woken for
+a high order, or on a boosted watermark) and proactive compaction (modern mode), manual compaction
+through the `compact` action. defrag = "lumpy": the slow path's compaction step does lumpy reclaim
+instead, and manual compaction is still available (as /proc/sys/vm/compact_memory would be).
+defrag = "none": no defragmentation in the slow path; manual compaction only.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from simcore.actions import CompactAction
+from simcore.compaction.context import Compactor, CompactSettings
+from simcore.compaction.control import MODE_NAMES, RESULT_NAMES, CompactResult
+from simcore.compaction.daemon import Kcompactd
+from simcore.compaction.lumpy import LumpyReclaim
+from simcore.compaction.run import CompactionRun
+from simcore.compaction.triggers import DirectCompaction, manual_control
+from simcore.constants import PAGEBLOCK_ORDER
+from simcore.frame import ScannerFrame
+from simcore.page_alloc import AllocContext
+from simcore.zone import Zone
+
+if TYPE_CHECKING:
+    from simcore.simulation import Simulation
+
+
+class Compaction:
+    """The compaction subsystem of one simulation (appended to `sim.subsystems`)."""
+
+    def __init__(self, sim: Simulation) -> None:
+        sc = sim.scenario
+        spec = sc.compaction
+        self.sim = sim
+        self.node = sim.node
+        self.spec = spec
+        self.c = Compactor(
+            sim.node,
+            CompactSettings(
+                old=sc.mode == "2.6.35",
+                migrate_fail_rate=spec.migrate_fail_rate,
+                extfrag_threshold=sc.vm.extfrag_threshold,
+                proactiveness=sc.vm.compaction_proactiveness,
+            ),
+            sim.skip_reason,
+        )
+        self.direct = DirectCompaction(self.c, spec.direct_async)
+        self.lumpy = LumpyReclaim(sim.node)
+        self.kcompactd = Kcompactd(self.c, spec.daemon_steps_per_tick, sc.tick_ms, proactive=spec.proactive)
+        self.kcompactd_enabled = spec.kcompactd and sc.mode != "2.6.35"
+        self.manual_queue: list[Zone] = []
+        self.manual: CompactionRun | None = None
+        self.last: CompactionRun | None = None
+        self.manual_results: list[tuple[str, CompactResult, int, int]] = []
+
+    # --------------------------------------------------------------- settings
+    def refresh(self) -> None:
+        """Follow live `set` actions (mode, defrag, extfrag_threshold, proactiveness)."""
+        sc = self.sim.scenario
+        self.c.settings = CompactSettings(
+            old=sc.mode == "2.6.35",
+            migrate_fail_rate=self.spec.migrate_fail_rate,
+            extfrag_threshold=sc.vm.extfrag_threshold,
+            proactiveness=sc.vm.compaction_proactiveness,
+        )
+        self.kcompactd.proactive = self.spec.proactive and sc.mode != "2.6.35"
+        self.kcompactd_enabled = self.spec.kcompactd and sc.mode != "2.6.35"
+
+    # ------------------------------------------------------------------ hooks
+    def hook_compact(self, ac: AllocContext, prio: int) -> int:
+        self.refresh()
+        defrag = self.sim.scenario.defrag
+        if defrag == "compaction":
+            self.c.new_epoch()
+            pfn = self.direct.compact(ac, prio)
+            if self.direct.last_run is not None:
+                self.last = self.direct.last_run
+            return pfn
+        if defrag == "lumpy":
+            return self.lumpy.compact(ac, prio)
+        return -1
+
+    def hook_retry(self, ac: AllocContext, retries: int) -> bool:
+        return self.sim.scenario.defrag == "compaction" and self.direct.retry(ac, retries)
+
+    def kswapd_woken(self, ac: AllocContext) -> None:
+        if ac.order > 0 and self.kcompactd_enabled and self.sim.scenario.defrag == "compaction":
+            self.kcompactd.kswapd_woken(ac.order, ac.highest_zoneidx)
+
+    def boosted(self, zone: Zone) -> None:
+        if self.kcompactd_enabled and self.sim.scenario.defrag == "compaction":
+            self.kcompactd.kswapd_woken(PAGEBLOCK_ORDER, self.node.zones[-1].idx)
+
+    # ----------------------------------------------------------------- manual
+    def do_compact(self, a: CompactAction) -> str:
+        """The `compact` action: /proc/sys/vm/compact_memory (or one zone), or one step of a run."""
+        self.refresh()
+        zones = [z for z in self.node.zones if a.zone is None or z.name == a.zone]
+        if a.step:
+            if self.manual is None or self.manual.done:
+                if not self.manual_queue:
+                    self.manual_queue = list(zones)
+                if not self._start_manual():
+                    return "no zone to compact"
+            run = self.manual
+            assert run is not None
+            run.advance(1)
+            return self._manual_progress(run)
+        self.manual_queue = list(zones)
+        if self.spec.manual_steps_per_tick:
+            self._start_manual()
+            return "compaction started in " + ", ".join(z.name for z in zones)
+        self.manual_results = []
+        while self._start_manual():
+            assert self.manual is not None
+            self.manual.run()
+            self._manual_done(self.manual)
+        return "; ".join(
+            f"{name}: {RESULT_NAMES[r]}, {m} pages migrated, {f} failed"
+            for name, r, m, f in self.manual_results
+        )
+
+    def _start_manual(self) -> bool:
+        while self.manual_queue:
+            zone = self.manual_queue.pop(0)
+            run = CompactionRun(self.c, manual_control(zone))
+            if run.begin() == CompactResult.CONTINUE:
+                self.manual = run
+                self.last = run
+                return True
+        self.manual = None
+        return False
+
+    def _manual_done(self, run: CompactionRun) -> None:
+        cc = run.cc
+        self.manual_results.append((cc.zone.name, run.result, cc.nr_migrated, cc.nr_failed))
+
+    def _manual_progress(self, run: CompactionRun) -> str:
+        cc = run.cc
+        if run.done:
+            self._manual_done(run)
+            return f"{cc.zone.name}: {RESULT_NAMES[run.result]}, {cc.nr_migrated} pages migrated"
+        return (
+            f"{cc.zone.name}: step {run.steps}, migrate_pfn {cc.migrate_pfn:#x}, free_pfn {cc.free_pfn:#x}, "
+            f"{cc.nr_migrated} pages migrated"
+        )
+
+    # ---------------------------------------------------------------- on_tick
+    def on_tick(self) -> None:
+        self.refresh()
+        run = self.manual
+        if run is not None and self.spec.manual_steps_per_tick:
+            budget = self.spec.manual_steps_per_tick
+            while budget > 0 and run is not None:
+                before = run.steps
+                run.advance(budget)
+                budget -= max(run.steps - before, 1)
+                if not run.done:
+                    break
+                self._manual_done(run)
+                run = self.manual if self._start_manual() else None
+        if self.kcompactd_enabled and self.sim.scenario.defrag == "compaction":
+            self.kcompactd.on_tick()
+            if self.kcompactd.run is not None:
+                self.last = self.kcompactd.run
+            elif self.kcompactd.last_run is not None and (self.last is None or self.last.done):
+                self.last = self.kcompactd.last_run
+
+    # --------------------------------------------------------------- scanners
+    def scanners(self) -> tuple[ScannerFrame, ...]:
+        out = []
+        runs = [r for r in (self.manual, self.kcompactd.run) if r is not None and r.active]
+        if not runs and self.last is not None and self.last.started:
+            runs = [self.last]
+        for run in runs:
+            cc = run.cc
+            out.append(
+                ScannerFrame(
+                    cc.zone.name,
+                    cc.migrate_pfn,
+                    cc.free_pfn,
+                    MODE_NAMES[cc.mode],
+                    cc.order,
+                    run.active,
+                    tuple(self.c.trail_migrate),
+                    tuple(self.c.trail_free),
+                )
+            )
+        return tuple(out)
+
+
+def find(sim: Simulation) -> Compaction | None:
+    """The simulation's compaction subsystem (other subsystems may call `kcompactd.wakeup`)."""
+    for sub in sim.subsystems:
+        if isinstance(sub, Compaction):
+            return sub
+    return None
+
+
+def install(sim: Simulation) -> None:
+    """Installer for simcore.subsystems.INSTALLERS."""
+    from simcore.subsystems import KernelHooks
+
+    comp = Compaction(sim)
+    hooks = sim.node.hooks
+    if isinstance(hooks, KernelHooks):
+        hooks.compact = comp.hook_compact
+        hooks.compact_retry = comp.hook_retry
+        prev_kswapd = hooks.kswapd
+        prev_boosted = hooks.boosted
+
+        def kswapd(ac: AllocContext) -> None:
+            if prev_kswapd is not None:
+                prev_kswapd(ac)
+            comp.kswapd_woken(ac)
+
+        def boosted(zone: Zone) -> None:
+            if prev_boosted is not None:
+                prev_boosted(zone)
+            comp.boosted(zone)
+
+        hooks.kswapd = kswapd
+        hooks.boosted = boosted
+    sim.handlers["compact"] = comp.do_compact  # type: ignore[assignment]
+    sim.scanners = comp.scanners
+    sim.subsystems.append(comp)

@@ -1,0 +1,158 @@
+"""The migration scanner: `isolate_migratepages()` and `isolate_migratepages_block()`."""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+
+from simcore.compaction.context import (
+    FILE_NP,
+    SKIP_ASYNC_TYPE,
+    SKIP_HINT,
+    SKIP_NO_MOVABLE,
+    SKIP_PERSISTENT,
+    SKIP_UNMOVABLE,
+    Compactor,
+)
+from simcore.compaction.control import (
+    ISOLATE_NONE,
+    ISOLATE_SUCCESS,
+    CompactControl,
+    MigrateMode,
+)
+from simcore.compaction.events import MmCompactionIsolateMigratepages
+from simcore.constants import COMPACT_CLUSTER_MAX, PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER, MigrateType
+
+_MASK = PAGEBLOCK_NR_PAGES - 1
+
+
+def update_cached_migrate(cc: CompactControl, pfn: int) -> None:
+    """Models `update_cached_migrate()`: remember how far the scanner got, per sync/async."""
+    z = cc.zone
+    if pfn > z.compact_cached_migrate_pfn[0]:
+        z.compact_cached_migrate_pfn[0] = pfn
+    if cc.mode != MigrateMode.ASYNC and pfn > z.compact_cached_migrate_pfn[1]:
+        z.compact_cached_migrate_pfn[1] = pfn
+
+
+def suitable_migration_source(c: Compactor, cc: CompactControl, block_start: int) -> int:
+    """Models `suitable_migration_source()`. Returns 0 if the block may be scanned, else a skip reason.
+
+    A block headed by a compound page of pageblock order or more (a huge page) is skipped for
+    good (`pageblock_skip_persistent`); async direct compaction scans only blocks whose type
+    suits the request (for a movable request: MOVABLE blocks).
+    """
+    if not c.old and c.node.alloc_order[block_start] > PAGEBLOCK_ORDER:
+        return SKIP_PERSISTENT
+    if cc.mode != MigrateMode.ASYNC or not cc.direct_compaction:
+        return 0
+    block_mt = c.node.pb_mt[block_start >> PAGEBLOCK_ORDER]
+    if cc.migratetype == MigrateType.MOVABLE:
+        return 0 if block_mt == MigrateType.MOVABLE else SKIP_ASYNC_TYPE
+    return 0 if block_mt == cc.migratetype else SKIP_ASYNC_TYPE
+
+
+def isolate_migratepages(c: Compactor, cc: CompactControl) -> int:
+    """Models `isolate_migratepages()`: find the next block to scan and isolate from it.
+
+    Blocks with the skip bit (unless the run ignores hints) and unsuitable source blocks are passed
+    by whole; the first other block is scanned by `isolate_migratepages_block()`. The scanner
+    never passes the free scanner: a block is scanned only if it ends at or below ``free_pfn``.
+    """
+    zone = cc.zone
+    node = c.node
+    low = cc.migrate_pfn
+    block_start = max(low & ~_MASK, zone.start_pfn)
+    block_end = (low & ~_MASK) + PAGEBLOCK_NR_PAGES
+    while block_end <= cc.free_pfn:
+        at_block_start = not (low & _MASK) or low == zone.start_pfn
+        if (
+            at_block_start
+            and not c.old
+            and not cc.ignore_skip_hint
+            and node.pb_skip[block_start >> PAGEBLOCK_ORDER]
+        ):
+            c.note_migrate_block(block_start, SKIP_HINT)
+        else:
+            reason = suitable_migration_source(c, cc, block_start)
+            if not reason:
+                isolate_migratepages_block(c, cc, low, block_end)
+                break
+            c.note_migrate_block(block_start, reason)
+            update_cached_migrate(cc, block_end)
+        cc.migrate_pfn = low = block_end
+        block_start = block_end
+        block_end += PAGEBLOCK_NR_PAGES
+    else:
+        # ran into the free scanner's block; 2.6.35 moved the cursor past it (`end_pfn > free_pfn`)
+        cc.migrate_pfn = block_end if c.old else low
+    return ISOLATE_SUCCESS if cc.migratepages else ISOLATE_NONE
+
+
+def isolate_migratepages_block(c: Compactor, cc: CompactControl, low: int, end: int) -> None:
+    """Models `isolate_migratepages_block()` on [low, end): isolate movable pages, 32 at most.
+
+    Free pages are skipped by their order, compound pages that may not move are skipped, unmovable
+    pages stay. In async direct compaction (`skip_on_failure`), one page that cannot be isolated
+    drops what was isolated from its order-aligned chunk and skips the rest of the chunk: that
+    chunk can never become a free block of the requested order. A block scanned to its end with
+    nothing isolated gets its skip bit.
+    """
+    node = c.node
+    block_start = end - PAGEBLOCK_NR_PAGES
+    heads, orders, ok = c.migrate_candidates(block_start, end, cc.order)
+    i = bisect_left(heads, low)
+    n = len(heads)
+    start = low
+    nr_isolated = 0
+    isolated_here: list[int] = []
+    skip_on_failure = not c.old and cc.direct_compaction and cc.mode == MigrateMode.ASYNC and cc.order > 0
+    chunk = 1 << max(cc.order, 0)
+    next_skip = ((low // chunk) + 1) * chunk if skip_on_failure else end
+    stop = end
+    failed_chunk = False
+    kind = node.kind
+    while i < n:
+        pfn = heads[i]
+        if skip_on_failure and pfn >= next_skip:
+            if nr_isolated:
+                stop = next_skip
+                break
+            next_skip = ((pfn // chunk) + 1) * chunk
+        if not ok[i]:
+            if skip_on_failure:
+                failed_chunk = True
+                if nr_isolated:
+                    del cc.migratepages[-len(isolated_here) :]
+                    cc.nr_migratepages -= nr_isolated
+                    nr_isolated = 0
+                    isolated_here.clear()
+                i = bisect_left(heads, next_skip, i + 1)
+                next_skip += chunk
+                continue
+            i += 1
+            continue
+        o = orders[i]
+        cc.migratepages.append(pfn)
+        isolated_here.append(pfn)
+        cc.nr_migratepages += 1 << o
+        nr_isolated += 1 << o
+        i += 1
+        if cc.nr_migratepages >= COMPACT_CLUSTER_MAX:
+            stop = pfn + (1 << o)
+            break
+    if stop > end:
+        stop = end
+    for pfn in isolated_here:
+        node.nr_isolated[1 if FILE_NP[kind[pfn]] else 0] += 1 << (node.alloc_order[pfn] - 1)
+    cc.migrate_pfn = stop
+    c.note_migrate_block(block_start)
+    if stop == end and not nr_isolated:
+        if not c.old:
+            node.pb_skip[block_start >> PAGEBLOCK_ORDER] = 1
+        c.skip_reason[block_start >> PAGEBLOCK_ORDER] = SKIP_UNMOVABLE if failed_chunk else SKIP_NO_MOVABLE
+        update_cached_migrate(cc, stop)
+    nr_scanned = stop - start
+    cc.total_migrate_scanned += nr_scanned
+    if nr_isolated:
+        node.vm_events["compact_isolated"] += nr_isolated
+    node.emit(MmCompactionIsolateMigratepages(node.tick, start, stop, nr_scanned, nr_isolated))

@@ -1,0 +1,136 @@
+"""One compaction run of one zone as an incremental state machine (`compact_zone()`).
+
+`CompactionRun.begin()` does what `compact_zone()` does before its loop (suitability, restart after
+full deferral, cursor set-up, mm_compaction_begin); each `step()` is one turn of the loop; `finish()`
+releases unused free pages, counts, and emits mm_compaction_end. `run()` drives it to the end.
+"""
+
+from __future__ import annotations
+
+from simcore.compaction.context import Compactor
+from simcore.compaction.control import ISOLATE_NONE, CompactControl, CompactResult, MigrateMode
+from simcore.compaction.defer import compaction_restarting
+from simcore.compaction.events import MmCompactionBegin, MmCompactionEnd
+from simcore.compaction.free_scan import release_freepages
+from simcore.compaction.migrate import ENOMEM, migrate_pages
+from simcore.compaction.migrate_scan import isolate_migratepages
+from simcore.compaction.suitable import compact_finished, compaction_suitable, reset_isolation_suitable
+from simcore.constants import PAGEBLOCK_NR_PAGES
+
+
+class CompactionRun:
+    def __init__(self, c: Compactor, cc: CompactControl) -> None:
+        self.c = c
+        self.cc = cc
+        self.result = CompactResult.CONTINUE
+        self.started = False
+        self.done = False
+        self.steps = 0
+
+    @property
+    def active(self) -> bool:
+        return self.started and not self.done
+
+    def begin(self) -> CompactResult:
+        """The part of `compact_zone()` before its loop. CONTINUE means the run has started."""
+        c = self.c
+        cc = self.cc
+        zone = cc.zone
+        node = c.node
+        if cc.order >= 0 and not cc.proactive_compaction:
+            ret = compaction_suitable(
+                node, zone, cc.order, cc.highest_zoneidx, c.settings.extfrag_threshold, c.old
+            )
+            if ret != CompactResult.CONTINUE:
+                self.result = ret
+                self.done = True
+                return ret
+        if not c.old and compaction_restarting(zone, cc.order):
+            reset_isolation_suitable(node, zone)
+        last = zone.last_pageblock_start()
+        if cc.whole_zone or c.old:
+            cc.migrate_pfn = zone.start_pfn
+            cc.free_pfn = last
+        else:
+            cc.migrate_pfn = zone.compact_cached_migrate_pfn[1 if cc.sync else 0]
+            cc.free_pfn = zone.compact_cached_free_pfn
+            if cc.free_pfn < zone.start_pfn or cc.free_pfn > last:
+                cc.free_pfn = last & ~(PAGEBLOCK_NR_PAGES - 1)
+                zone.compact_cached_free_pfn = cc.free_pfn
+            if cc.migrate_pfn < zone.start_pfn or cc.migrate_pfn >= zone.end_pfn:
+                cc.migrate_pfn = zone.start_pfn
+                zone.compact_cached_migrate_pfn[0] = zone.compact_cached_migrate_pfn[1] = zone.start_pfn
+            if cc.migrate_pfn <= zone.start_pfn:
+                cc.whole_zone = True
+        c.trail_migrate.clear()
+        c.trail_free.clear()
+        self.started = True
+        node.emit(
+            MmCompactionBegin(node.tick, zone.start_pfn, cc.migrate_pfn, cc.free_pfn, zone.end_pfn, cc.sync)
+        )
+        return CompactResult.CONTINUE
+
+    def step(self) -> CompactResult:
+        """One turn of `compact_zone()`'s loop. Returns CONTINUE, or the final result (run ended)."""
+        if self.done:
+            return self.result
+        c = self.c
+        cc = self.cc
+        self.steps += 1
+        ret = compact_finished(c, cc)
+        if ret != CompactResult.CONTINUE:
+            return self.finish(ret)
+        if isolate_migratepages(c, cc) == ISOLATE_NONE:
+            return CompactResult.CONTINUE
+        err = migrate_pages(c, cc)
+        if err == ENOMEM and not cc.scanners_met(c.old):
+            return self.finish(CompactResult.CONTENDED)
+        if err and cc.direct_compaction and cc.mode == MigrateMode.ASYNC:
+            # async direct compaction gives up the rest of the order-aligned chunk
+            chunk = 1 << max(cc.order, 0)
+            cc.migrate_pfn = ((cc.migrate_pfn - 1) // chunk + 1) * chunk
+        return CompactResult.CONTINUE
+
+    def advance(self, n: int) -> CompactResult:
+        """Up to n steps in one burst (nothing else touches memory in between)."""
+        self.c.new_epoch()
+        ret = CompactResult.CONTINUE
+        for _ in range(n):
+            ret = self.step()
+            if ret != CompactResult.CONTINUE:
+                break
+        return ret
+
+    def run(self) -> CompactResult:
+        """Begin (if needed) and step until the run ends; returns the result."""
+        if not self.started and not self.done and self.begin() != CompactResult.CONTINUE:
+            return self.result
+        self.c.new_epoch()
+        while not self.done:
+            self.step()
+        return self.result
+
+    def finish(self, ret: CompactResult) -> CompactResult:
+        """The end of `compact_zone()`: unused free pages back, counters, mm_compaction_end."""
+        c = self.c
+        cc = self.cc
+        zone = cc.zone
+        node = c.node
+        if cc.nr_freepages > 0 or any(cc.freepages):
+            lowest = release_freepages(c, cc)
+            if not c.old and lowest >= 0:
+                block = lowest & ~(PAGEBLOCK_NR_PAGES - 1)
+                if block > zone.compact_cached_free_pfn:
+                    zone.compact_cached_free_pfn = block
+        ev = node.vm_events
+        if not c.old:
+            ev["compact_migrate_scanned"] += cc.total_migrate_scanned
+            ev["compact_free_scanned"] += cc.total_free_scanned
+        self.result = ret
+        self.done = True
+        node.emit(
+            MmCompactionEnd(
+                node.tick, zone.start_pfn, cc.migrate_pfn, cc.free_pfn, zone.end_pfn, cc.sync, int(ret)
+            )
+        )
+        return ret
