@@ -60,9 +60,9 @@ class Pressure:
             "tick", "free", "available", "committed_as", "commit_limit", "swap_used", "psi_some_avg10",
             "lazyfree", "refused")}
         oc = spec.overcommit
-        self.commit = Overcommit(oc.mode, oc.ratio, self.node.managed_pages, spec.swap_pages, self.node.free_pages,
-                                 oc.admin_reserve_kbytes, oc.user_reserve_kbytes)
-        self.refusals: list[tuple[int, int]] = []  # (tick, free pages) at each ENOMEM
+        self.commit = Overcommit(oc.mode, oc.ratio, self.node.managed_pages, spec.swap_pages,
+                                 self.node.free_pages, oc.admin_reserve_kbytes, oc.user_reserve_kbytes)
+        self.refusals: list[tuple[int, int, str]] = []  # (tick, free pages, who refused) at each ENOMEM
         n = spec.notify
         self.thresholds = Thresholds(self) if n.thresholds.enabled else None
         self.sigdanger = SigdangerNotifier(self) if n.sigdanger.enabled else None
@@ -101,15 +101,16 @@ class Pressure:
 
     def vm_enough_memory(self, t: Task, pages: int) -> bool:
         """`security_vm_enough_memory_mm()`: the lowmem LSM, then `__vm_enough_memory()`."""
-        reason = ""
+        reason, source = "", "lowmem"
         if self.lowmem is not None:
             reason = self.lowmem.vm_enough_memory(t.spec.privileged, t.proc.oom_score_adj)
         if not reason:
             reason = self.commit.vm_enough_memory(pages, t.spec.privileged, t.committed + pages)
+            source = "overcommit"
         if not reason:
             return True
         free = self.node.free_pages
-        self.refusals.append((self.node.tick, free))
+        self.refusals.append((self.node.tick, free, source))
         self.emit(VmEnoughMemoryFail(self.node.tick, t.pid, t.comm, pages, reason, free), notable=True)
         return False
 

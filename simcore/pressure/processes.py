@@ -221,7 +221,8 @@ class TaskTable:
         else:
             done = madv_dontneed(node, t.sid[pool], pages)
         if done:
-            self.hub.emit(Madvise(node.tick, t.pid, "MADV_FREE" if advice == "free" else "MADV_DONTNEED", done))
+            name = "MADV_FREE" if advice == "free" else "MADV_DONTNEED"
+            self.hub.emit(Madvise(node.tick, t.pid, name, done))
         return done
 
     # ------------------------------------------------------------ reactions

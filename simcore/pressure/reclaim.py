@@ -249,7 +249,7 @@ class Reclaimer:
             node.emit(KswapdWake(node.tick, node.nid, node.zones[-1].idx, self.kswapd_order))
         budget = self.spec.kswapd_pages_per_tick
         while not self.balanced() and budget > 0:
-            deficit = sum(max(0, z.watermark[WMARK_HIGH] + z.watermark_boost - z.free_pages) for z in node.zones)
+            deficit = sum(max(0, z.wmark_high - z.free_pages) for z in node.zones)
             nr = min(max(SWAP_CLUSTER_MAX, deficit), budget)
             scanned, reclaimed = self.shrink_node(nr, self.kswapd_priority, False)
             budget -= max(scanned, SWAP_CLUSTER_MAX)

@@ -54,20 +54,24 @@ def pressure_report(sim: Simulation) -> dict[str, Any] | None:
         return None
     node = hub.node
     commit = hub.commit
-    first = hub.refusals[0] if hub.refusals else None
+    oc = [(tick, free) for tick, free, source in hub.refusals if source == "overcommit"]
+    first = oc[0] if oc else None
     return {
         "processes": processes(hub),
         "notifications": dict(sorted(hub.delivered.items())),
         "kills": hub.oom.kills,
         "oom_notifier_freed": hub.oom.notifier_freed,
+        "pglazyfree": node.vm_events.get("pglazyfree", 0),
+        "pglazyfreed": node.vm_events.get("pglazyfreed", 0),
         "overcommit": {
             "mode": commit.mode,
             "CommitLimit_kB": _kb(commit.commit_limit),
             "Committed_AS_kB": _kb(commit.committed),
-            "refused": len(hub.refusals),
+            "refused": len(oc),
             "first_refusal_tick": first[0] if first else None,
             "free_pages_at_first_refusal": first[1] if first else None,
-            "wasted_pages": max((f for _, f in hub.refusals), default=0),
+            # memory that sat free while strict accounting refused a commit
+            "wasted_pages": max((free for _, free in oc), default=0),
         },
         "lowmem": ({"state": dict(hub.lowmem.state), "denied": hub.lowmem.denied}
                    if hub.lowmem is not None else None),

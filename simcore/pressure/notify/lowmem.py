@@ -54,8 +54,9 @@ class Lowmem:
                 return ""
             self.denied += 1
             return f"lowmem: free {free} < deny_pages {spec.deny_pages}"
-        self.set("low", next_state(self.state["low"], free, spec.notify_low_pages, spec.nr_decay_pages), free)
-        self.set("high", next_state(self.state["high"], free, spec.notify_high_pages, spec.nr_decay_pages), free)
+        decay = spec.nr_decay_pages
+        self.set("low", next_state(self.state["low"], free, spec.notify_low_pages, decay), free)
+        self.set("high", next_state(self.state["high"], free, spec.notify_high_pages, decay), free)
         return ""
 
     def set(self, level: str, new: int, free: int) -> None:

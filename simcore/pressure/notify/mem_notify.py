@@ -55,4 +55,5 @@ class MemNotify:
         woken, self.queue = queue[:n], queue[n:] + queue[:n]
         hub.emit(MemNotifyWake(hub.node.tick, zone.name, len(queue), n))
         for t in woken:
-            hub.deliver("mem_notify", "readable", "mem_notify", f"zone {zone.name} free {zone.free_pages}", [t])
+            reason = f"zone {zone.name} free {zone.free_pages}"
+            hub.deliver("mem_notify", "readable", "mem_notify", reason, [t])

@@ -112,10 +112,10 @@ class Psi:
             if growth >= trig.threshold_us:
                 trig.last_event = tick
                 trig.fired += 1
-                hub.emit(PsiTrigger(tick, trig.task.pid, trig.kind, trig.threshold_us, trig.window_us, growth),
-                         notable=True)
-                hub.deliver("psi", trig.kind, "psi", f"{trig.kind} stall {growth} us >= {trig.threshold_us} us "
-                            f"in {trig.window_us} us", [trig.task])
+                ev = PsiTrigger(tick, trig.task.pid, trig.kind, trig.threshold_us, trig.window_us, growth)
+                hub.emit(ev, notable=True)
+                reason = f"{trig.kind} stall {growth} us >= {trig.threshold_us} us in {trig.window_us} us"
+                hub.deliver("psi", trig.kind, "psi", reason, [trig.task])
 
     def render(self) -> str:
         """/proc/pressure/memory."""

@@ -43,9 +43,10 @@ class SigdangerNotifier:
             self.warned = True
             hub.emit(Sigdanger(tick, "npswarn", free, self.npswarn), notable=True)
             for t in hub.tasks.live():
-                hub.deliver("sigdanger", "SIGDANGER", "sigdanger", f"paging space free {free} < npswarn "
-                            f"{self.npswarn}" + ("" if t.spec.sigdanger_handler else " (ignored: no handler)"),
-                            [t])
+                reason = f"paging space free {free} < npswarn {self.npswarn}"
+                if not t.spec.sigdanger_handler:
+                    reason += " (ignored: no handler)"
+                hub.deliver("sigdanger", "SIGDANGER", "sigdanger", reason, [t])
         elif free >= self.npswarn:
             self.warned = False
         if free < self.npskill:
