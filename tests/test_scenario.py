@@ -202,3 +202,35 @@ def test_with_action_records_a_timeline_entry() -> None:
     t = s.with_action(7, AllocAction(order=9, count=3))
     assert s.timeline == [] and len(t.timeline) == 1 and t.timeline[0].at == 7
     assert isinstance(t, Scenario)
+
+
+# ------------------------------------------------------------------------------- the docs
+def schema_paths(model: type[Any], prefix: str = "") -> list[str]:
+    """Dotted paths of every field of a model, nested tables and list items included."""
+    import types
+    import typing
+
+    from pydantic import BaseModel
+
+    out = []
+    for name, f in model.model_fields.items():
+        path = prefix + (f.alias or name)
+        out.append(path)
+        ann = f.annotation
+        candidates = [ann, *typing.get_args(ann)]
+        for c in candidates:
+            if typing.get_origin(c) is list:
+                c = typing.get_args(c)[0]
+            if typing.get_origin(c) in (typing.Union, types.UnionType):
+                continue
+            if isinstance(c, type) and issubclass(c, BaseModel) and name != "timeline":
+                out += schema_paths(c, path + ("[]." if typing.get_origin(ann) is list else "."))
+    return out
+
+
+def test_docs_scenarios_md_documents_every_field() -> None:
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "scenarios.md").read_text()
+    # a section is documented under its heading `[name]`, a field by its dotted path
+    missing = [p for p in schema_paths(Scenario) if f"`{p}`" not in doc and f"`[{p}]`" not in doc
+               and f"`[[{p}]]`" not in doc]
+    assert missing == []
