@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import io
 import json
 import platform
@@ -157,6 +158,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--profile", type=int, metavar="N", default=0,
                    help="profile one round with cProfile and print the top N functions (by own time)")
     p.add_argument("--frame", action="store_true", help="also time frame building and hashing")
+    p.add_argument("--gc", choices=["on", "freeze", "off"], default="on",
+                   help="the cyclic garbage collector while timing: on (default), frozen after the "
+                        "warm-up (gc.freeze(): the warm state is never traversed again), or off")
     args = p.parse_args(argv)
 
     t0 = time.perf_counter()
@@ -166,6 +170,11 @@ def main(argv: list[str] | None = None) -> int:
     warm_ticks = warm_up(sim, args.target)
     warm_s = time.perf_counter() - t0
     node = sim.node
+    if args.gc == "freeze":
+        gc.collect()
+        gc.freeze()
+    elif args.gc == "off":
+        gc.disable()
 
     if args.profile:
         prof = cProfile.Profile()
@@ -211,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         "build_s": round(build_s, 3),
         "mode": args.mode,
         "subsystems": args.subsystems,
+        "gc": args.gc,
         "python": platform.python_version(),
         "implementation": platform.python_implementation(),
         "numpy": np.__version__,

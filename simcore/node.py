@@ -163,10 +163,24 @@ class Node(PageAllocator):
         self.nr_kind_pages[kind] += n
 
     def free_alloc(self, pfn: int) -> int:
-        """Free the allocation headed at `pfn` (`__free_pages`). Returns the pages freed.
+        """Free the allocation headed at `pfn` (`__free_pages`). Returns the pages freed."""
+        sid = self.alloc_stream[pfn]
+        i = self.alloc_index[pfn]
+        pfns = self.streams[sid].pfns
+        if not self.alloc_order[pfn] or i >= len(pfns) or pfns[i] != pfn:
+            raise ValueError(f"pfn {pfn} does not head an allocation")
+        return self.free_alloc_at(sid, i)
 
-        A hot path: `Stream.remove()` is inlined; `Zone.free_one_page()` does the merging.
+    def free_alloc_at(self, sid: int, i: int) -> int:
+        """Free the `i`-th live allocation of stream `sid` (`__free_pages`). Returns the pages freed.
+
+        The workload's hot path: it knows the stream and the position, so the per-pfn
+        ``alloc_stream`` / ``alloc_index`` lookups are skipped. `Stream.remove()` is inlined;
+        `Zone.free_one_page()` does the merging.
         """
+        st = self.streams[sid]
+        pfns = st.pfns
+        pfn = pfns[i]
         order = self.alloc_order[pfn] - 1
         n = 1 << order
         page_kind = self.kind
@@ -176,15 +190,11 @@ class Node(PageAllocator):
         else:
             page_kind[pfn] = 0
         self.alloc_order[pfn] = 0
-        st = self.streams[self.alloc_stream[pfn]]
-        # Stream.remove(pfn, n)
-        index = self.alloc_index
-        i = index[pfn]
-        pfns = st.pfns
+        # Stream.remove(pfn, n): the last entry fills the hole
         last = pfns.pop()
         if last != pfn:
             pfns[i] = last
-            index[last] = i
+            self.alloc_index[last] = i
         st.nr_pages -= n
         self.nr_kind_pages[kind] -= n
         self.pgfree += n

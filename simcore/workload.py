@@ -118,7 +118,7 @@ class Workload:
         pick_cum = self.pick_cum
         fast = node.alloc_pages_fast
         alloc_pages = node.alloc_pages
-        free_alloc = node.free_alloc
+        free_at = node.free_alloc_at
         last = len(sids) - 1
         # Stream.pfns lists are never rebound, so these references stay valid
         pfn_lists = [streams[sid].pfns for sid in sids]
@@ -164,7 +164,7 @@ class Workload:
                 c = live[j]
                 if not c:
                     continue
-                allocated -= free_alloc(pfn_lists[j][int(uc * c)])
+                allocated -= free_at(sids[j], int(uc * c))
                 frees += 1
                 live[j] = c - 1
                 rate -= inv_life[j]
