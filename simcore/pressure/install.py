@@ -200,6 +200,7 @@ class Pressure:
         t = self._task(a.comm)
         pages = self.tasks.pages(t, "cache") * a.percent // 100
         done = self.tasks.give_back(t, "cache", pages, a.advice)
+        t.hold_until["cache"] = self.node.tick + a.hold_ticks
         return f"{a.comm}: MADV_{a.advice.upper()} over {done} pages"
 
     def do_overcommit(self, a: OvercommitAction) -> str:

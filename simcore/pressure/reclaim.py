@@ -3,9 +3,9 @@
 Theory of operation. There is one node-wide "LRU" per type, made of streams: the file LRU holds
 page cache and MADV_FREE pages, the anon LRU holds anonymous memory (scanned only while swap has
 free slots). `shrink_node()` models `get_scan_count()` + `shrink_lruvec()`: at reclaim priority
-`prio` it scans `lru_size >> prio` pages of each LRU (split by swappiness when both are scanned,
-anon alone when the file LRU is tiny), in batches of SWAP_CLUSTER_MAX taken from one stream picked
-by size. A scanned page is "referenced" (rotated, not reclaimed) with probability
+`prio` it scans `lru_size >> prio` pages of each LRU: file only while there is cold page cache
+(cache_trim_mode), anon only when the file LRU is tiny, else split by swappiness. It scans in
+batches of SWAP_CLUSTER_MAX taken from one stream picked by size. A scanned page is "referenced" (rotated, not reclaimed) with probability
 working_set / stream pages, so reclaim efficiency falls as the cache shrinks toward what its owner
 keeps using; that is what vmpressure and the priority react to. Reclaimed page cache and MADV_FREE
 pages are simply freed; anonymous pages go to swap (pswpout). Reclaimable slab is shrunk alongside
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from simcore.constants import SWAP_CLUSTER_MAX, PageKind
+from simcore.constants import CLASS_INFO, SWAP_CLUSTER_MAX, PageKind
 from simcore.page_alloc import MAX_RECLAIM_RETRIES, AllocContext
 from simcore.pressure.events import DirectReclaimBegin, DirectReclaimEnd, KswapdSleep, KswapdWake
 from simcore.pressure.meminfo import file_lru_pages
@@ -163,8 +163,12 @@ class Reclaimer:
         scan_file = file_size >> priority
         scan_anon = anon_size >> priority
         if anon_size and file_size:
+            self._lists()
+            cold_file = sum(max(0, node.streams[s].nr_pages - self.working_set(s)) for s in self.file_sids)
             high = sum(z.watermark[WMARK_HIGH] for z in node.zones)
-            if file_size + node.free_pages <= high:
+            if cold_file >> priority:
+                scan_anon = 0  # cache_trim_mode: enough cold page cache, leave anon alone
+            elif file_size + node.free_pages <= high:
                 scan_file = 0  # file_is_tiny: SCAN_ANON
             else:
                 swappiness = self.spec.swappiness
@@ -196,8 +200,7 @@ class Reclaimer:
         hub = self.hub
         if self._noprogress == (node.tick, node.free_pages):
             return -1, 0  # throttled: nothing changed since the last fruitless attempt this tick
-        info_gfp = "GFP_HIGHUSER_MOVABLE"
-        node.emit(DirectReclaimBegin(node.tick, ac.order, info_gfp))
+        node.emit(DirectReclaimBegin(node.tick, ac.order, CLASS_INFO[ac.kind].gfp))
         node.vm_events[_ALLOCSTALL[ac.zonelist[0].name]] += 1
         owner = node.streams[ac.sid].owner
         hub.current_owner = owner

@@ -206,6 +206,7 @@ class MadviseAction(_Action):
     comm: Comm
     advice: Literal["free", "dontneed"] = "free"
     percent: Annotated[int, Field(ge=1, le=100)] = 100
+    hold_ticks: Annotated[int, Field(ge=0, le=100_000, description="ticks before it reuses its cache")] = 100
 
 
 class OvercommitAction(_Action):
