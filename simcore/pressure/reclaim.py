@@ -5,11 +5,12 @@ page cache and MADV_FREE pages, the anon LRU holds anonymous memory (scanned onl
 free slots). `shrink_node()` models `get_scan_count()` + `shrink_lruvec()`: at reclaim priority
 `prio` it scans `lru_size >> prio` pages of each LRU: file only while there is cold page cache
 (cache_trim_mode), anon only when the file LRU is tiny, else split by swappiness. It scans in
-batches of SWAP_CLUSTER_MAX taken from one stream picked by size. A scanned page is "referenced" (rotated, not reclaimed) with probability
-working_set / stream pages, so reclaim efficiency falls as the cache shrinks toward what its owner
-keeps using; that is what vmpressure and the priority react to. Reclaimed page cache and MADV_FREE
-pages are simply freed; anonymous pages go to swap (pswpout). Reclaimable slab is shrunk alongside
-(counted as reclaimed, not as pgscan/pgsteal, as `reclaim_state->reclaimed_slab` is).
+batches of SWAP_CLUSTER_MAX taken from one stream picked by size. A scanned page is "referenced"
+(rotated, not reclaimed) with probability working_set / stream pages, so reclaim efficiency falls
+as the cache shrinks toward what its owner keeps using; that is what vmpressure and the priority
+react to. Reclaimed page cache and MADV_FREE pages are simply freed; anonymous pages go to swap
+(pswpout). Reclaimable slab is shrunk alongside (counted as reclaimed, not as pgscan/pgsteal, as
+`reclaim_state->reclaimed_slab` is).
 
 Direct reclaim (`try_to_free_pages()`) walks the priority from DEF_PRIORITY (12) down until it has
 SWAP_CLUSTER_MAX pages; kswapd (`balance_pgdat()`) reclaims until every zone is above its high
