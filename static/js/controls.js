@@ -115,6 +115,9 @@ export function bindControls(app) {
     $("copy-status").textContent = ok ? "copied" : "select the text and copy it";
   });
 
+  $("btn-detach").addEventListener("click", () => {
+    if (s.sharePath && s.session) location.assign(`${s.sharePath}?rejoin=${encodeURIComponent(s.session)}`);
+  });
   $("help-button").addEventListener("click", () => toggleHelp());
   $("help-close").addEventListener("click", () => toggleHelp(false));
   help.addEventListener("click", (ev) => { if (ev.target === help) toggleHelp(false); });
@@ -130,6 +133,12 @@ export function bindControls(app) {
     if (isTyping(ev.target)) return;
     if (ev.key === "?") { toggleHelp(); ev.preventDefault(); return; }
     if (!help.hidden) return;
+    const follower = s.role === "follower";
+    if (follower && (ev.key === " " || ["ArrowRight", "ArrowLeft", "c", "C"].includes(ev.key))) {
+      app.showError("following: only the presenter controls this run (Detach to explore on your own)");
+      ev.preventDefault();
+      return;
+    }
     let handled = true;
     if (ev.key === " " || ev.code === "Space") { if (!ev.repeat) togglePlay(); }
     else if (ev.key === "ArrowRight") send(msg.step("tick"));
@@ -153,11 +162,12 @@ export function bindControls(app) {
       play.textContent = state.playing ? "❚❚ Pause" : "▶ Play";
       play.setAttribute("aria-pressed", state.playing ? "true" : "false");
       document.body.classList.toggle("playing", !!state.playing);
-      if (typeof state.tps === "number" && state.tps > 0) {
+      const dragging = document.activeElement && ["tps", "tpf"].includes(document.activeElement.id);
+      if (typeof state.tps === "number" && state.tps > 0 && !dragging) {
         $("tps").value = String(toSlider(state.tps, TPS));
         $("tps-out").value = String(roundNice(state.tps));
       }
-      if (typeof state.ticksPerFrame === "number" && state.ticksPerFrame > 0) {
+      if (typeof state.ticksPerFrame === "number" && state.ticksPerFrame > 0 && !dragging) {
         $("tpf").value = String(toSlider(state.ticksPerFrame, TPF));
         $("tpf-out").value = String(state.ticksPerFrame);
       }

@@ -24,7 +24,7 @@ class App {
       cursors: [], progress: null, proc: null, events: 0, lastRenderMs: null,
     };
     this.lenses = makeLenses(DEFAULT_SKIP_REASONS);
-    this.map = new MapView($("map"), $("map-tooltip"), this.lenses);
+    this.map = new MapView($("map"), $("map-tooltip"), this.lenses, $("map-legend"));
     this.map.onHoverPfn = (pfn) => this.send(msg.hover(pfn));
     this.charts = new Charts({ freeArea: $("chart-freearea"), free: $("chart-free"), compact: $("chart-compact") },
       (tick) => this.seek(tick));
@@ -103,8 +103,11 @@ class App {
     if (typeof m.frame_hash === "string") s.helloFrameHash = m.frame_hash;
     if (s.role === "follower") {
       this.setConn("following", "conn-ok");
-      $("preset-description").textContent = "Following a shared session: the presenter drives it; lens, " +
-        "zoom, hover and /proc are yours.";
+      $("preset-description").textContent = "Following the presenter's run: they drive it; the lens, " +
+        "zoom, hover and /proc panel are yours. Detach to explore this moment on your own.";
+      $("follow-bar").hidden = false;
+      for (const el of document.querySelectorAll(".controls button, .controls input, #alloc-form button, " +
+        "#policy-form button, #btn-compact")) el.disabled = true;
     }
     const reasons = m.skip_reasons || m.SKIP_REASONS;
     if (Array.isArray(reasons)) { this.lenses = makeLenses(reasons); this.map.setLenses(this.lenses); }
@@ -128,6 +131,7 @@ class App {
     if (m.share_path) { s.sharePath = m.share_path; $("share-text").value = location.origin + m.share_path; }
     s.progress = null;
     $("seek-progress").hidden = true;
+    $("seek-progress-text").textContent = "";
     this.controls.syncStatus(s);
   }
 
@@ -137,6 +141,7 @@ class App {
     bar.hidden = false;
     bar.max = Math.max(1, m.total);
     bar.value = m.done;
+    $("seek-progress-text").textContent = `${m.done} / ${m.total} ticks`;
   }
 
   onProc(m) {
@@ -300,10 +305,20 @@ class App {
   }
 }
 
+/** A detached student's page offers the way back to the presenter's session. */
+function offerRejoin() {
+  const id = new URLSearchParams(location.search).get("rejoin");
+  if (!id || !/^[A-Za-z0-9_-]{1,64}$/.test(id)) return;
+  const a = $("rejoin");
+  a.href = `/?session=${encodeURIComponent(id)}`;
+  a.hidden = false;
+}
+
 function start() {
   const app = new App();
   window.zonescope = { app, state: app.state, send: (m) => app.send(m) };
   app.controls = bindControls(app);
+  offerRejoin();
   if (document.body.dataset.error) {
     app.setConn("not started", "conn-bad");
     return; // the page says why (bad link); nothing to connect to

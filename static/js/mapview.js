@@ -12,8 +12,10 @@ const CURSOR_STYLE = {
 };
 
 export class MapView {
-  constructor(el, tooltip, lenses) {
+  constructor(el, tooltip, lenses, legend = null) {
     this.el = el;
+    this.legend = legend;
+    this.legendLens = null;
     this.tooltip = tooltip;
     this.lenses = lenses;
     this.frame = null;
@@ -101,7 +103,7 @@ export class MapView {
   /** Plot height: cells about square, within [320, 820] px. */
   height(frame) {
     const width = this.el.clientWidth || 900;
-    const cell = Math.max(1, (width - 84 - 12 - 190) / frame.cols);
+    const cell = Math.max(1, (width - 84 - 12) / frame.cols);
     return Math.round(Math.min(820, Math.max(560, frame.rows * cell + 110)));
   }
 
@@ -110,7 +112,7 @@ export class MapView {
     const per = frame.unit === 1 ? "page" : "2 MiB pageblock";
     return {
       height: this.height(frame), autosize: true,
-      margin: { l: 84, r: 12, t: 36, b: 56 },
+      margin: { l: 84, r: 12, t: 8, b: 56 },
       paper_bgcolor: "#ffffff", plot_bgcolor: "#ffffff",
       font: { size: 15, family: "system-ui, sans-serif" },
       dragmode: "zoom", uirevision: this.geometry,
@@ -118,7 +120,9 @@ export class MapView {
         showgrid: false, zeroline: false, constrain: "domain", range: [-0.5, frame.cols - 0.5] },
       yaxis: { title: { text: "row start pfn", font: { size: 14 }, standoff: 12 }, autorange: "reversed", showgrid: false,
         zeroline: false, tickvals: ticks.vals, ticktext: ticks.text, range: [frame.rows - 0.5, -0.5] },
-      legend: { orientation: "h", x: 0, y: 1.0, yanchor: "bottom", font: { size: 14 } },
+      // the legend (colour key, cursors, skipped marks) is HTML beside the plot: a Plotly legend is
+      // measured and redrawn with every frame
+      showlegend: false,
       hovermode: "closest",
     };
   }
@@ -131,18 +135,56 @@ export class MapView {
     this.metrics = metrics;
     const heat = {
       type: "heatmap", z: this.buildZ(frame, L.lut), zmin: L.zmin, zmax: L.zmax, colorscale: L.colorscale,
-      hoverinfo: "none", xgap: frame.cols <= 128 ? 1 : 0, ygap: frame.rows <= 128 ? 1 : 0,
-      showscale: true, name: L.title,
-      colorbar: { title: { text: L.title, side: "top", font: { size: 14 } }, tickvals: L.names.map((_, i) => i),
-        ticktext: L.names, tickfont: { size: 13 }, thickness: 18, len: 1, y: 0.5, outlinewidth: 0 },
+      // gaps between cells cost 3x the render time: only for small maps
+      hoverinfo: "none", xgap: frame.rows * frame.cols <= 4096 ? 1 : 0, ygap: frame.rows * frame.cols <= 4096 ? 1 : 0,
+      // the colour key is an HTML legend beside the map (drawn once per lens): a Plotly colour bar
+      // would be redrawn with every frame
+      showscale: false, name: L.title,
     };
     const data = [heat, ...this.cursorTraces(frame, metrics), this.skippedTrace(frame, metrics)];
+    this.drawLegend(L);
     const config = { displaylogo: false, responsive: true, scrollZoom: false,
       modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d"] };
     return Plotly.react(this.el, data, this.layout(frame, L), config).then(() => {
       if (!this.attached) this.attach();
       if (this.hoverPfn !== null && !this.tooltip.hidden) this.requestDetail(this.hoverPfn);
     });
+  }
+
+  /** The lens's colour key: a swatch and a name per class. */
+  drawLegend(L) {
+    if (!this.legend || this.legendLens === L) return;
+    this.legendLens = L;
+    const title = document.createElement("span");
+    title.className = "legend-title";
+    title.textContent = `${L.title}:`;
+    const items = L.names.map((name, i) => {
+      const item = document.createElement("span");
+      item.className = "legend-item";
+      item.setAttribute("role", "listitem");
+      const sw = document.createElement("span");
+      sw.className = "swatch";
+      sw.style.background = L.colors[i];
+      item.append(sw, name);
+      return item;
+    });
+    const marks = [
+      ["cursor migrate", "▶", "migration scanner (compact_control.migrate_pfn), with its trail"],
+      ["cursor free", "◀", "free scanner (compact_control.free_pfn), with its trail"],
+      ["skipmark", "✕", "skipped by compaction"],
+    ].map(([cls, glyph, text]) => {
+      const item = document.createElement("span");
+      item.className = "legend-item";
+      item.setAttribute("role", "listitem");
+      const g = document.createElement("span");
+      g.className = `glyph ${cls}`;
+      g.textContent = glyph;
+      item.append(g, text);
+      return item;
+    });
+    const br = document.createElement("span");
+    br.className = "legend-break";
+    this.legend.replaceChildren(title, ...items, br, ...marks);
   }
 
   attach() {
@@ -232,7 +274,7 @@ export class MapView {
     lines.push(`pageblock type: ${m.migratetype}`);
     lines.push(`pages: ${m.free} free, ${m.movable} movable, ${m.reclaimable} reclaimable, ${m.unmovable} unmovable`);
     lines.push(m.largest_order >= 0 ? `largest free block: order ${m.largest_order}` : "no free block");
-    if (this.frame && this.frame.unit === 1) lines.push(`this page: ${m.page_kind}`);
+    if (this.frame && this.frame.unit === 1 && this.frame.lens !== "page_kind") lines.push(`this page: ${m.page_kind}`);
     lines.push(m.skip ? `skip bit set${m.skip_reason ? `: ${m.skip_reason}` : ""}` :
       m.skip_reason ? `compaction passed it by: ${m.skip_reason}` : "no skip bit");
     this.setTooltip(lines);
