@@ -9,7 +9,7 @@ says and nothing else.
 from __future__ import annotations
 
 import pytest
-from conftest import build_node, split_to_order0, take_all_free
+from zone_helpers import build_node, split_to_order0, take_all_free
 
 from simcore.buddy import should_try_claim_block
 from simcore.constants import MAX_PAGE_ORDER, PAGEBLOCK_NR_PAGES, MigrateType, PageKind

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import build_node, split_to_order0, take_all_free
+from zone_helpers import build_node, split_to_order0, take_all_free
 
 from simcore.constants import PageKind
 from simcore.fragmentation import (

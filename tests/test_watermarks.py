@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 
 import pytest
-from conftest import build_node, split_to_order0, take_all_free
+from zone_helpers import build_node, split_to_order0, take_all_free
 
 from simcore.constants import MigrateType, PageKind, ZoneType
 from simcore.invariants import check
