@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from app.cli import serve_commands, sim_commands
+from app.cli import compact_commands, serve_commands, sim_commands
 
 SubParsers = "argparse._SubParsersAction[argparse.ArgumentParser]"
 Registrar = Callable[[Any], None]
@@ -17,6 +17,8 @@ REGISTRY: list[Registrar] = [
     sim_commands.register_link,
     sim_commands.register_presets,
     serve_commands.register_serve,
+    compact_commands.register_compact,
+    compact_commands.register_compare,
 ]
 
 __all__ = ["REGISTRY", "argparse"]

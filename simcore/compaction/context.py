@@ -56,6 +56,8 @@ class Compactor:
         # (block start, epoch) -> candidates. An epoch is one uninterrupted burst of steps of one run:
         # nothing but that run touches the page arrays, and it only changes blocks it has passed.
         self.epoch = 0
+        # zone index -> a direct compaction's scanners met: clear skip bits when kswapd would sleep
+        self.blockskip_flush: set[int] = set()
         self._mig_key: tuple[int, int] = (-1, -1)
         self._mig: tuple[list[int], list[int], list[bool]] = ([], [], [])
         self._free_key: tuple[int, int] = (-1, -1)

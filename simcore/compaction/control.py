@@ -116,6 +116,7 @@ class CompactControl:
     nr_migrated: int = 0
     nr_failed: int = 0
     contended: bool = False
+    fast_search_fail: int = 0
 
     @property
     def sync(self) -> bool:

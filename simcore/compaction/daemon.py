@@ -28,7 +28,6 @@ from simcore.compaction.suitable import (
     compaction_suitable,
     fragmentation_score_node,
     fragmentation_score_wmark,
-    reset_isolation_suitable,
 )
 from simcore.zone import Zone
 
@@ -52,7 +51,6 @@ class Kcompactd:
         self.last_run: CompactionRun | None = None
         self.work_order = 0
         self.proactive_prev_score = -1
-        self.blockskip_flush = False
         self.working: Trigger | None = None
 
     # ------------------------------------------------------------------ wake
@@ -151,7 +149,6 @@ class Kcompactd:
                 compaction_defer_reset(node, cc.zone, cc.order, False)
             elif run.result in (CompactResult.PARTIAL_SKIPPED, CompactResult.COMPLETE):
                 defer_compaction(node, cc.zone, cc.order)
-                self.blockskip_flush = True
         ev = node.vm_events
         ev["compact_daemon_migrate_scanned"] += cc.total_migrate_scanned
         ev["compact_daemon_free_scanned"] += cc.total_free_scanned
@@ -172,11 +169,6 @@ class Kcompactd:
                 else self.default_timeout
             )
             self.timer = self.timeout
-        if self.blockskip_flush:
-            # the kernel clears stale skip bits when kswapd next sleeps; this is the same moment
-            for z in node.zones:
-                reset_isolation_suitable(node, z)
-            self.blockskip_flush = False
         node.emit(MmCompactionKcompactdSleep(node.tick, node.nid))
 
     def should_proactive_compact(self) -> bool:

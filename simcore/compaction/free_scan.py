@@ -49,6 +49,10 @@ def isolate_freepages(c: Compactor, cc: CompactControl) -> None:
     """
     zone = cc.zone
     node = c.node
+    if not c.old and cc.order > 0:
+        fast_isolate_freepages(c, cc)
+        if cc.nr_freepages:
+            return
     isolate_start = cc.free_pfn
     block_start = isolate_start & ~_MASK
     block_end = min(block_start + PAGEBLOCK_NR_PAGES, zone.end_pfn)
@@ -88,6 +92,61 @@ def isolate_freepages(c: Compactor, cc: CompactControl) -> None:
         block_start -= PAGEBLOCK_NR_PAGES
         isolate_start = block_start
     cc.free_pfn = isolate_start
+
+
+def fast_isolate_freepages(c: Compactor, cc: CompactControl) -> None:
+    """Models `fast_isolate_freepages()` (Linux 5.1+), for direct compaction and kcompactd (order > 0).
+
+    Instead of walking pageblocks, look at the MOVABLE free lists of the orders below the request,
+    oldest entries first and a few at a time, for a free page in the top quarter of the space
+    between the scanners (or at least the top half); take it, then the free pages around it in its
+    pageblock (`fast_isolate_around`). The free scanner's cursor is not moved.
+    """
+    zone = cc.zone
+    start_search = cc.free_pfn >= zone.last_pageblock_start()
+    limit = (PAGEBLOCK_NR_PAGES >> 1) if start_search else max(1, ((COMPACT_CLUSTER_MAX >> min(
+        cc.fast_search_fail, 31)) + 1) >> 1)
+    distance = cc.free_pfn - cc.migrate_pfn
+    low_pfn = (cc.free_pfn - (distance >> 2)) & ~_MASK
+    min_pfn = (cc.free_pfn - (distance >> 1)) & ~_MASK
+    migrate_block_end = (cc.migrate_pfn & ~_MASK) + PAGEBLOCK_NR_PAGES
+    min_pfn = max(min_pfn, migrate_block_end)
+    low_pfn = max(low_pfn, min_pfn)
+    nr_scanned = 0
+    found = -1
+    for order in range(min(cc.order - 1, NR_PAGE_ORDERS - 1), -1, -1):
+        lst = zone.free_area[order][MigrateType.MOVABLE]
+        high_pfn = -1
+        order_scanned = 0
+        for pfn in lst:
+            order_scanned += 1
+            nr_scanned += 1
+            if pfn >= low_pfn:
+                found = pfn
+                break
+            if pfn >= min_pfn and pfn > high_pfn:
+                high_pfn = pfn
+                limit = max(1, limit >> 1)
+            if order_scanned >= limit:
+                break
+        if found < 0 and high_pfn >= 0:
+            found = high_pfn
+        if found >= 0:
+            break
+        if order_scanned >= limit:
+            limit = max(1, limit >> 1)
+    cc.total_free_scanned += nr_scanned
+    if found < 0:
+        cc.fast_search_fail += 1
+        return
+    cc.fast_search_fail = 0
+    block_start = found & ~_MASK
+    if suitable_migration_target(c, cc, block_start):
+        return
+    c.note_free_block(block_start)
+    _, stop = isolate_freepages_block(c, cc, block_start, block_start + PAGEBLOCK_NR_PAGES, 1)
+    if stop == block_start + PAGEBLOCK_NR_PAGES:
+        c.node.pb_skip[block_start >> PAGEBLOCK_ORDER] = 1
 
 
 def isolate_freepages_block(

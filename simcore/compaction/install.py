@@ -17,6 +17,7 @@ from simcore.compaction.control import MODE_NAMES, RESULT_NAMES, CompactResult
 from simcore.compaction.daemon import Kcompactd
 from simcore.compaction.lumpy import LumpyReclaim
 from simcore.compaction.run import CompactionRun
+from simcore.compaction.suitable import reset_isolation_suitable
 from simcore.compaction.triggers import DirectCompaction, manual_control
 from simcore.constants import PAGEBLOCK_ORDER
 from simcore.frame import ScannerFrame
@@ -150,6 +151,8 @@ class Compaction:
     # ---------------------------------------------------------------- on_tick
     def on_tick(self) -> None:
         self.refresh()
+        if self.c.blockskip_flush:
+            self.flush_skip_bits()
         run = self.manual
         if run is not None and self.spec.manual_steps_per_tick:
             budget = self.spec.manual_steps_per_tick
@@ -167,6 +170,14 @@ class Compaction:
                 self.last = self.kcompactd.run
             elif self.kcompactd.last_run is not None and (self.last is None or self.last.done):
                 self.last = self.kcompactd.last_run
+
+    def flush_skip_bits(self) -> None:
+        """`reset_isolation_suitable()` as kswapd calls it before sleeping: once a zone whose direct
+        compaction scanners met is above its high watermark again, its skip bits are cleared."""
+        for z in self.node.zones:
+            if z.idx in self.c.blockskip_flush and z.free_pages > z.wmark_high:
+                reset_isolation_suitable(self.node, z)
+                self.c.blockskip_flush.discard(z.idx)
 
     # --------------------------------------------------------------- scanners
     def scanners(self) -> tuple[ScannerFrame, ...]:

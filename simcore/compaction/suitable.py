@@ -132,6 +132,8 @@ def compact_finished(c: Compactor, cc: CompactControl) -> CompactResult:
         return ret
     if cc.scanners_met(False):
         reset_cached_positions(zone)
+        if cc.direct_compaction:
+            c.blockskip_flush.add(zone.idx)
         ret = CompactResult.COMPLETE if cc.whole_zone else CompactResult.PARTIAL_SKIPPED
     elif cc.proactive_compaction:
         score = fragmentation_score_zone(zone)

@@ -1,0 +1,204 @@
+"""`zonescope compact` and `zonescope compare`: manual compaction, and defrag policies side by side."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+from app.cli.common import add_scenario_args, buddyinfo_json, load, print_json
+from simcore.actions import CompactAction
+from simcore.compaction.control import RESULT_NAMES, CompactResult
+from simcore.compaction.install import Compaction, find
+from simcore.constants import PAGE_ALLOC_COSTLY_ORDER, PAGEBLOCK_ORDER
+from simcore.procfs import render
+from simcore.scenario import Scenario, ScenarioError
+from simcore.simulation import Simulation
+from simcore.trace import format_trace
+
+POLICIES = ("compaction", "lumpy", "none")
+
+
+def register_compact(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "compact", help="run a scenario, then compact every zone by hand (as /proc/sys/vm/compact_memory)",
+        description="Run SCENARIO for N ticks, then a manual whole-zone compaction to completion "
+                    "(order -1, sync, skip hints ignored). Prints buddyinfo and counters before and after.",
+    )
+    add_scenario_args(p)
+    p.add_argument("--mode", choices=("modern", "2.6.35"), help="compaction design (default: the scenario's)")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true",
+                     help="one JSON object: before, after (buddyinfo, vmstat), result, zones")
+    out.add_argument("--trace", action="store_true", help="the compaction run's trace lines (ftrace text format)")
+    p.set_defaults(handler=cmd_compact)
+
+
+def _with(scenario: Scenario, **update: Any) -> Scenario:
+    from simcore.scenario import validate_scenario
+
+    doc = scenario.to_dict()
+    doc.update(update)
+    return validate_scenario(doc)
+
+
+def _state(sim: Simulation) -> dict[str, Any]:
+    return {"buddyinfo": buddyinfo_json(sim), "vmstat": sim.vmstat()}
+
+
+def _compaction(sim: Simulation) -> Compaction:
+    comp = find(sim)
+    if comp is None:
+        raise ScenarioError("compaction is not installed in this build")
+    return comp
+
+
+def cmd_compact(args: argparse.Namespace) -> int:
+    scenario, ticks = load(args)
+    if args.mode:
+        scenario = _with(scenario, mode=args.mode)
+    sim = Simulation(scenario)
+    sim.run_until(ticks)
+    comp = _compaction(sim)
+    before = _state(sim)
+    before_text = render(sim.node, "buddyinfo")
+    first_event = len(sim.node.events)
+    sim.new_events()
+    detail = sim.apply(CompactAction())
+    events = [ev for ev in sim.node.events[first_event:] if ev.name != "action"]
+    after = _state(sim)
+    results = comp.manual_results
+    overall = max((r for _, r, _, _ in results), default=CompactResult.SKIPPED)
+    if args.trace:
+        for line in format_trace(events, scenario.tick_ms):
+            print(line)
+        return 0
+    if args.json:
+        print_json({
+            "scenario": scenario.name,
+            "seed": scenario.seed,
+            "mode": scenario.mode,
+            "ticks": sim.tick,
+            "before": before,
+            "after": after,
+            "result": RESULT_NAMES[overall],
+            "zones": [{"zone": z, "result": RESULT_NAMES[r], "migrated": m, "failed": f}
+                      for z, r, m, f in results],
+        })
+        return 0
+    print(f"{scenario.name}: {sim.tick} ticks, mode {scenario.mode}, seed {scenario.seed}")
+    print("  /proc/buddyinfo before:")
+    for line in before_text.splitlines():
+        print("    " + line)
+    print("  echo 1 > /proc/sys/vm/compact_memory: " + detail)
+    print("  /proc/buddyinfo after:")
+    for line in render(sim.node, "buddyinfo").splitlines():
+        print("    " + line)
+    keys = [k for k in after["vmstat"] if k.startswith(("compact_", "pgmigrate_"))]
+    print("  " + ", ".join(f"{k} {after['vmstat'][k] - before['vmstat'][k]:+d}" for k in keys))
+    print(f"  result: {RESULT_NAMES[overall]}")
+    return 0
+
+
+def register_compare(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "compare", help="run one seed under several defragmentation policies side by side",
+        description="Run SCENARIO for N ticks once per policy (compaction, lumpy reclaim, none) on the same "
+                    "seed, and compare high-order allocation success, pages reclaimed and pages migrated.",
+    )
+    add_scenario_args(p)
+    p.add_argument("--policies", default=",".join(POLICIES), metavar="LIST",
+                   help="comma-separated subset of compaction,lumpy,none (default: all three)")
+    p.add_argument("--json", action="store_true", help="one JSON object with a row per policy")
+    p.set_defaults(handler=cmd_compare)
+
+
+class AllocCounter:
+    """Counts allocation attempts and successes by order, around the node's allocation entry points."""
+
+    def __init__(self, sim: Simulation) -> None:
+        node = sim.node
+        self.attempts = [0] * 11
+        self.successes = [0] * 11
+        fast: Callable[[int, int, int], int] = node.alloc_pages_fast
+        full: Callable[[int, int, int], int] = node.alloc_pages
+        in_full = [False]
+
+        def alloc_pages_fast(order: int, kind: int, sid: int) -> int:
+            pfn = fast(order, kind, sid)
+            if pfn >= 0:
+                self.attempts[order] += 1
+                self.successes[order] += 1
+            return pfn
+
+        def alloc_pages(order: int, kind: int, sid: int) -> int:
+            in_full[0] = True
+            pfn = full(order, kind, sid)
+            in_full[0] = False
+            self.attempts[order] += 1
+            if pfn >= 0:
+                self.successes[order] += 1
+            return pfn
+
+        setattr(node, "alloc_pages_fast", alloc_pages_fast)  # noqa: B010
+        setattr(node, "alloc_pages", alloc_pages)  # noqa: B010
+
+    def rate(self, lo: int, hi: int = 10) -> tuple[int, int]:
+        return sum(self.successes[lo : hi + 1]), sum(self.attempts[lo : hi + 1])
+
+
+def compare_row(scenario: Scenario, policy: str, ticks: int) -> dict[str, Any]:
+    sim = Simulation(_with(scenario, defrag=policy))
+    counter = AllocCounter(sim)
+    sim.run_until(ticks)
+    v = sim.vmstat()
+    ok_costly, tried_costly = counter.rate(PAGE_ALLOC_COSTLY_ORDER + 1)
+    ok_huge, tried_huge = counter.rate(PAGEBLOCK_ORDER)
+    reclaimed = v.get("pgsteal_direct", 0) + v.get("pgsteal_kswapd", 0)
+    migrated = v.get("pgmigrate_success", 0) + v.get("compact_pages_moved", 0)
+    counters = {k: x for k, x in v.items() if k.startswith("compact_") or k.startswith("pgmigrate_")}
+    return {
+        "policy": policy,
+        "high_order_success": ok_costly,
+        "high_order_attempts": tried_costly,
+        "high_order_success_pct": round(100.0 * ok_costly / tried_costly, 1) if tried_costly else None,
+        "order9_success": ok_huge,
+        "order9_attempts": tried_huge,
+        "pages_reclaimed": reclaimed,
+        "pswpout": v.get("pswpout", 0),
+        "pages_migrated": migrated,
+        "free_order9_blocks": sum(sum(z.nr_free(o) << (o - PAGEBLOCK_ORDER) for o in (9, 10))
+                                  for z in sim.node.zones),
+        "counters": counters,
+    }
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    scenario, ticks = load(args)
+    policies = [p.strip() for p in args.policies.split(",") if p.strip()]
+    bad = [p for p in policies if p not in POLICIES]
+    if bad or not policies:
+        raise ScenarioError(f"--policies: unknown {', '.join(bad) or '(empty)'}; choose from {', '.join(POLICIES)}")
+    rows = [compare_row(scenario, p, ticks) for p in policies]
+    if args.json:
+        print_json({"scenario": scenario.name, "seed": scenario.seed, "mode": scenario.mode, "ticks": ticks,
+                    "policies": rows})
+        return 0
+    print(f"{scenario.name}: seed {scenario.seed}, {ticks} ticks, mode {scenario.mode}")
+    cols = [
+        ("high-order ok (order>3)", lambda r: f"{r['high_order_success']}/{r['high_order_attempts']}"
+         + (f" {r['high_order_success_pct']}%" if r["high_order_success_pct"] is not None else "")),
+        ("order-9 ok", lambda r: f"{r['order9_success']}/{r['order9_attempts']}"),
+        ("pages reclaimed", lambda r: str(r["pages_reclaimed"])),
+        ("pages migrated", lambda r: str(r["pages_migrated"])),
+        ("compact_stall", lambda r: str(r["counters"].get("compact_stall", 0))),
+        ("compact_success", lambda r: str(r["counters"].get("compact_success", 0))),
+        ("compact_fail", lambda r: str(r["counters"].get("compact_fail", 0))),
+        ("compact_daemon_wake", lambda r: str(r["counters"].get("compact_daemon_wake", 0))),
+        ("free order-9 blocks", lambda r: str(r["free_order9_blocks"])),
+    ]
+    width = max(len(name) for name, _ in cols)
+    print(f"  {'':{width}}  " + "".join(f"{r['policy']:>18}" for r in rows))
+    for name, fmt in cols:
+        print(f"  {name:{width}}  " + "".join(f"{fmt(r):>18}" for r in rows))
+    return 0
