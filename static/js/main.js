@@ -156,7 +156,6 @@ class App {
     this.charts.addMetrics(m);
     this.logEvents(m);
     this.setTick(m.tick);
-    this.scheduleCharts();
     this.kick();
   }
 
@@ -187,6 +186,7 @@ class App {
       this.state.lastRenderMs = performance.now() - t0;
       this.send(msg.ack(f.seq));
       this.afterRender(f, m);
+      this.scheduleCharts();
     }, (err) => {
       this.send(msg.ack(f.seq));
       this.showError(`render: ${err && err.message ? err.message : err}`);
@@ -229,14 +229,16 @@ class App {
     this.maybeRefreshProc();
   }
 
+  /** Charts follow the map at most every CHART_INTERVAL_MS, after a map render (never delaying one). */
   scheduleCharts() {
     if (this.chartTimer) return;
-    const wait = Math.max(0, CHART_INTERVAL_MS - (performance.now() - this.lastChart));
+    const wait = Math.max(16, CHART_INTERVAL_MS - (performance.now() - this.lastChart));
     this.chartTimer = setTimeout(() => {
       this.chartTimer = null;
+      if (this.rendering || this.pending) { this.scheduleCharts(); return; }
       this.lastChart = performance.now();
       this.charts.render().catch((err) => this.showError(`chart: ${err && err.message ? err.message : err}`));
-    }, this.state.playing ? wait : 0);
+    }, wait);
   }
 
   setTick(t) {
