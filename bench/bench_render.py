@@ -10,7 +10,8 @@ does; no socket is involved, so the figure is the page's own ceiling.
 
 Two figures per case: "render/s" is Plotly.react of the map alone (frames decoded beforehand);
 "decode+render/s" adds DecompressionStream decoding, the next frame decoding while the current one
-renders, as in the page (decode latency is mostly waiting for the stream's tasks, not CPU). Cases: a 16 k-cell pageblock map (128 x 128) and a 128 k-cell per-page view (256 x 512).
+renders, as in the page (decode latency is mostly waiting for the stream's tasks, not CPU).
+Cases: a 16 k-cell pageblock map (128 x 128) and a 128 k-cell per-page view (256 x 512).
 """
 
 from __future__ import annotations
@@ -67,17 +68,25 @@ async ({rows, cols, unit, lens, frames, variants}) => {
     bufs.push({ buf, bytes: body.length });
   }
   const pages = unit ? 1 : 512;
-  const mv = new MapView(document.getElementById('map'), document.getElementById('map-tooltip'), makeLenses());
+  const $ = (id) => document.getElementById(id);
+  const mv = new MapView($('map'), $('map-tooltip'), makeLenses());
   const metricsFor = (i) => ({ scanners: [{ zone: 'Normal', migrate_pfn: (i * 97 % n) * pages,
     free_pfn: (n - 1 - (i * 89 % n)) * pages, sync: 'sync', order: -1, active: true,
     trail_migrate: [0, 1, 2].map((k) => Math.max(0, i * 97 % n - k) * pages),
     trail_free: [0, 1, 2].map((k) => Math.min(n - 1, n - 1 - (i * 89 % n) + k) * pages) }] });
   // warm-up (first plot builds the DOM)
-  for (let i = 0; i < 5; i++) await mv.render(await decodeFrame(bufs[i % variants].buf.slice(0)), metricsFor(i));
+  for (let i = 0; i < 5; i++) {
+    await mv.render(await decodeFrame(bufs[i % variants].buf.slice(0)), metricsFor(i));
+  }
   // as in the page, the next frame decodes (DecompressionStream) while this one renders
   const decodeMs = [], renderMs = [];
-  const decode = (i) => { const a = performance.now();
-    return decodeFrame(bufs[i % variants].buf.slice(0)).then((f) => { decodeMs.push(performance.now() - a); return f; }); };
+  const decode = (i) => {
+    const a = performance.now();
+    return decodeFrame(bufs[i % variants].buf.slice(0)).then((f) => {
+      decodeMs.push(performance.now() - a);
+      return f;
+    });
+  };
   const t0 = performance.now();
   let next = decode(0);
   for (let i = 0; i < frames; i++) {
@@ -95,7 +104,10 @@ async ({rows, cols, unit, lens, frames, variants}) => {
   const t1 = performance.now();
   for (let i = 0; i < frames; i++) await mv.render(decoded[i % variants], metricsFor(i));
   const renderOnly = performance.now() - t1;
-  const q = (arr, p) => { const s = [...arr].sort((x, y) => x - y); return s[Math.min(s.length - 1, Math.floor(p * s.length))]; };
+  const q = (arr, p) => {
+    const s = [...arr].sort((x, y) => x - y);
+    return s[Math.min(s.length - 1, Math.floor(p * s.length))];
+  };
   return { frames, total_ms: total, renders_per_s: frames / (total / 1000),
     render_only_per_s: frames / (renderOnly / 1000),
     decode_ms_p50: q(decodeMs, 0.5), render_ms_p50: q(renderMs, 0.5), render_ms_p95: q(renderMs, 0.95),
