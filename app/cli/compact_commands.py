@@ -21,16 +21,22 @@ POLICIES = ("compaction", "lumpy", "none")
 
 def register_compact(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
-        "compact", help="run a scenario, then compact every zone by hand (as /proc/sys/vm/compact_memory)",
+        "compact",
+        help="run a scenario, then compact every zone by hand (as /proc/sys/vm/compact_memory)",
         description="Run SCENARIO for N ticks, then a manual whole-zone compaction to completion "
-                    "(order -1, sync, skip hints ignored). Prints buddyinfo and counters before and after.",
+        "(order -1, sync, skip hints ignored). Prints buddyinfo and counters before and after.",
     )
     add_scenario_args(p)
     p.add_argument("--mode", choices=("modern", "2.6.35"), help="compaction design (default: the scenario's)")
     out = p.add_mutually_exclusive_group()
-    out.add_argument("--json", action="store_true",
-                     help="one JSON object: before, after (buddyinfo, vmstat), result, zones")
-    out.add_argument("--trace", action="store_true", help="the compaction run's trace lines (ftrace text format)")
+    out.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON object: before, after (buddyinfo, vmstat), result, zones",
+    )
+    out.add_argument(
+        "--trace", action="store_true", help="the compaction run's trace lines (ftrace text format)"
+    )
     p.set_defaults(handler=cmd_compact)
 
 
@@ -74,17 +80,21 @@ def cmd_compact(args: argparse.Namespace) -> int:
             print(line)
         return 0
     if args.json:
-        print_json({
-            "scenario": scenario.name,
-            "seed": scenario.seed,
-            "mode": scenario.mode,
-            "ticks": sim.tick,
-            "before": before,
-            "after": after,
-            "result": RESULT_NAMES[overall],
-            "zones": [{"zone": z, "result": RESULT_NAMES[r], "migrated": m, "failed": f}
-                      for z, r, m, f in results],
-        })
+        print_json(
+            {
+                "scenario": scenario.name,
+                "seed": scenario.seed,
+                "mode": scenario.mode,
+                "ticks": sim.tick,
+                "before": before,
+                "after": after,
+                "result": RESULT_NAMES[overall],
+                "zones": [
+                    {"zone": z, "result": RESULT_NAMES[r], "migrated": m, "failed": f}
+                    for z, r, m, f in results
+                ],
+            }
+        )
         return 0
     print(f"{scenario.name}: {sim.tick} ticks, mode {scenario.mode}, seed {scenario.seed}")
     print("  /proc/buddyinfo before:")
@@ -102,13 +112,18 @@ def cmd_compact(args: argparse.Namespace) -> int:
 
 def register_compare(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
-        "compare", help="run one seed under several defragmentation policies side by side",
+        "compare",
+        help="run one seed under several defragmentation policies side by side",
         description="Run SCENARIO for N ticks once per policy (compaction, lumpy reclaim, none) on the same "
-                    "seed, and compare high-order allocation success, pages reclaimed and pages migrated.",
+        "seed, and compare high-order allocation success, pages reclaimed and pages migrated.",
     )
     add_scenario_args(p)
-    p.add_argument("--policies", default=",".join(POLICIES), metavar="LIST",
-                   help="comma-separated subset of compaction,lumpy,none (default: all three)")
+    p.add_argument(
+        "--policies",
+        default=",".join(POLICIES),
+        metavar="LIST",
+        help="comma-separated subset of compaction,lumpy,none (default: all three)",
+    )
     p.add_argument("--json", action="store_true", help="one JSON object with a row per policy")
     p.set_defaults(handler=cmd_compare)
 
@@ -167,8 +182,9 @@ def compare_row(scenario: Scenario, policy: str, ticks: int) -> dict[str, Any]:
         "pages_reclaimed": reclaimed,
         "pswpout": v.get("pswpout", 0),
         "pages_migrated": migrated,
-        "free_order9_blocks": sum(sum(z.nr_free(o) << (o - PAGEBLOCK_ORDER) for o in (9, 10))
-                                  for z in sim.node.zones),
+        "free_order9_blocks": sum(
+            sum(z.nr_free(o) << (o - PAGEBLOCK_ORDER) for o in (9, 10)) for z in sim.node.zones
+        ),
         "counters": counters,
     }
 
@@ -178,16 +194,30 @@ def cmd_compare(args: argparse.Namespace) -> int:
     policies = [p.strip() for p in args.policies.split(",") if p.strip()]
     bad = [p for p in policies if p not in POLICIES]
     if bad or not policies:
-        raise ScenarioError(f"--policies: unknown {', '.join(bad) or '(empty)'}; choose from {', '.join(POLICIES)}")
+        raise ScenarioError(
+            f"--policies: unknown {', '.join(bad) or '(empty)'}; choose from {', '.join(POLICIES)}"
+        )
     rows = [compare_row(scenario, p, ticks) for p in policies]
     if args.json:
-        print_json({"scenario": scenario.name, "seed": scenario.seed, "mode": scenario.mode, "ticks": ticks,
-                    "policies": rows})
+        print_json(
+            {
+                "scenario": scenario.name,
+                "seed": scenario.seed,
+                "mode": scenario.mode,
+                "ticks": ticks,
+                "policies": rows,
+            }
+        )
         return 0
     print(f"{scenario.name}: seed {scenario.seed}, {ticks} ticks, mode {scenario.mode}")
     cols = [
-        ("high-order ok (order>3)", lambda r: f"{r['high_order_success']}/{r['high_order_attempts']}"
-         + (f" {r['high_order_success_pct']}%" if r["high_order_success_pct"] is not None else "")),
+        (
+            "high-order ok (order>3)",
+            lambda r: (
+                f"{r['high_order_success']}/{r['high_order_attempts']}"
+                + (f" {r['high_order_success_pct']}%" if r["high_order_success_pct"] is not None else "")
+            ),
+        ),
         ("order-9 ok", lambda r: f"{r['order9_success']}/{r['order9_attempts']}"),
         ("pages reclaimed", lambda r: str(r["pages_reclaimed"])),
         ("pages migrated", lambda r: str(r["pages_migrated"])),
