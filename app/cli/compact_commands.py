@@ -210,7 +210,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         )
         return 0
     print(f"{scenario.name}: seed {scenario.seed}, {ticks} ticks, mode {scenario.mode}")
-    cols = [
+    cols: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
         (
             "high-order ok (order>3)",
             lambda r: (
