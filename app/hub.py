@@ -153,16 +153,18 @@ class Viewer:
                 await self.wake.wait()
             if self.closed:
                 return
-            while self.control:
-                await asyncio.wait_for(ws.send_text(self.control.popleft()), timeout)
+            while self.control and not self.closed:
+                async with asyncio.timeout(timeout):  # not wait_for: on 3.11 it can lose a cancellation
+                    await ws.send_text(self.control.popleft())
             pub = self.slot
             if pub is not None and self.credits > 0:
                 self.slot = None
                 data, text = self.session.frame_messages(pub, self)
                 self.credits -= 1
                 self.last_seq = pub.seq
-                await asyncio.wait_for(ws.send_bytes(data), timeout)
-                await asyncio.wait_for(ws.send_text(text), timeout)
+                async with asyncio.timeout(timeout):
+                    await ws.send_bytes(data)
+                    await ws.send_text(text)
                 self.sent += 1
 
 

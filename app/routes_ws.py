@@ -110,6 +110,8 @@ async def ws_endpoint(ws: WebSocket) -> None:
         elif sender in done and viewer.closed:
             close = (GOING_AWAY, "session ended")
     finally:
+        viewer.closed = True  # the sender also stops on this, should a cancellation be lost
+        viewer.wake.set()
         for task in (sender, reader):
             task.cancel()
         for task in (sender, reader):
@@ -120,7 +122,8 @@ async def ws_endpoint(ws: WebSocket) -> None:
         if ws.application_state == WebSocketState.CONNECTED and ws.client_state == WebSocketState.CONNECTED:
             code, reason = close if close is not None else (GOING_AWAY, "")
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(ws.close(code, close_reason(reason)), 1.0)
+                async with asyncio.timeout(1.0):
+                    await ws.close(code, close_reason(reason))
 
 
 async def read_loop(

@@ -1,0 +1,100 @@
+"""HTTP routes: health, presets, scenarios, links (422 on bad input), pages with the CSP, plotly.js."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.main import create_app
+from app.settings import Settings
+from simcore.link import decode_link, make_token
+from simcore.scenario import load_scenario, preset_names
+
+with warnings.catch_warnings():  # starlette asks for httpx2; the test client works the same with httpx
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[TestClient]:
+    with TestClient(create_app(Settings(max_ff_work=1_000_000))) as c:
+        yield c
+
+
+def test_healthz_and_openapi(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/docs").status_code == 200
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/healthz", "/api/presets", "/api/link", "/api/scenario/{name}"} <= set(paths)
+
+
+def test_presets_and_normalized_scenario(client: TestClient) -> None:
+    presets = client.get("/api/presets").json()
+    assert [p["name"] for p in presets] == preset_names()
+    assert all(set(p) == {"name", "title", "description"} for p in presets)
+    doc = client.get("/api/scenario/default").json()
+    assert doc == load_scenario("default").to_dict()
+    bad = client.get("/api/scenario/nope")
+    assert bad.status_code == 422 and "preset" in bad.json()["detail"]
+    # a preset name is not a path: nothing outside the presets can be read
+    assert client.get("/api/scenario/..%2Fpyproject.toml").status_code in (404, 422)
+
+
+def test_link_roundtrip_and_validation(client: TestClient) -> None:
+    doc = load_scenario("default").to_dict()
+    ok = client.post("/api/link", json={**doc, "at_tick": 40})
+    assert ok.status_code == 200
+    token = ok.json()["token"]
+    assert ok.json()["path"] == f"/s/{token}"
+    sc, at = decode_link(token)
+    assert at == 40 and sc == load_scenario("default")
+    bad = client.post("/api/link", json={**doc, "seed": -1})
+    assert bad.status_code == 422 and "seed" in bad.json()["detail"]
+    extra = client.post("/api/link", json={**doc, "surprise": 1})
+    assert extra.status_code == 422 and "surprise" in extra.json()["detail"]
+    big = client.post("/api/link", json={**doc, "at_tick": 10_000})  # 10_000 x 2000 > the 1e6 test cap
+    assert big.status_code == 422 and "cap" in big.json()["detail"]
+    assert client.post("/api/link", content=b"{not json").status_code == 422
+    assert client.post("/api/link", json=[1, 2]).status_code == 422
+
+
+def test_pages_carry_the_csp(client: TestClient) -> None:
+    r = client.get("/")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    csp = r.headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "script-src 'self'" in csp and "connect-src 'self'" in csp
+    assert "preset=default" in r.text
+    assert client.get("/?preset=default").status_code == 200
+
+
+def test_bad_preset_and_bad_link_render_the_error(client: TestClient) -> None:
+    r = client.get("/?preset=nope")
+    assert r.status_code == 422 and "unknown preset" in r.text
+    token = make_token(load_scenario("default"), 10)
+    cut = client.get(f"/s/{token[:-12]}")
+    assert cut.status_code == 422
+    assert "link: token" in cut.text and cut.headers["content-security-policy"]
+    assert client.get("/s/nonsense").status_code == 422
+    good = client.get(f"/s/{token}")
+    assert good.status_code == 200 and token in good.text
+
+
+def test_plotly_is_served_from_the_package(client: TestClient) -> None:
+    import plotly
+
+    r = client.get("/static/vendor/plotly.min.js")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/javascript")
+    local = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    assert len(r.content) == local.stat().st_size
+
+
+def test_fallback_page_without_a_template(tmp_path: Path) -> None:
+    app = create_app(Settings())
+    app.state.template_dir = tmp_path  # no index.html here
+    with TestClient(app) as c:
+        r = c.get("/")
+        assert r.status_code == 200 and "zonescope" in r.text and "<script" not in r.text
+        assert "content-security-policy" in r.headers
