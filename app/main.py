@@ -10,10 +10,10 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from app.hub import Hub
 from app.routes_api import router as api_router
 from app.routes_pages import router as pages_router
 from app.routes_ws import router as ws_router
-from app.hub import Hub
 from app.settings import Settings
 from app.sources import preset_list
 

@@ -89,7 +89,8 @@ def test_pageblock_lenses_cover_the_node_in_pfn_order(frame: Frame) -> None:
     assert (mt == frame.pb_mt).all()
     free = np.frombuffer(lens_cells(frame, "free", View.whole(frame.nr_pages), 512).data, np.uint8)[:nb]
     assert (free == frame.pb_free.astype(int) * 200 // PAGEBLOCK_NR_PAGES).all()
-    lo = np.frombuffer(lens_cells(frame, "largest_order", View.whole(frame.nr_pages), 512).data, np.uint8)[:nb]
+    whole = View.whole(frame.nr_pages)
+    lo = np.frombuffer(lens_cells(frame, "largest_order", whole, 512).data, np.uint8)[:nb]
     assert (lo.astype(int) - 1 == frame.pb_largest_order).all()
 
 
@@ -167,8 +168,8 @@ def test_metrics_json_has_the_protocol_fields(frame: Frame) -> None:
     assert m["type"] == "metrics" and m["seq"] == 5 and m["tick"] == frame.tick
     assert [z["name"] for z in m["zones"]] == ["DMA32", "Normal"]
     z = m["zones"][1]
-    for key in ("free_pages", "managed", "watermark_min", "watermark_low", "watermark_high", "watermark_boost",
-                "fragindex_9"):
+    for key in ("free_pages", "managed", "watermark_min", "watermark_low", "watermark_high",
+                "watermark_boost", "fragindex_9"):
         assert isinstance(z[key], int)
     assert len(z["free_area"]) == 11 and all(len(row) == 5 for row in z["free_area"])
     assert len(z["block_types"]) == 5 and sum(z["block_types"]) == 8192 // 512

@@ -128,7 +128,7 @@ def test_step_compaction_and_actions_are_recorded_in_the_link(client: TestClient
         ws.send_json({"type": "action", "action": {"type": "alloc", "order": 9, "count": 2, "class": "huge"}})
         status, _ = until(ws, "status")
         ws.send_json({"type": "step", "unit": "compaction"})
-        status, seen = until(ws, "status")
+        status, _ = until(ws, "status")
         token = status["share_path"].removeprefix("/s/")
         scenario, at = decode_link(token)
         assert at == 1 and [e.action.type for e in scenario.timeline] == ["alloc", "compact"]
@@ -213,9 +213,9 @@ def test_bad_messages_get_an_error_and_the_socket_stays_open(client: TestClient)
 
 
 def test_origin_refused_before_accept(client: TestClient) -> None:
-    with pytest.raises(WebSocketDisconnect) as exc:
-        with client.websocket_connect("/ws", headers={"origin": "http://evil.example"}) as ws:
-            ws.receive()
+    with pytest.raises(WebSocketDisconnect) as exc, \
+            client.websocket_connect("/ws", headers={"origin": "http://evil.example"}) as ws:
+        ws.receive()
     assert exc.value.code == 1008
 
 
@@ -252,22 +252,23 @@ def test_rate_limit_closes_1008() -> None:
 
 
 def test_caps_on_simulations_and_viewers_close_1013() -> None:
-    with TestClient(create_app(Settings(max_sessions=1, max_viewers=2))) as c:
-        with connect(c, f"link={TOKEN0}") as first:
-            hello, _ = until(first, "hello")
-            with connect(c, f"link={TOKEN0}") as second:
-                err = recv(second)
-                assert isinstance(err, dict) and "simulations" in err["message"]
+    with TestClient(create_app(Settings(max_sessions=1, max_viewers=2))) as c, \
+            connect(c, f"link={TOKEN0}") as first:
+        hello, _ = until(first, "hello")
+        with connect(c, f"link={TOKEN0}") as second:
+            err = recv(second)
+            assert isinstance(err, dict) and "simulations" in err["message"]
+            with pytest.raises(WebSocketDisconnect) as exc:
+                recv(second)
+            assert exc.value.code == 1013
+        with connect(c, f"session={hello['session']}") as joined:
+            until(joined, "hello")
+            with connect(c, f"session={hello['session']}") as third:
+                err = recv(third)
+                assert isinstance(err, dict) and "viewers" in err["message"]
                 with pytest.raises(WebSocketDisconnect) as exc:
-                    recv(second)
-                assert exc.value.code == 1013
-            with connect(c, f"session={hello['session']}") as joined:
-                until(joined, "hello")
-                with connect(c, f"session={hello['session']}") as third:
                     recv(third)
-                    with pytest.raises(WebSocketDisconnect) as exc:
-                        recv(third)
-                    assert exc.value.code == 1013
+                assert exc.value.code == 1013
 
 
 def test_followers_share_the_run_but_do_not_drive_it(client: TestClient) -> None:
@@ -284,7 +285,7 @@ def test_followers_share_the_run_but_do_not_drive_it(client: TestClient) -> None
             teacher.send_json({"type": "step"})
             status, _ = until(student, "status")
             assert status["tick"] == 1
-            h, _, m = frame_pair(student)
+            h, _, _ = frame_pair(student)
             assert h.tick == 1 and h.seq == h0.seq + 1
 
 
