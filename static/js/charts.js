@@ -148,7 +148,8 @@ export class Charts {
     const s = this.series;
     const zone = this.lastMetrics.zones[this.zoneIndex];
     const yTop = Math.max(zone.managed || 0, ...s.free.slice(-1), 1);
-    const line = (name, y, color, dash) => ({ type: "scatter", mode: "lines", name, x: s.tick, y,
+    const mode = s.tick.length < 30 ? "lines+markers" : "lines";
+    const line = (name, y, color, dash) => ({ type: "scatter", mode, name, x: s.tick, y,
       line: { color, width: dash ? 2 : 3, dash: dash || "solid" } });
     const data = [
       line("free pages", s.free, SERIES_COLORS.free),
@@ -166,7 +167,7 @@ export class Charts {
   renderCompact() {
     const s = this.series;
     const data = COUNTERS.map((c, i) => ({
-      type: "scatter", mode: "lines", name: c, x: s.tick, y: s.counters[c],
+      type: "scatter", mode: s.tick.length < 30 ? "lines+markers" : "lines", name: c, x: s.tick, y: s.counters[c],
       line: { color: SERIES_COLORS.counters[i], width: 2.5 },
     }));
     data.push({ type: "scatter", mode: "lines", name: "fragindex order 9 (right)", x: s.tick, y: s.frag,

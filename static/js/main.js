@@ -150,6 +150,7 @@ class App {
   }
 
   onMetrics(m) {
+    if (typeof this.state.tick === "number" && m.tick < this.state.tick) this.pruneLog(m.tick);
     this.metrics.set(m.seq, m);
     for (const k of this.metrics.keys()) if (k < m.seq - 8) this.metrics.delete(k);
     if (typeof m.frame_hash === "string" && this.state.seq === m.seq) this.state.frameHash = m.frame_hash;
@@ -246,6 +247,11 @@ class App {
     $("tick").textContent = String(t);
   }
 
+  /** After a seek backwards or a reset: drop the log lines of ticks that no longer happened. */
+  pruneLog(tick) {
+    for (const li of [...$("event-log").children]) if (Number(li.dataset.tick) > tick) li.remove();
+  }
+
   logEvents(m) {
     const evs = Array.isArray(m.events) ? m.events : [];
     if (!evs.length && !m.events_dropped) return;
@@ -255,6 +261,7 @@ class App {
     const shown = evs.slice(-40);
     for (const ev of shown) {
       const li = document.createElement("li");
+      li.dataset.tick = String(ev.tick);
       const b = document.createElement("button");
       b.type = "button";
       b.className = "tick-link";
@@ -272,6 +279,7 @@ class App {
     if (hidden > 0) {
       const li = document.createElement("li");
       li.className = "muted";
+      li.dataset.tick = String(m.tick);
       li.textContent = `tick ${m.tick}: ${hidden} more events not listed`;
       frag.append(li);
     }

@@ -103,7 +103,7 @@ export class MapView {
   /** Plot height: cells about square, within [320, 820] px. */
   height(frame) {
     const width = this.el.clientWidth || 900;
-    const cell = Math.max(1, (width - 84 - 12) / frame.cols);
+    const cell = Math.max(1, (width - 96 - 12) / frame.cols);
     return Math.round(Math.min(820, Math.max(560, frame.rows * cell + 110)));
   }
 
@@ -112,7 +112,7 @@ export class MapView {
     const per = frame.unit === 1 ? "page" : "2 MiB pageblock";
     return {
       height: this.height(frame), autosize: true,
-      margin: { l: 84, r: 12, t: 8, b: 56 },
+      margin: { l: 96, r: 12, t: 8, b: 56 },
       paper_bgcolor: "#ffffff", plot_bgcolor: "#ffffff",
       font: { size: 15, family: "system-ui, sans-serif" },
       dragmode: "zoom", uirevision: this.geometry,
@@ -133,10 +133,12 @@ export class MapView {
     this.geometry = `${frame.unit}:${frame.rows}x${frame.cols}@${frame.firstPfn}`;
     this.frame = frame;
     this.metrics = metrics;
+    const small = frame.rows * frame.cols <= 4096;
     const heat = {
       type: "heatmap", z: this.buildZ(frame, L.lut), zmin: L.zmin, zmax: L.zmax, colorscale: L.colorscale,
-      // gaps between cells cost 3x the render time: only for small maps
-      hoverinfo: "none", xgap: frame.rows * frame.cols <= 4096 ? 1 : 0, ygap: frame.rows * frame.cols <= 4096 ? 1 : 0,
+      // Gaps between cells cost 3x the render time: only on small maps. Large maps are drawn with
+      // zsmooth "fast": one image pixel per cell, scaled up by the browser with crisp edges.
+      hoverinfo: "none", xgap: small ? 1 : 0, ygap: small ? 1 : 0, zsmooth: small ? false : "fast",
       // the colour key is an HTML legend beside the map (drawn once per lens): a Plotly colour bar
       // would be redrawn with every frame
       showscale: false, name: L.title,

@@ -86,6 +86,13 @@ def test_play_changes_the_map_and_the_keyboard_drives_it(open_page: OpenPage) ->
     w.page.keyboard.press("ArrowLeft")
     w.wait_for(lambda s: s.get("frameTick") == paused["tick"] + 1, what="step back")
 
+    # an event in the log is a link to its tick (a seek backwards: rebuild and replay)
+    link = w.page.locator("#event-log button.tick-link").last
+    target = int(link.get_attribute("data-tick") or "-1")
+    assert 0 <= target <= paused["tick"]
+    link.click()
+    w.wait_for(lambda s: s.get("frameTick") == target, what=f"the event's tick {target}")
+
     for key, lens, name in (("1", "migratetype", "Movable"), ("5", "skip", "skip bit"),
                             ("6", "page_kind", "pagetable")):
         w.page.keyboard.press(key)
