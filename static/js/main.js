@@ -28,6 +28,7 @@ class App {
     this.map.onHoverPfn = (pfn) => this.send(msg.hover(pfn));
     this.charts = new Charts({ freeArea: $("chart-freearea"), free: $("chart-free"), compact: $("chart-compact") },
       (tick) => this.seek(tick));
+    this.logQueue = []; // metrics whose events are not in the log yet
     this.pending = null; // newest decoded frame not rendered yet
     this.rendering = false;
     this.metrics = new Map(); // seq -> metrics
@@ -71,7 +72,7 @@ class App {
     this.state.connected = false;
     this.state.closed = { code, text };
     this.setConn(code === 1000 ? "closed" : "disconnected", "conn-bad");
-    this.showError(text);
+    this.showError(code === 1008 ? text : `${text}. Reload the page to start again.`);
   }
 
   setConn(text, cls) {
@@ -238,6 +239,7 @@ class App {
       this.chartTimer = null;
       if (this.rendering || this.pending) { this.scheduleCharts(); return; }
       this.lastChart = performance.now();
+      this.flushLog();
       this.charts.render().catch((err) => this.showError(`chart: ${err && err.message ? err.message : err}`));
     }, wait);
   }
@@ -249,6 +251,7 @@ class App {
 
   /** After a seek backwards or a reset: drop the log lines of ticks that no longer happened. */
   pruneLog(tick) {
+    this.logQueue = this.logQueue.filter((m) => m.tick <= tick);
     for (const li of [...$("event-log").children]) if (Number(li.dataset.tick) > tick) li.remove();
   }
 
@@ -256,6 +259,20 @@ class App {
     const evs = Array.isArray(m.events) ? m.events : [];
     if (!evs.length && !m.events_dropped) return;
     this.state.events += evs.length + (m.events_dropped || 0);
+    this.logQueue.push(m);
+    if (this.logQueue.length > 20) this.logQueue.shift();
+  }
+
+  /** Write the queued events into the log (with the charts, a few times a second). */
+  flushLog() {
+    const queued = this.logQueue;
+    this.logQueue = [];
+    for (const m of queued) this.writeLog(m);
+    if (queued.length) $("events-count").textContent = `${this.state.events} so far`;
+  }
+
+  writeLog(m) {
+    const evs = Array.isArray(m.events) ? m.events : [];
     const list = $("event-log");
     const frag = document.createDocumentFragment();
     const shown = evs.slice(-40);
@@ -285,7 +302,6 @@ class App {
     }
     list.prepend(frag);
     while (list.children.length > MAX_LOG) list.lastElementChild.remove();
-    $("events-count").textContent = `${this.state.events} so far`;
   }
 
   // ------------------------------------------------------------------ actions

@@ -182,3 +182,11 @@ def test_bad_link_shows_a_readable_error(open_page: OpenPage) -> None:
     assert text.startswith("link:") and "token" in text, text
     assert w.state()["connected"] is False
     assert not w.page_errors, w.page_errors
+
+    # refused by the socket (close 1008): the page shows the server's reason
+    w = open_page("/?session=no-such-session", wait_render=False)
+    st = w.wait_for(lambda s: s.get("closed") is not None, what="the socket to close")
+    assert st["closed"]["code"] == 1008
+    w.page.wait_for_selector("#error-banner", state="visible")
+    assert "session: no such session" in w.page.inner_text("#error-text")
+    assert not w.page_errors, w.page_errors
