@@ -20,8 +20,8 @@ costs one vector pass plus one Python iteration per allocation or free block, ne
 
 Isolated free pages are off the free lists with ``kind == ISOLATED_FREE``. They are kept by order
 (Linux 6.9+) or split to order 0 (earlier kernels and the `2.6.35` mode) in ``freepages[order]``.
-Pages isolated for migration are moved within the same step, so ``nr_isolated_anon/file`` return to
-0 between steps.
+Pages isolated for migration are moved within the same step, so ``nr_isolated_anon/file`` (0 at
+every point between steps) are not touched.
 
 What differs from Linux is listed in docs/fidelity.md ("Compaction"): no fast_find_migrateblock /
 fast_isolate_freepages searches, no dirty/writeback pages, no lock contention, no capture control.

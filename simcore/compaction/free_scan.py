@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
+
 from simcore.compaction.context import SKIP_FREE_BLOCK, SKIP_HINT, SKIP_NOT_TARGET, Compactor
 from simcore.compaction.control import CompactControl, MigrateMode
 from simcore.compaction.events import MmCompactionIsolateFreepages
@@ -11,8 +13,11 @@ from simcore.constants import (
     PAGEBLOCK_NR_PAGES,
     PAGEBLOCK_ORDER,
     MigrateType,
+    PageKind,
 )
 from simcore.zone import WMARK_LOW, WMARK_MIN
+
+ISOLATED_FREE = int(PageKind.ISOLATED_FREE)
 
 _MASK = PAGEBLOCK_NR_PAGES - 1
 
@@ -171,7 +176,10 @@ def isolate_freepages_block(
     total = 0
     stopped = False
     freepages = cc.freepages
-    for idx in range(len(heads)):
+    del_free_block = zone.del_free_block
+    iso_fill = c.iso_fill
+    want = cc.nr_migratepages - cc.nr_freepages  # stop once this many pages are held (modern)
+    for idx in range(bisect_left(heads, start), len(heads)):
         h = heads[idx]
         if h < p:
             continue
@@ -186,19 +194,22 @@ def isolate_freepages_block(
             p = h
             stopped = True
             break
-        zone.del_free_block(h, o)
-        kind[h : h + n] = c.iso_fill[o]
+        del_free_block(h, o)
+        if o:
+            kind[h : h + n] = iso_fill[o]
+        else:
+            kind[h] = ISOLATED_FREE
         if old:
             freepages[0].extend(range(h, h + n))
         else:
             freepages[o].append(h)
-        cc.nr_freepages += n
         total += n
         nr_scanned += n - 1
         p = h + n
-        if not old and cc.nr_migratepages <= cc.nr_freepages:
+        if not old and total >= want:
             stopped = True
             break
+    cc.nr_freepages += total
     if not stopped and p < end:
         nr_scanned += (end - p + stride - 1) // stride
         p = end
@@ -227,16 +238,64 @@ def compaction_alloc(c: Compactor, cc: CompactControl, order: int) -> int:
                     o -= 1
                     fp[o].append(pfn + (1 << o))
                 cc.nr_freepages -= 1 << order
+                cc.nr_migratepages -= 1 << order
                 return pfn
         if attempt == 0:
             isolate_freepages(c, cc)
     return -1
 
 
+def compaction_alloc_order0(c: Compactor, cc: CompactControl, n: int) -> list[int]:
+    """`compaction_alloc()` for n order-0 pages at once (the common case), same choices in bulk.
+
+    Whole isolated blocks are taken smallest order first; the last one is split and its unused
+    part goes back on the isolated lists in buddy-aligned pieces. When the lists run dry the free
+    scanner runs; if it finds nothing, fewer than n pages come back (the rest get -ENOMEM).
+    """
+    out: list[int] = []
+    fp = cc.freepages
+    scanned = False
+    while len(out) < n:
+        o = 0
+        while o < NR_PAGE_ORDERS and not fp[o]:
+            o += 1
+        if o == NR_PAGE_ORDERS:
+            if scanned:
+                break
+            isolate_freepages(c, cc)
+            scanned = True
+            continue
+        scanned = False
+        need = n - len(out)
+        lst = fp[o]
+        if o == 0:
+            k = min(need, len(lst))
+            out.extend(lst[-k:])
+            del lst[-k:]
+            continue
+        pfn = lst.pop()
+        size = 1 << o
+        if size <= need:
+            out.extend(range(pfn, pfn + size))
+            continue
+        out.extend(range(pfn, pfn + need))
+        start, end = pfn + need, pfn + size
+        while start < end:
+            piece = (start & -start).bit_length() - 1
+            while start + (1 << piece) > end:
+                piece -= 1
+            fp[piece].append(start)
+            start += 1 << piece
+    cc.nr_freepages -= len(out)
+    cc.nr_migratepages -= len(out)
+    return out
+
+
 def compaction_free(cc: CompactControl, pfn: int, order: int) -> None:
     """Models `compaction_free()`: a destination that was not used goes back to the isolated list."""
     cc.freepages[order].append(pfn)
     cc.nr_freepages += 1 << order
+    cc.nr_migratepages += 1 << order
 
 
 def release_freepages(c: Compactor, cc: CompactControl) -> int:

@@ -2,12 +2,34 @@
 
 from __future__ import annotations
 
-from simcore.compaction.context import FILE_NP, Compactor
+from simcore.compaction.context import Compactor
 from simcore.compaction.control import CompactControl
 from simcore.compaction.events import MmCompactionMigratepages
-from simcore.compaction.free_scan import compaction_alloc, compaction_free
+from simcore.compaction.free_scan import compaction_alloc, compaction_alloc_order0, compaction_free
+from simcore.node import Node
 
 ENOMEM = -12
+
+
+def move_order0(node: Node, src: int, dst: int) -> None:
+    """`Node.move_alloc(src, dst)` for an order-0 allocation, without its generic slicing.
+
+    The hot path of a full compaction. It touches exactly what `move_alloc` does (the page kind,
+    alloc_order and alloc_stream bytes, and the stream's position index through its public
+    ``pfns`` / ``where`` fields); tests/test_compaction_migrate.py checks that both leave the same state.
+    """
+    kind = node.kind
+    sid = node.alloc_stream[src]
+    kind[dst] = kind[src]
+    kind[src] = 0
+    node.alloc_order[dst] = 1
+    node.alloc_order[src] = 0
+    node.alloc_stream[dst] = sid
+    st = node.streams[sid]
+    where = st.where
+    i = where[src]
+    st.pfns[i] = dst
+    where[dst] = i
 
 
 def migrate_pages(c: Compactor, cc: CompactControl) -> int:
@@ -18,41 +40,74 @@ def migrate_pages(c: Compactor, cc: CompactControl) -> int:
     configurable share of migrations fails (`migrate_fail_rate`, as pages under writeback or pinned
     would): the page stays where it is and the destination goes back. If no destination can be
     found for an order-0 page the rest is put back and -ENOMEM returned, as the kernel does; a
-    compound page without a destination of its order counts as one failure. Returns 0 or -ENOMEM.
+    compound page without a destination of its order counts as one failure. Order-0 pages (the
+    common case) get their destinations in one bulk call. Returns 0 or -ENOMEM.
     """
     node = c.node
     zone = cc.zone
     alloc_order = node.alloc_order
-    kind = node.kind
     fail_rate = c.settings.migrate_fail_rate
-    draws = c.node.rng.random(len(cc.migratepages)).tolist() if fail_rate > 0 else None
+    srcs = cc.migratepages
+    draws = node.rng.random(len(srcs)).tolist() if fail_rate > 0 else None
     nr_succeeded = nr_failed = 0
     err = 0
-    nr_isolated = node.nr_isolated
     move_alloc = node.move_alloc
     free_one_page = zone.free_one_page
-    for i, src in enumerate(cc.migratepages):
+    order0: list[int] = []
+    compound: list[int] = []
+    for i, src in enumerate(srcs):
+        (order0 if alloc_order[src] == 1 else compound).append(i)
+    if order0:
+        dsts = compaction_alloc_order0(c, cc, len(order0))
+        if len(dsts) < len(order0):
+            err = ENOMEM
+            nr_failed += len(order0) - len(dsts)
+            cc.nr_migratepages -= len(order0) - len(dsts)
+        kind = node.kind
+        alloc_stream = node.alloc_stream
+        streams = node.streams
+        for i, dst in zip(order0, dsts, strict=False):
+            if draws is not None and draws[i] < fail_rate:
+                compaction_free(cc, dst, 0)
+                cc.nr_migratepages -= 1
+                nr_failed += 1
+                continue
+            src = srcs[i]
+            # move_order0(node, src, dst), inlined: the hottest loop of a full compaction
+            sid = alloc_stream[src]
+            kind[dst] = kind[src]
+            kind[src] = 0
+            alloc_order[dst] = 1
+            alloc_order[src] = 0
+            alloc_stream[dst] = sid
+            st = streams[sid]
+            where = st.where
+            j = where[src]
+            st.pfns[j] = dst
+            where[dst] = j
+            free_one_page(src, 0)
+            nr_succeeded += 1
+    for i in compound:
+        src = srcs[i]
         order = alloc_order[src] - 1
         n = 1 << order
-        lru = 1 if FILE_NP[kind[src]] else 0
-        nr_isolated[lru] -= n
         if err:
             continue  # put back: it stays where it is
         dst = compaction_alloc(c, cc, order)
         if dst < 0:
-            if order == 0:
-                err = ENOMEM
+            cc.nr_migratepages -= n
             nr_failed += n
             continue
         if draws is not None and draws[i] < fail_rate:
             compaction_free(cc, dst, order)
+            cc.nr_migratepages -= n
             nr_failed += n
             continue
         move_alloc(src, dst)
         free_one_page(src, order)
-        node.pgfree += n
         nr_succeeded += n
-    cc.migratepages.clear()
+    node.pgfree += nr_succeeded
+    srcs.clear()
     cc.nr_migratepages = 0
     ev = node.vm_events
     cc.nr_migrated += nr_succeeded

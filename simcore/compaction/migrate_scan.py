@@ -5,7 +5,6 @@ from __future__ import annotations
 from bisect import bisect_left
 
 from simcore.compaction.context import (
-    FILE_NP,
     SKIP_ASYNC_TYPE,
     SKIP_HINT,
     SKIP_NO_MOVABLE,
@@ -110,7 +109,6 @@ def isolate_migratepages_block(c: Compactor, cc: CompactControl, low: int, end: 
     next_skip = ((low // chunk) + 1) * chunk if skip_on_failure else end
     stop = end
     failed_chunk = False
-    kind = node.kind
     while i < n:
         pfn = heads[i]
         if skip_on_failure and pfn >= next_skip:
@@ -142,8 +140,6 @@ def isolate_migratepages_block(c: Compactor, cc: CompactControl, low: int, end: 
             break
     if stop > end:
         stop = end
-    for pfn in isolated_here:
-        node.nr_isolated[1 if FILE_NP[kind[pfn]] else 0] += 1 << (node.alloc_order[pfn] - 1)
     cc.migrate_pfn = stop
     c.note_migrate_block(block_start)
     if stop == end and not nr_isolated:

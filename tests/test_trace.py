@@ -1,0 +1,59 @@
+"""ftrace text lines: the trace_pipe layout and each tracepoint's TP_printk format."""
+
+from __future__ import annotations
+
+from simcore.compaction.events import (
+    MmCompactionBegin,
+    MmCompactionDeferred,
+    MmCompactionEnd,
+    MmCompactionIsolateFreepages,
+    MmCompactionKcompactdWake,
+    MmCompactionMigratepages,
+    MmCompactionSuitable,
+)
+from simcore.events import ActionApplied, MmPageAllocExtfrag
+from simcore.trace import format_body, format_line, format_trace
+
+
+def test_line_layout_like_trace_pipe() -> None:
+    ev = MmCompactionBegin(1234, 0x0, 0x100, 0x3FE00, 0x40000, True)
+    assert format_line(ev, 10) == (
+        "           <...>-1234    [000] .....    12.340000: mm_compaction_begin: zone_start=0x0 "
+        "migrate_pfn=0x100 free_pfn=0x3fe00 zone_end=0x40000, mode=sync"
+    )
+    # timestamp = tick * tick_ms / 1000, microsecond resolution
+    assert " 0.001000: " in format_line(MmCompactionMigratepages(1, 3, 0), 1)
+    assert format_line(ev, 10, comm="kcompactd0", pid=36).startswith("      kcompactd0-36      [000] ")
+
+
+def test_compaction_formats() -> None:
+    assert format_body(MmCompactionEnd(0, 0, 0x200, 0x1000, 0x2000, False, 5)) == (
+        "zone_start=0x0 migrate_pfn=0x200 free_pfn=0x1000 zone_end=0x2000, mode=async status=complete"
+    )
+    assert format_body(MmCompactionIsolateFreepages(0, 0x3FE00, 0x3FE40, 64, 32)) == (
+        "range=(0x3fe00 ~ 0x3fe40) nr_scanned=64 nr_taken=32"
+    )
+    assert format_body(MmCompactionMigratepages(0, 31, 1)) == "nr_migrated=31 nr_failed=1"
+    assert (
+        format_body(MmCompactionSuitable(0, 0, 2, 9, 0))
+        == "node=0 zone=Normal   order=9 ret=not_suitable_zone"
+    )
+    assert format_body(MmCompactionDeferred(0, 0, 1, 9, 3, 2, 9)) == (
+        "node=0 zone=DMA32    order=9 order_failed=9 consider=3 limit=4"
+    )
+    assert format_body(MmCompactionKcompactdWake(0, 0, 9, 2)) == "nid=0 order=9 classzone_idx=Normal  "
+
+
+def test_extfrag_format() -> None:
+    body = format_body(MmPageAllocExtfrag(0, 0x1234, 0, 3, 0, 1, 1, 1))
+    page, rest = body.split(" ", 1)
+    assert page.startswith("page=") and len(page) == len("page=") + 16
+    assert rest == (
+        "pfn=0x1234 alloc_order=0 fallback_order=3 pageblock_order=9 alloc_migratetype=0 "
+        "fallback_migratetype=1 fragmenting=1 change_ownership=1"
+    )
+
+
+def test_events_without_a_tracepoint_print_key_values() -> None:
+    (line,) = format_trace([ActionApplied(2, "compact", "Normal: complete")], 10)
+    assert line.endswith("action: action=compact detail=Normal: complete")
