@@ -94,10 +94,10 @@ def _pageblock_values(frame: Frame, lens: str, b0: int, b1: int) -> np.ndarray:
         skip_cells: np.ndarray = np.where(reason > 0, reason + 1, np.where(skip, 1, 0)).astype(np.uint8)
         return skip_cells
     if lens == "page_kind":
-        kind = frame.page_kind[b0 * PAGEBLOCK_NR_PAGES : b1 * PAGEBLOCK_NR_PAGES]
         nb = b1 - b0
-        idx = np.repeat(np.arange(nb, dtype=np.int64) * 16, PAGEBLOCK_NR_PAGES) + kind
-        counts = np.bincount(idx, minlength=nb * 16).reshape(nb, 16)
+        kind = frame.page_kind[b0 << PAGEBLOCK_ORDER : b1 << PAGEBLOCK_ORDER].reshape(nb, PAGEBLOCK_NR_PAGES)
+        idx = kind.astype(np.int32) + (np.arange(nb, dtype=np.int32) * 16)[:, None]
+        counts = np.bincount(idx.ravel(), minlength=nb * 16).reshape(nb, 16)
         dominant_kind: np.ndarray = np.argmax(counts, axis=1).astype(np.uint8)
         return dominant_kind
     raise ValueError(f"lens: unknown lens {lens!r}")

@@ -88,6 +88,7 @@ class Published:
     per_page_max: int
     new_events: list[dict[str, Any]]
     encoded: dict[tuple[str, View], tuple[bytes, dict[str, Any]]] = field(default_factory=dict)
+    metrics_text: dict[tuple[str, View], str] = field(default_factory=dict)
 
     def encode(self, lens: str, view: View) -> tuple[bytes, dict[str, Any]]:
         key = (lens, view)
@@ -119,6 +120,8 @@ class Viewer:
         self.sent = 0
         self.drops = 0
         self.closed = False
+        self.send_since: float | None = None  # loop time at which the send in progress began
+        self.sender: asyncio.Task[None] | None = None
 
     def offer(self, pub: Published) -> None:
         if self.slot is not None and self.slot is not pub:
@@ -144,9 +147,15 @@ class Viewer:
     def _ready(self) -> bool:
         return bool(self.control) or (self.slot is not None and self.credits > 0) or self.closed
 
-    async def run_sender(self, timeout: float) -> None:
-        """Send queued JSON, then the latest frame when a credit allows; ends on error or eviction."""
+    async def run_sender(self) -> None:
+        """Send queued JSON, then the latest frame when a credit allows; ends on error or eviction.
+
+        Sends are bounded by the hub's watchdog (`send_since`), which cancels a sender stuck longer than
+        `send_timeout_s`: cheaper than a timeout context per send, and no `wait_for` (on 3.11 it can
+        lose a cancellation).
+        """
         ws = self.ws
+        loop = asyncio.get_running_loop()
         while True:
             while not self._ready():
                 self.wake.clear()
@@ -154,17 +163,19 @@ class Viewer:
             if self.closed:
                 return
             while self.control and not self.closed:
-                async with asyncio.timeout(timeout):  # not wait_for: on 3.11 it can lose a cancellation
-                    await ws.send_text(self.control.popleft())
+                self.send_since = loop.time()
+                await ws.send_text(self.control.popleft())
+                self.send_since = None
             pub = self.slot
             if pub is not None and self.credits > 0:
                 self.slot = None
                 data, text = self.session.frame_messages(pub, self)
                 self.credits -= 1
                 self.last_seq = pub.seq
-                async with asyncio.timeout(timeout):
-                    await ws.send_bytes(data)
-                    await ws.send_text(text)
+                self.send_since = loop.time()
+                await ws.send_bytes(data)
+                await ws.send_text(text)
+                self.send_since = None
                 self.sent += 1
 
 
@@ -238,13 +249,20 @@ class Session:
             viewer.offer(self.latest)
 
     def frame_messages(self, pub: Published, viewer: Viewer) -> tuple[bytes, str]:
-        data, extra = pub.encode(viewer.lens, viewer.view)
-        if viewer.event_cursor >= pub.event_start:
+        """The binary frame and metrics text for a viewer: shared texts unless it missed events."""
+        key = (viewer.lens, viewer.view)
+        data, extra = pub.encode(*key)
+        since = viewer.event_cursor
+        viewer.event_cursor = max(since, pub.event_end)
+        if since < pub.event_start:  # it skipped frames: every event since its last metrics
+            evs = self.events_between(since, pub.event_end)
+            return data, metrics_json(pub.body, pub.seq, {**extra, **events_part(evs)})
+        text = pub.metrics_text.get(key)
+        if text is None:
             evs = self.events_between(pub.event_start, pub.event_end)
-        else:
-            evs = self.events_between(viewer.event_cursor, pub.event_end)
-        viewer.event_cursor = max(viewer.event_cursor, pub.event_end)
-        return data, metrics_json(pub.body, pub.seq, {**extra, **events_part(evs)})
+            text = metrics_json(pub.body, pub.seq, {**extra, **events_part(evs)})
+            pub.metrics_text[key] = text
+        return data, text
 
     def events_between(self, start: int, end: int) -> list[dict[str, Any]]:
         lo = max(start, self.event_base) - self.event_base
@@ -417,6 +435,27 @@ class Hub:
         self.sessions: dict[str, Session] = {}
         self.nr_viewers = 0
         self._closing: set[asyncio.Task[None]] = set()
+        self._watchdog: asyncio.Task[None] | None = None
+
+    def ensure_watchdog(self) -> None:
+        if self._watchdog is None or self._watchdog.done():
+            self._watchdog = asyncio.get_running_loop().create_task(self._watch(), name="send-watchdog")
+
+    async def _watch(self) -> None:
+        """Evict viewers whose send has been stuck for longer than send_timeout_s."""
+        loop = asyncio.get_running_loop()
+        limit = self.settings.send_timeout_s
+        while True:
+            await asyncio.sleep(min(1.0, limit / 4))
+            now = loop.time()
+            for session in list(self.sessions.values()):
+                for v in list(session.viewers):
+                    since = v.send_since
+                    if since is not None and now - since > limit and v.sender is not None:
+                        log.info("session %s: evicting a viewer stuck in a send for %.1f s",
+                                 session.id, now - since)
+                        v.closed = True
+                        v.sender.cancel()
 
     def check_room(self, new_session: bool) -> None:
         if self.nr_viewers >= self.settings.max_viewers:
@@ -451,6 +490,8 @@ class Hub:
         task.add_done_callback(self._closing.discard)
 
     async def close(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
         sessions = list(self.sessions.values())
         self.sessions.clear()
         for s in sessions:
