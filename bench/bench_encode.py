@@ -5,8 +5,8 @@ Run: python bench/bench_encode.py [--repeat N]
 For each node size, the default workload mix runs until about 75% of the node is in use (movable and
 unmovable allocations interleaved as in a real run); then for every lens the encoder builds the cells
 over the whole node (one cell per pageblock; per page when the node has at most 128 k pages) and over
-a 128 k-page range (one cell per page). Reported: Simulation.frame() time, encode time per message (cells + header + zlib),
-bytes on the wire, and the metrics JSON size and time.
+a 128 k-page range (one cell per page). Reported: Simulation.frame() time, encode time per message
+(cells + header + zlib), bytes on the wire, and the metrics JSON size and time.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 
 from app.encoder import LENSES, View, encode_cells, events_part, lens_cells, metrics_body, metrics_json
+from simcore.frame import Frame
 from simcore.scenario import validate_scenario
 from simcore.simulation import Simulation
 
@@ -56,18 +57,19 @@ def main() -> None:
         frame_ms = timed(sim.frame, max(3, args.repeat // 3))
         for view_label, view in (("whole node", View(0, pages)), ("128 k pages", View(0, PER_PAGE))):
             for lens in LENSES:
-                def enc(lens: str = lens, view: View = view) -> bytes:
+                def enc(lens: str = lens, view: View = view, frame: Frame = frame) -> bytes:
                     return encode_cells(lens_cells(frame, lens, view, PER_PAGE), 1, frame.tick, lens, 0.0)
 
                 msg = enc()
                 ms = timed(enc, args.repeat)
                 cells = lens_cells(frame, lens, view, PER_PAGE)
                 unit = "page" if cells.unit else "pageblock"
-                print(f"| {label} | {view_label}: {cells.rows}x{cells.cols} per {unit} | {frame_ms:.1f} | {lens} | "
+                print(f"| {label} | {view_label}: {cells.rows}x{cells.cols} per {unit} | {frame_ms:.1f} | "
+                      f"{lens} | "
                       f"{ms:.2f} | {len(msg)} | {'yes' if msg[3] & 1 else 'no'} |")
         body = metrics_body(frame)
         text = metrics_json(body, 1, events_part([]))
-        mj = timed(lambda body=body: metrics_json(metrics_body(frame), 1, events_part([])), args.repeat)
+        mj = timed(lambda f=frame: metrics_json(metrics_body(f), 1, events_part([])), args.repeat)
         print(f"| {label} | metrics JSON | | | {mj:.2f} | {len(text)} | no |")
 
 

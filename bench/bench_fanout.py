@@ -127,7 +127,8 @@ async def run(args: argparse.Namespace, port: int, server_pid: int) -> None:
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
     await presenter.close()
-    report(args, stats + [presenter_stats], t1 - t0, (cpu1 - cpu0) / (t1 - t0), (own1 - own0) / (t1 - t0))
+    secs = t1 - t0
+    report(args, [*stats, presenter_stats], secs, (cpu1 - cpu0) / secs, (own1 - own0) / secs)
 
 
 async def _presenter(ws: object, st: Stats, measuring: asyncio.Event, stop: asyncio.Event) -> None:
@@ -147,14 +148,21 @@ async def _presenter(ws: object, st: Stats, measuring: asyncio.Event, stop: asyn
             await ws.send(json.dumps({"type": "ack", "seq": seq}))
 
 
-def report(args: argparse.Namespace, stats: list[Stats], secs: float, server_cpu: float, own_cpu: float) -> None:
+def report(args: argparse.Namespace, stats: list[Stats], secs: float, server_cpu: float,
+           own_cpu: float) -> None:
     all_seqs = [s for st in stats for s in st.seqs]
     published = (max(all_seqs) - min(all_seqs) + 1) if all_seqs else 0
-    print(f"scenario {args.scenario}, {len(stats)} viewers ({args.slow} slow, render {args.slow_render_ms} ms), "
+    print(f"scenario {args.scenario}, {len(stats)} viewers ({args.slow} slow, "
+          f"render {args.slow_render_ms} ms), "
           f"target {args.fps} frames/s, {secs:.1f} s measured")
-    print(f"frames published: {published} ({published / secs:.1f}/s); server CPU {server_cpu:.0%} of a core, "
-          f"load generator {own_cpu:.0%}")
-    print("| viewers | n | frames/viewer | latency p50 ms | p99 ms | max ms | dropped (gaps) | viewers with drops |")
+    delivered = sum(len(st.seqs) for st in stats)
+    per = server_cpu * secs / delivered * 1e6 if delivered else float("nan")
+    print(f"frames published: {published} ({published / secs:.1f}/s); delivered {delivered} "
+          f"({delivered / secs:.0f}/s); server CPU {server_cpu:.0%} of a core = {per:.0f} us "
+          f"per delivered frame (binary + metrics + ack); load generator {own_cpu:.0%}; "
+          f"load average {os.getloadavg()[0]:.1f}")
+    print("| viewers | n | frames/viewer | latency p50 ms | p99 ms | max ms | dropped (gaps) "
+          "| viewers with drops |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for label, group in (("fast", [s for s in stats if not s.slow]), ("slow", [s for s in stats if s.slow])):
         if not group:
