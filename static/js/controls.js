@@ -142,8 +142,8 @@ export function bindControls(app) {
     let handled = true;
     if (ev.key === " " || ev.code === "Space") { if (!ev.repeat) togglePlay(); }
     else if (ev.key === "ArrowRight") send(msg.step("tick"));
-    else if (ev.key === "ArrowLeft") stepBack();
-    else if (ev.key === "c" || ev.key === "C") compact();
+    else if (ev.key === "ArrowLeft") { if (!ev.repeat) stepBack(); } // each one replays from a keyframe
+    else if (ev.key === "c" || ev.key === "C") { if (!ev.repeat) compact(); }
     else if (/^[1-6]$/.test(ev.key)) setLens(LENSES[Number(ev.key) - 1]);
     else handled = false;
     if (handled) ev.preventDefault();
