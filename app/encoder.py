@@ -172,6 +172,20 @@ def decode(message: bytes) -> tuple[Header, bytes]:
 
 
 # ------------------------------------------------------------------ JSON side
+MAX_SKIPPED: Final = 512
+
+
+def skipped_blocks(frame: Frame, view: View) -> list[list[int]]:
+    """[[start pfn, skip reason index], ...] of the pageblocks in `view` that compaction passed by
+    (skip bit set or a reason recorded), at most MAX_SKIPPED, lowest pfn first."""
+    v = view.clamp(frame.nr_pages)
+    b0, b1 = v.start_pfn >> PAGEBLOCK_ORDER, -(-v.end_pfn // PAGEBLOCK_NR_PAGES)
+    marked = (frame.pb_skip[b0:b1] != 0) | (frame.pb_skip_reason[b0:b1] != 0)
+    blocks = np.flatnonzero(marked)[:MAX_SKIPPED]
+    reasons = frame.pb_skip_reason[b0:b1]
+    return [[int(b0 + b) << PAGEBLOCK_ORDER, int(reasons[b])] for b in blocks]
+
+
 def event_text(ev: Event) -> str:
     return " ".join(f"{k}={v}" for k, v in ev.fields().items())
 

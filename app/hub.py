@@ -47,6 +47,7 @@ from app.encoder import (
     lens_cells,
     metrics_body,
     metrics_json,
+    skipped_blocks,
 )
 from app.messages import ClientMessage, DoAction, Pause, Play, Proc, Reset, Seek, Speed, Step
 from app.session import SimRun
@@ -96,8 +97,10 @@ class Published:
         if hit is None:
             cells = lens_cells(self.frame, lens, view, self.per_page_max)
             data = encode_cells(cells, self.seq, self.frame.tick, lens, self.t_ms)
-            extra = {"frame_hash": self.frame_hash, "unit": cells.unit, "lens": lens,
-                     "first_pfn": cells.first_pfn, "rows": cells.rows, "cols": cells.cols}
+            extra: dict[str, Any] = {"frame_hash": self.frame_hash, "unit": cells.unit, "lens": lens,
+                                     "first_pfn": cells.first_pfn, "rows": cells.rows, "cols": cells.cols}
+            if lens != "skip":
+                extra["skipped"] = skipped_blocks(self.frame, view)
             hit = (data, extra)
             self.encoded[key] = hit
         return hit

@@ -194,3 +194,22 @@ def test_hover_describes_the_block(frame: Frame) -> None:
     assert h["free"] == int(frame.pb_free[b])
     with pytest.raises(ValueError, match="pfn"):
         hover_info(frame, frame.nr_pages, spans)
+
+
+def test_skipped_blocks_in_the_view() -> None:
+    import dataclasses
+
+    from app.encoder import MAX_SKIPPED, skipped_blocks
+
+    sim = Simulation(validate_scenario(TINY))
+    f = sim.frame()
+    skip = np.zeros_like(f.pb_skip)
+    reason = np.zeros_like(f.pb_skip_reason)
+    skip[3] = 1
+    reason[5] = 2
+    f2 = dataclasses.replace(f, pb_skip=skip, pb_skip_reason=reason)
+    assert skipped_blocks(f2, View.whole(f.nr_pages)) == [[3 * 512, 0], [5 * 512, 2]]
+    assert skipped_blocks(f2, View(5 * 512 + 7, 6 * 512)) == [[5 * 512, 2]]
+    assert skipped_blocks(f2, View(0, 3 * 512)) == []
+    everything = dataclasses.replace(f, pb_skip=np.ones_like(f.pb_skip))
+    assert len(skipped_blocks(everything, View.whole(f.nr_pages))) == min(MAX_SKIPPED, f.pb_skip.size)

@@ -89,7 +89,7 @@ def test_hello_then_the_current_frame_paused(client: TestClient) -> None:
         assert header.seq == metrics["seq"] == 1 and header.tick == metrics["tick"] == 0
         assert header.unit == UNIT_PAGEBLOCK and (header.rows, header.cols) == (16, 32)
         assert len(cells) == 512 and header.lens == LENS_ID["migratetype"]
-        assert metrics["frame_hash"] == hello["frame_hash"]
+        assert metrics["frame_hash"] == hello["frame_hash"] and metrics["skipped"] == []
         scenario = validate_scenario(hello["scenario"])
         assert metrics["frame_hash"] == run_hashed(Simulation(scenario), 0)
 
