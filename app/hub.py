@@ -52,6 +52,7 @@ from app.encoder import (
 from app.messages import ClientMessage, DoAction, Pause, Play, Proc, Reset, Seek, Speed, Step
 from app.session import SimRun
 from app.settings import Settings
+from app.wire import OP_BINARY, OP_TEXT, DirectWriter, ws_frame
 from simcore.constants import MIGRATETYPE_NAMES, PageKind
 from simcore.frame import SKIP_REASONS, Frame
 from simcore.link import make_token
@@ -90,6 +91,7 @@ class Published:
     new_events: list[dict[str, Any]]
     encoded: dict[tuple[str, View], tuple[bytes, dict[str, Any]]] = field(default_factory=dict)
     metrics_text: dict[tuple[str, View], str] = field(default_factory=dict)
+    framed: dict[tuple[str, View], bytes] = field(default_factory=dict)
 
     def encode(self, lens: str, view: View) -> tuple[bytes, dict[str, Any]]:
         key = (lens, view)
@@ -104,6 +106,14 @@ class Published:
             hit = (data, extra)
             self.encoded[key] = hit
         return hit
+
+    def wire(self, key: tuple[str, View], text: str) -> bytes:
+        """Binary + metrics as framed WebSocket messages, for direct transport writes (app/wire.py)."""
+        framed = self.framed.get(key)
+        if framed is None:
+            framed = ws_frame(OP_BINARY, self.encode(*key)[0]) + ws_frame(OP_TEXT, text.encode())
+            self.framed[key] = framed
+        return framed
 
 
 class Viewer:
@@ -124,6 +134,7 @@ class Viewer:
         self.drops = 0
         self.closed = False
         self.send_since: float | None = None  # loop time at which the send in progress began
+        self.direct: DirectWriter | None = None  # the fast path of app/wire.py, when it applies
         self.sender: asyncio.Task[None] | None = None
 
     def offer(self, pub: Published) -> None:
@@ -172,12 +183,19 @@ class Viewer:
             pub = self.slot
             if pub is not None and self.credits > 0:
                 self.slot = None
-                data, text = self.session.frame_messages(pub, self)
+                data, text, shared = self.session.frame_messages(pub, self)
                 self.credits -= 1
                 self.last_seq = pub.seq
                 self.send_since = loop.time()
-                await ws.send_bytes(data)
-                await ws.send_text(text)
+                direct = self.direct
+                if direct is not None and direct.usable():
+                    key = (self.lens, self.view)
+                    wire = pub.wire(key, text) if shared else ws_frame(OP_BINARY, data) + ws_frame(
+                        OP_TEXT, text.encode())
+                    await direct.write(wire)
+                else:
+                    await ws.send_bytes(data)
+                    await ws.send_text(text)
                 self.send_since = None
                 self.sent += 1
 
@@ -251,21 +269,22 @@ class Session:
         if self.latest is not None:
             viewer.offer(self.latest)
 
-    def frame_messages(self, pub: Published, viewer: Viewer) -> tuple[bytes, str]:
-        """The binary frame and metrics text for a viewer: shared texts unless it missed events."""
+    def frame_messages(self, pub: Published, viewer: Viewer) -> tuple[bytes, str, bool]:
+        """The binary frame and metrics text for a viewer, and whether they are the shared ones (they
+        are unless the viewer skipped frames and so gets the events it missed)."""
         key = (viewer.lens, viewer.view)
         data, extra = pub.encode(*key)
         since = viewer.event_cursor
         viewer.event_cursor = max(since, pub.event_end)
         if since < pub.event_start:  # it skipped frames: every event since its last metrics
             evs = self.events_between(since, pub.event_end)
-            return data, metrics_json(pub.body, pub.seq, {**extra, **events_part(evs)})
+            return data, metrics_json(pub.body, pub.seq, {**extra, **events_part(evs)}), False
         text = pub.metrics_text.get(key)
         if text is None:
             evs = self.events_between(pub.event_start, pub.event_end)
             text = metrics_json(pub.body, pub.seq, {**extra, **events_part(evs)})
             pub.metrics_text[key] = text
-        return data, text
+        return data, text, True
 
     def events_between(self, start: int, end: int) -> list[dict[str, Any]]:
         lo = max(start, self.event_base) - self.event_base

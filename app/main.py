@@ -16,6 +16,7 @@ from app.routes_pages import router as pages_router
 from app.routes_ws import router as ws_router
 from app.settings import Settings
 from app.sources import preset_list
+from app.wire import CaptureRawSend
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_DIR = ROOT / "templates"
@@ -41,5 +42,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_router)
     app.include_router(pages_router)
     app.include_router(ws_router)
+    app.add_middleware(CaptureRawSend)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR), check_dir=False), name="static")
     return app

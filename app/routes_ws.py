@@ -16,6 +16,7 @@ from app.hub import Hub, ServerFull, Session, Viewer, dumps
 from app.messages import CONTROL_TYPES, Ack, Hover, Lens, MessageError, ViewMsg, parse_message
 from app.settings import Settings
 from app.sources import resolve
+from app.wire import DirectWriter
 from simcore.scenario import ScenarioError
 
 router = APIRouter()
@@ -96,6 +97,7 @@ async def ws_endpoint(ws: WebSocket) -> None:
         await refuse(ws, TRY_AGAIN_LATER, str(err))
         return
     viewer = Viewer(ws, session, role, settings.credit_window)
+    viewer.direct = DirectWriter.attach(ws.scope)
     hub.nr_viewers += 1
     presets = [{"name": p["name"], "title": p["title"]} for p in ws.app.state.presets]
     session.attach(viewer, {"presets": presets})

@@ -93,13 +93,15 @@ def test_a_viewer_that_skipped_frames_gets_their_events() -> None:
         await s._in_thread(lambda: s.run.apply(AllocAction(order=1, count=1)))  # seq 2: an event
         await s._in_thread(lambda: s.run.advance(1))  # seq 3: overwrites seq 2 in the slot
         assert v.slot is s.latest and v.drops == 1
-        _, text = s.frame_messages(s.latest, v)
+        _, text, shared = s.frame_messages(s.latest, v)
+        assert not shared
         names = [e["name"] for e in json.loads(text)["events"]]
         assert "action" in names  # from the skipped frame
         # a viewer that saw every frame shares the one cached text
         w = viewer(s)
         w.event_cursor = s.latest.event_start
-        _, again = s.frame_messages(s.latest, w)
+        _, again, shared = s.frame_messages(s.latest, w)
+        assert shared
         assert json.loads(again)["events"] == [] and json.loads(again)["seq"] == 3
 
     asyncio.run(go())

@@ -114,6 +114,8 @@ def test_slow_and_stalled_viewers_do_not_delay_a_fast_one() -> None:
                     connect(srv.url(f"session={sid}"), origin=srv.origin) as stalled:
                 await hello_of(slow)
                 await hello_of(stalled)  # and then never reads again
+                viewers = srv.hub.sessions[sid].viewers
+                assert len(viewers) == 3 and all(v.direct is not None for v in viewers)  # the fast path
                 fast_w, slow_w, stalled_w = Watch(), Watch(), Watch()
                 stop = asyncio.Event()
                 tasks = [asyncio.create_task(consume(teacher, fast_w, 0.0, stop)),
