@@ -65,7 +65,7 @@ export class MapView {
       }
       traces.push({
         type: "scatter", mode: "markers", name: st.name, x: xs, y: ys, hoverinfo: "skip",
-        showlegend: true,
+        showlegend: true, cliponaxis: false,
         marker: { symbol: st.symbol, size: sizes, opacity: opac, color: st.fill,
           line: { color: st.edge, width: 2 } },
       });
@@ -74,19 +74,30 @@ export class MapView {
   }
 
   skippedTrace(frame, metrics) {
-    // Optional server field: metrics.skipped = [pfn, ...] or [[pfn, reason], ...].
+    // metrics.skipped (server addition): [[first pfn of the pageblock, reason], ...]. The mark sits in
+    // the middle of the block, which on a per-page view is the middle of its 512 cells.
     const xs = [], ys = [];
+    const mid = frame.unit === 1 ? 256 : 0;
     if (frame.lens !== "skip" && metrics && Array.isArray(metrics.skipped)) {
       for (const item of metrics.skipped) {
-        const cell = pfnToCell(frame, Array.isArray(item) ? item[0] : item);
+        const cell = pfnToCell(frame, (Array.isArray(item) ? item[0] : item) + mid);
         if (cell) { xs.push(cell.col); ys.push(cell.row); }
       }
     }
     return {
       type: "scatter", mode: "markers", name: "skipped block", x: xs, y: ys, hoverinfo: "skip",
       showlegend: frame.lens === "skip" ? false : true, visible: xs.length ? true : "legendonly",
-      marker: { symbol: "x-thin", size: 9, color: "#000000", line: { color: "#000000", width: 2 } },
+      marker: { symbol: "x-thin", size: this.markSize(frame), color: "#000000",
+        line: { color: "#000000", width: 2 } },
     };
+  }
+
+  /** A skip mark fits its row: at most 80 % of a cell's height (pixels), between 4 and 12. */
+  markSize(frame) {
+    const plotH = this.height(frame) - 64;
+    const plotW = (this.el.clientWidth || 900) - 108;
+    const cell = Math.min(plotH / frame.rows, frame.unit === 1 ? plotW : plotW / frame.cols);
+    return Math.max(4, Math.min(12, Math.floor(cell * 0.8)));
   }
 
   rowTicks(frame) {
@@ -118,7 +129,7 @@ export class MapView {
       dragmode: "zoom", uirevision: this.geometry,
       xaxis: { title: { text: `cell = one ${per}, left to right`, font: { size: 14 } },
         showgrid: false, zeroline: false, constrain: "domain", range: [-0.5, frame.cols - 0.5] },
-      yaxis: { title: { text: "row start pfn", font: { size: 14 }, standoff: 12 }, autorange: "reversed", showgrid: false,
+      yaxis: { title: { text: "row start pfn", font: { size: 14 }, standoff: 12 }, showgrid: false,
         zeroline: false, tickvals: ticks.vals, ticktext: ticks.text, range: [frame.rows - 0.5, -0.5] },
       // the legend (colour key, cursors, skipped marks) is HTML beside the plot: a Plotly legend is
       // measured and redrawn with every frame
