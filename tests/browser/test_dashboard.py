@@ -34,7 +34,8 @@ CHECKERBOARD: dict[str, Any] = {
 def click_and_wait(w: Watched, selector: str, what: str) -> dict[str, Any]:
     seq = w.state()["renderedSeq"]
     w.page.click(selector)
-    return w.wait_rendered_after(seq, what=what)
+    st: dict[str, Any] = w.wait_rendered_after(seq, what=what)
+    return st
 
 
 def test_page_loads_offline_with_a_legend_on_every_chart(open_page: OpenPage) -> None:
