@@ -225,6 +225,7 @@ class Session:
         self.tick = 0
         self.producer: asyncio.Task[None] | None = None
         self.linger: asyncio.TimerHandle | None = None
+        self.idle_since = 0.0
         self.closed = False
 
     # ----------------------------------------------------------- viewers
@@ -483,7 +484,10 @@ class Hub:
         if self.nr_viewers >= self.settings.max_viewers:
             raise ServerFull(f"server full: {self.settings.max_viewers} viewers")
         if new_session and len(self.sessions) >= self.settings.max_sessions:
-            raise ServerFull(f"server full: {self.settings.max_sessions} simulations")
+            idle = [s for s in self.sessions.values() if not s.viewers]
+            if not idle:
+                raise ServerFull(f"server full: {self.settings.max_sessions} simulations")
+            self._expire(min(idle, key=lambda s: s.idle_since))  # make room: the oldest idle one
 
     async def create(self, scenario: Scenario, start_tick: int, preset: str | None) -> Session:
         self.check_room(True)
@@ -498,7 +502,10 @@ class Hub:
         session.producer = asyncio.create_task(session.run_producer(), name=f"producer-{session.id}")
 
     def _idle(self, session: Session) -> None:
+        """The last viewer left: pause the run (kept for rejoining viewers) and expire it later."""
         loop = asyncio.get_running_loop()
+        session.playing = False
+        session.idle_since = loop.time()
         if session.linger is not None:
             session.linger.cancel()
         session.linger = loop.call_later(self.settings.session_linger_s, self._expire, session)

@@ -119,11 +119,11 @@ async def ws_endpoint(ws: WebSocket) -> None:
         viewer.wake.set()
         for task in (sender, reader):
             task.cancel()
+        hub.nr_viewers -= 1  # bookkeeping before any await: a cancelled endpoint may not resume
+        session.detach(viewer)
         for task in (sender, reader):
             with contextlib.suppress(BaseException):
                 await task
-        hub.nr_viewers -= 1
-        session.detach(viewer)
         if ws.application_state == WebSocketState.CONNECTED and ws.client_state == WebSocketState.CONNECTED:
             code, reason = close if close is not None else (GOING_AWAY, "")
             with contextlib.suppress(Exception):

@@ -298,3 +298,16 @@ def test_seek_reports_progress_then_status() -> None:
         assert progress and all(p["total"] == 12 and 0 < p["done"] < 12 for p in progress)
         assert [p["done"] for p in progress] == sorted(p["done"] for p in progress)
         assert status["tick"] == 12
+
+
+def test_an_idle_session_makes_room_for_a_new_one() -> None:
+    with TestClient(create_app(Settings(max_sessions=1, session_linger_s=600))) as c:
+        hub = c.app.state.hub  # type: ignore[attr-defined]
+        with connect(c, f"link={TOKEN0}") as first:
+            first_id = until(first, "hello")[0]["session"]
+            first.send_json({"type": "play"})
+            until(first, "status")
+        assert list(hub.sessions) == [first_id]  # lingering, for viewers who rejoin
+        with connect(c, f"link={TOKEN0}") as second:
+            hello, _ = until(second, "hello")
+            assert hello["session"] != first_id and list(hub.sessions) == [hello["session"]]
