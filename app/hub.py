@@ -5,8 +5,10 @@ Theory of operation
 A `Session` owns one `SimRun`. Its producer task is the only code that touches the simulation: it
 takes commands from a queue (controls from any viewer's reader task), paces ticks while playing, runs
 the simulation work in a worker thread, and publishes each new frame by *offering* it to every viewer.
-Offering never awaits: it overwrites the viewer's one-frame slot (latest wins; an unsent frame that is
-overwritten counts as a drop) and wakes the viewer's sender task. JSON messages other than metrics
+Offering never awaits: when the viewer holds a credit and its transport accepts data at once (the
+fast path of app/wire.py), the frame is written there and then, a non-blocking buffered write;
+otherwise it overwrites the viewer's one-frame slot (latest wins; an unsent frame that is overwritten
+counts as a drop) and wakes the viewer's sender task. JSON messages other than metrics
 (hello, status, progress, proc, errors) go to a small per-viewer queue that is never dropped from.
 
 Each viewer has a sender task and a reader task (the websocket endpoint itself). The sender sends
@@ -138,10 +140,37 @@ class Viewer:
         self.sender: asyncio.Task[None] | None = None
 
     def offer(self, pub: Published) -> None:
+        """A new frame: written at once when the fast path allows, else into the slot (latest wins)."""
         if self.slot is not None and self.slot is not pub:
             self.drops += 1
-        self.slot = pub
-        self.wake.set()
+        if self._can_write_now():
+            self.slot = None
+            self._write_now(pub)
+        else:
+            self.slot = pub
+            self.wake.set()
+
+    def _can_write_now(self) -> bool:
+        """A frame may go out from the caller's step (no task switch) when nothing else is in the way:
+        a credit, no queued JSON, no send in progress, and the direct transport open and not paused."""
+        d = self.direct
+        return (d is not None and self.credits > 0 and not self.control and self.send_since is None
+                and not self.closed and d.ready())
+
+    def _write_now(self, pub: Published) -> None:
+        assert self.direct is not None
+        data, text, shared = self.session.frame_messages(pub, self)
+        wire = pub.wire((self.lens, self.view), text) if shared else (
+            ws_frame(OP_BINARY, data) + ws_frame(OP_TEXT, text.encode()))
+        self.credits -= 1
+        self.last_seq = pub.seq
+        try:
+            self.direct.write_now(wire)
+        except Exception:  # a broken transport: let the sender end the connection
+            self.closed = True
+            self.wake.set()
+            return
+        self.sent += 1
 
     def push(self, msg: dict[str, Any] | str) -> None:
         if len(self.control) >= MAX_CONTROL_QUEUE:
@@ -155,7 +184,12 @@ class Viewer:
         if seq > self.last_seq or self.credits >= self.credit_window:
             return False
         self.credits += 1
-        self.wake.set()
+        pub = self.slot
+        if pub is not None and self._can_write_now():
+            self.slot = None
+            self._write_now(pub)
+        else:
+            self.wake.set()
         return True
 
     def _ready(self) -> bool:

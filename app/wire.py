@@ -75,6 +75,14 @@ class DirectWriter:
         p = self.proto
         return not (p.close_sent or p.disconnected or p.transport is None or p.transport.is_closing())
 
+    def ready(self) -> bool:
+        """Open, and uvicorn has not paused writing (the transport's buffer is below its high mark)."""
+        return self.usable() and bool(self.proto.writable.is_set())
+
+    def write_now(self, data: bytes) -> None:
+        """Write without waiting; only when `ready()`, so the transport buffers at most a frame or two."""
+        self.proto.transport.write(data)
+
     async def write(self, data: bytes) -> None:
         p = self.proto
         if not p.writable.is_set():
