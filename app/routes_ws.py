@@ -12,10 +12,11 @@ from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketState
 
 from app.encoder import View, hover_info
-from app.hub import Hub, ServerFull, Session, Viewer, dumps
+from app.hub import Hub, ServerFull, Session
 from app.messages import CONTROL_TYPES, Ack, Hover, Lens, MessageError, ViewMsg, parse_message
 from app.settings import Settings
 from app.sources import resolve
+from app.viewer import Viewer, dumps
 from app.wire import DirectWriter
 from simcore.scenario import ScenarioError
 

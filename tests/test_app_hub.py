@@ -6,9 +6,10 @@ import asyncio
 import json
 from typing import Any
 
-from app.hub import Hub, Session, Viewer
+from app.hub import Hub, Session
 from app.session import SimRun
 from app.settings import Settings
+from app.viewer import Viewer
 from simcore.actions import AllocAction
 from simcore.scenario import validate_scenario
 
