@@ -1,14 +1,15 @@
 """A NUMA node (`pg_data_t`): its zones, the per-page and per-pageblock arrays, owners and counters.
 
-Page arrays are indexed by absolute pfn; pfn 0 is the node's first page. They are bytearrays so
-that hot paths index them as cheaply as a Python list and `numpy.frombuffer` views them without a
-copy when a frame is built:
+Page arrays are indexed by absolute pfn; pfn 0 is the node's first page. They are bytearrays (or
+4-byte `array.array`s) so that hot paths index them as cheaply as a Python list, a million pages
+stay within a few MiB of cache-friendly memory, and `numpy.frombuffer` views them without a copy
+when a frame is built:
 
 * ``kind[pfn]``         PageKind (0 free)
 * ``buddy[pfn]``        order + 1 at the head of a free block
 * ``alloc_order[pfn]``  order + 1 at the head of an allocation
 * ``alloc_stream[pfn]`` the stream (owner + class) of the allocation headed here
-* ``alloc_index[pfn]``  its position in that stream's list (`Stream.where`; stale when not a head)
+* ``alloc_index[pfn]``  its position in that stream's ``pfns`` (`Stream.where`; stale when not a head)
 * ``pb_mt[block]``, ``pb_skip[block]``, ``pb_zone[block]`` per pageblock
 """
 
@@ -52,9 +53,9 @@ class Node(PageAllocator):
         self.kind = bytearray(total)
         self.buddy = bytearray(total)
         self.alloc_order = bytearray(total)
-        self.alloc_stream: list[int] = [0] * total
-        # a typed array: reading it makes no pointer chase to a scattered int object
-        self.alloc_index = array("q", bytes(8 * total))
+        # typed arrays (4 bytes a page): small, and reading one makes no pointer chase to an int object
+        self.alloc_stream = array("I", bytes(4 * total))
+        self.alloc_index = array("I", bytes(4 * total))
         nblocks = total >> PAGEBLOCK_ORDER
         # memmap_init(): every pageblock starts MIGRATE_MOVABLE
         self.pb_mt = bytearray([MigrateType.MOVABLE]) * nblocks

@@ -1,7 +1,7 @@
 """Owners of allocations: processes (or the kernel) and the streams of allocations they make.
 
 A *stream* is every live allocation that one owner made for one allocation class from one source
-(a workload mix entry or a timeline action's group). It keeps its allocations' head pfns in a list
+(a workload mix entry or a timeline action's group). It keeps its allocations' head pfns in an array
 with a position index, so that a uniformly random member can be picked, removed, or moved (migration
 changes a head pfn) in O(1). Exponential lifetimes are modelled by that uniform choice: with
 memoryless lifetimes, every live allocation of a stream is equally likely to be the next to die.
@@ -60,7 +60,12 @@ class StreamPositions:
 
 @dataclass(slots=True)
 class Stream:
-    """The live allocations of one owner and class: head pfns in a list, O(1) pick/add/remove.
+    """The live allocations of one owner and class: head pfns in an array, O(1) pick/add/remove.
+
+    ``pfns`` is a typed array (``array("I")``) rather than a list: picking a random member then
+    reads the pfn itself instead of following a pointer to a scattered int object, which matters
+    for streams of hundreds of thousands of allocations. It supports what a list of ints does
+    here: ``len``, truth, indexing, iteration, ``append`` and ``pop``.
 
     ``where[pfn]`` is the position of the allocation headed at `pfn` in ``pfns``. A node shares
     one per-pfn array (`Node.alloc_index`) among its streams, which is much cheaper than a dict
@@ -74,7 +79,7 @@ class Stream:
     owner: int  # pid; 0 is the kernel
     kind: int  # PageKind
     lifetime: float  # mean lifetime in ticks; 0 means "until freed explicitly"
-    pfns: list[int] = field(default_factory=list)
+    pfns: array[int] = field(default_factory=lambda: array("I"))
     nr_pages: int = 0
     where: array[int] | dict[int, int] = field(default_factory=dict)
 

@@ -97,7 +97,7 @@ class PageAllocator:
         procs: dict[int, Process]
         kind: bytearray
         alloc_order: bytearray
-        alloc_stream: list[int]
+        alloc_stream: array[int]
         alloc_index: array[int]
         nr_kind_pages: list[int]
         _fill: list[list[bytes]]

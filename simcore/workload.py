@@ -120,7 +120,7 @@ class Workload:
         alloc_pages = node.alloc_pages
         free_at = node.free_alloc_at
         last = len(sids) - 1
-        # Stream.pfns lists are never rebound, so these references stay valid
+        # Stream.pfns arrays are never rebound, so these references stay valid
         pfn_lists = [streams[sid].pfns for sid in sids]
         managed = node.managed_pages
         # p_alloc = pa - pb * allocated
