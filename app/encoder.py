@@ -219,10 +219,11 @@ def metrics_body(frame: Frame) -> dict[str, Any]:
     }
 
 
-def events_part(events: list[dict[str, Any]]) -> dict[str, Any]:
-    """`events` (the newest MAX_EVENTS) and `events_dropped` when more were pending."""
-    if len(events) > MAX_EVENTS:
-        return {"events": events[-MAX_EVENTS:], "events_dropped": len(events) - MAX_EVENTS}
+def events_part(events: list[dict[str, Any]], lost: int = 0) -> dict[str, Any]:
+    """`events` (the newest MAX_EVENTS) and `events_dropped` when more were pending (plus `lost`)."""
+    dropped = max(0, len(events) - MAX_EVENTS) + lost
+    if dropped:
+        return {"events": events[-MAX_EVENTS:], "events_dropped": dropped}
     return {"events": events}
 
 

@@ -135,12 +135,12 @@ class Session:
         since = viewer.event_cursor
         viewer.event_cursor = max(since, pub.event_end)
         if since < pub.event_start:  # it skipped frames: every event since its last metrics
-            evs = self.events_between(since, pub.event_end)
-            return data, metrics_json(pub.body, pub.seq, {**extra, **events_part(evs)}), False
+            evs = events_part(self.events_between(since, pub.event_end), pub.events_lost)
+            return data, metrics_json(pub.body, pub.seq, {**extra, **evs}), False
         text = pub.metrics_text.get(key)
         if text is None:
             evs = self.events_between(pub.event_start, pub.event_end)
-            text = metrics_json(pub.body, pub.seq, {**extra, **events_part(evs)})
+            text = metrics_json(pub.body, pub.seq, {**extra, **events_part(evs, pub.events_lost)})
             pub.metrics_text[key] = text
         return data, text, True
 
@@ -167,9 +167,11 @@ class Session:
         work()
         run = self.run
         frame = run.frame
-        events = [event_json(e) for e in run.take_events()]
+        new = run.take_events()
+        lost = max(0, len(new) - EVENT_LOG_KEEP // 2)  # a burst: only the newest are kept as text
+        events = [event_json(e) for e in new[lost:]]
         pub = Published(seq, frame, wall_ms(), run.frame_hash, "/s/" + run.share_token(), 0, 0,
-                        metrics_body(frame), self.settings.per_page_max_pages, events)
+                        metrics_body(frame), self.settings.per_page_max_pages, events, lost)
         for lens, view in keys:
             pub.encode(lens, view)
         return pub

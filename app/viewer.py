@@ -44,6 +44,7 @@ class Published:
     body: dict[str, Any]
     per_page_max: int
     new_events: list[dict[str, Any]]
+    events_lost: int  # events of this publication never converted (a burst over the event log's size)
     encoded: dict[tuple[str, View], tuple[bytes, dict[str, Any]]] = field(default_factory=dict)
     metrics_text: dict[tuple[str, View], str] = field(default_factory=dict)
     framed: dict[tuple[str, View], bytes] = field(default_factory=dict)

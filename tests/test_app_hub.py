@@ -143,3 +143,24 @@ def test_watchdog_evicts_a_viewer_stuck_in_a_send() -> None:
         await hub.close()
 
     asyncio.run(go())
+
+
+def test_an_event_burst_is_counted_not_converted() -> None:
+    async def go() -> None:
+        s = make_session()
+        v = viewer(s)
+        s.viewers.append(v)
+        await s._in_thread(lambda: s.run.apply(AllocAction(order=0, count=1)))
+        from simcore.events import ActionApplied
+
+        s.run.pending_events.extend(ActionApplied(0, "x", str(i)) for i in range(5000))
+        await s._in_thread(lambda: None)
+        assert s.latest is not None and s.latest.events_lost == 5000 - 2000
+        v.slot = None
+        _, text, _ = s.frame_messages(s.latest, v)
+        m = json.loads(text)
+        # it also missed the first publication (the alloc's own event): 5001 events, 200 sent
+        assert len(m["events"]) == 200 and m["events_dropped"] == 5001 - 200
+        assert m["events"][-1]["text"] == "action=x detail=4999"
+
+    asyncio.run(go())
