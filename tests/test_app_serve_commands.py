@@ -1,0 +1,29 @@
+"""`zonescope serve` (app/cli/serve_commands.py): registered, and the uvicorn settings the server needs."""
+
+from __future__ import annotations
+
+from app.cli import build_parser
+from app.cli.serve_commands import cmd_serve, uvicorn_config
+from app.main import create_app
+from app.settings import Settings
+
+
+def test_serve_is_registered_with_host_and_port() -> None:
+    args = build_parser().parse_args(["serve", "--host", "0.0.0.0", "--port", "9123"])
+    assert args.handler is cmd_serve and (args.host, args.port) == ("0.0.0.0", 9123)
+    defaults = build_parser().parse_args(["serve"])
+    assert defaults.host is None and defaults.port is None  # then Settings (env ZONESCOPE_*) decide
+
+
+def test_uvicorn_config_compresses_nothing_per_connection_and_accepts_small_messages() -> None:
+    cfg = uvicorn_config(create_app(Settings()), "127.0.0.1", 0, 65536)
+    assert cfg.ws_per_message_deflate is False
+    assert cfg.ws_max_size == 65536 + 1024
+    assert cfg.timeout_graceful_shutdown is not None and cfg.timeout_graceful_shutdown <= 10
+
+
+def test_settings_from_the_environment(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("ZONESCOPE_MAX_VIEWERS", "7")
+    monkeypatch.setenv("ZONESCOPE_ALLOWED_ORIGINS", '["http://class.example:8000"]')
+    s = Settings()
+    assert s.max_viewers == 7 and s.allowed_origins == ["http://class.example:8000"]
