@@ -46,49 +46,45 @@ export class MapView {
     return z;
   }
 
-  cursorTraces(frame, metrics) {
-    const traces = [];
+  /**
+   * Every mark on the map in ONE scatter trace (per-point symbol, size, colours): skip crosses first,
+   * then the scanner trails, then the two cursors on top. One trace costs a third of three.
+   */
+  marksTrace(frame, metrics) {
+    const x = [], y = [], symbol = [], size = [], color = [], edge = [], opacity = [];
+    const add = (cell, sym, sz, fill, line, op) => {
+      x.push(cell.col); y.push(cell.row); symbol.push(sym); size.push(sz);
+      color.push(fill); edge.push(line); opacity.push(op);
+    };
+    // metrics.skipped (server addition): [[first pfn of the pageblock, reason], ...]. The mark sits in
+    // the middle of the block, which on a per-page view is the middle of its 512 cells.
+    if (frame.lens !== "skip" && metrics && Array.isArray(metrics.skipped)) {
+      const mid = frame.unit === 1 ? 256 : 0;
+      const sz = this.markSize(frame);
+      for (const item of metrics.skipped) {
+        const cell = pfnToCell(frame, (Array.isArray(item) ? item[0] : item) + mid);
+        if (cell) add(cell, "x-thin", sz, "#000000", "#000000", 1);
+      }
+    }
     const scanners = (metrics && metrics.scanners) || [];
-    for (const kind of ["migrate", "free"]) {
-      const st = CURSOR_STYLE[kind];
-      const xs = [], ys = [], sizes = [], opac = [];
-      for (const s of scanners) {
+    const cursors = [];
+    for (const s of scanners) {
+      for (const kind of ["migrate", "free"]) {
+        const st = CURSOR_STYLE[kind];
         const trail = (s[`trail_${kind}`] || []).slice(-8);
         trail.forEach((pfn, i) => {
           const cell = pfnToCell(frame, pfn);
-          if (!cell) return;
-          xs.push(cell.col); ys.push(cell.row);
-          sizes.push(7 + i); opac.push(0.25 + (0.5 * (i + 1)) / trail.length);
+          if (cell) add(cell, st.symbol, 7 + i, st.fill, st.edge, 0.25 + (0.5 * (i + 1)) / trail.length);
         });
         const cell = pfnToCell(frame, s[`${kind}_pfn`]);
-        if (cell) { xs.push(cell.col); ys.push(cell.row); sizes.push(20); opac.push(s.active ? 1 : 0.55); }
-      }
-      traces.push({
-        type: "scatter", mode: "markers", name: st.name, x: xs, y: ys, hoverinfo: "skip",
-        showlegend: true, cliponaxis: false,
-        marker: { symbol: st.symbol, size: sizes, opacity: opac, color: st.fill,
-          line: { color: st.edge, width: 2 } },
-      });
-    }
-    return traces;
-  }
-
-  skippedTrace(frame, metrics) {
-    // metrics.skipped (server addition): [[first pfn of the pageblock, reason], ...]. The mark sits in
-    // the middle of the block, which on a per-page view is the middle of its 512 cells.
-    const xs = [], ys = [];
-    const mid = frame.unit === 1 ? 256 : 0;
-    if (frame.lens !== "skip" && metrics && Array.isArray(metrics.skipped)) {
-      for (const item of metrics.skipped) {
-        const cell = pfnToCell(frame, (Array.isArray(item) ? item[0] : item) + mid);
-        if (cell) { xs.push(cell.col); ys.push(cell.row); }
+        if (cell) cursors.push([cell, st.symbol, 20, st.fill, st.edge, s.active ? 1 : 0.55]);
       }
     }
+    for (const c of cursors) add(...c);
     return {
-      type: "scatter", mode: "markers", name: "skipped block", x: xs, y: ys, hoverinfo: "skip",
-      showlegend: frame.lens === "skip" ? false : true, visible: xs.length ? true : "legendonly",
-      marker: { symbol: "x-thin", size: this.markSize(frame), color: "#000000",
-        line: { color: "#000000", width: 2 } },
+      type: "scatter", mode: "markers", name: "marks", x, y, hoverinfo: "skip", showlegend: false,
+      cliponaxis: false,
+      marker: { symbol, size, color, opacity, line: { color: edge, width: 2 } },
     };
   }
 
@@ -154,7 +150,7 @@ export class MapView {
       // would be redrawn with every frame
       showscale: false, name: L.title,
     };
-    const data = [heat, ...this.cursorTraces(frame, metrics), this.skippedTrace(frame, metrics)];
+    const data = [heat, this.marksTrace(frame, metrics)];
     this.drawLegend(L);
     const config = { displaylogo: false, responsive: true, scrollZoom: false,
       modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d"] };
