@@ -311,3 +311,21 @@ def test_an_idle_session_makes_room_for_a_new_one() -> None:
         with connect(c, f"link={TOKEN0}") as second:
             hello, _ = until(second, "hello")
             assert hello["session"] != first_id and list(hub.sessions) == [hello["session"]]
+
+
+def test_origin_allowlist_and_same_host_default(client: TestClient) -> None:
+    with connect(client, f"link={TOKEN0}") as ws:  # Origin http://testserver == Host: allowed by default
+        until(ws, "hello")
+    for bad in ("http://testserver.evil.example", "null", "https://evil.example/testserver"):
+        with pytest.raises(WebSocketDisconnect) as exc, \
+                client.websocket_connect(f"/ws?link={TOKEN0}", headers={"origin": bad}) as ws:
+            ws.receive()
+        assert exc.value.code == 1008
+    listed = Settings(allowed_origins=["http://class.example:8000"])
+    with TestClient(create_app(listed)) as c:
+        with c.websocket_connect(f"/ws?link={TOKEN0}", headers={"origin": "http://class.example:8000"}) as ws:
+            until(ws, "hello")
+        with pytest.raises(WebSocketDisconnect) as exc, \
+                c.websocket_connect(f"/ws?link={TOKEN0}", headers=ORIGIN) as ws:
+            ws.receive()
+        assert exc.value.code == 1008
