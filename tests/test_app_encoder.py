@@ -213,3 +213,19 @@ def test_skipped_blocks_in_the_view() -> None:
     assert skipped_blocks(f2, View(0, 3 * 512)) == []
     everything = dataclasses.replace(f, pb_skip=np.ones_like(f.pb_skip))
     assert len(skipped_blocks(everything, View.whole(f.nr_pages))) == min(MAX_SKIPPED, f.pb_skip.size)
+
+
+def test_page_kind_of_large_views_samples_every_8th_page(frame: Frame,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import app.encoder as enc
+
+    nb = frame.nr_pages // PAGEBLOCK_NR_PAGES
+    exact = np.frombuffer(lens_cells(frame, "page_kind", View.whole(frame.nr_pages), 512).data, np.uint8)[:nb]
+    monkeypatch.setattr(enc, "EXACT_KIND_PAGES", 1024)
+    whole = View.whole(frame.nr_pages)
+    sampled = np.frombuffer(lens_cells(frame, "page_kind", whole, 512).data, np.uint8)[:nb]
+    for b in range(nb):
+        kinds = frame.page_kind[b * PAGEBLOCK_NR_PAGES : (b + 1) * PAGEBLOCK_NR_PAGES : 8]
+        assert sampled[b] == np.bincount(kinds, minlength=16).argmax()
+    uniform = [b for b in range(nb) if len(set(frame.page_kind[b * 512 : (b + 1) * 512].tolist())) == 1]
+    assert all(sampled[b] == exact[b] for b in uniform)
