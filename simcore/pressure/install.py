@@ -92,7 +92,7 @@ class Pressure:
     ) -> None:
         """Deliver notification `name` to `tasks` (default: every live task with a reaction to it)."""
         if tasks is None:
-            tasks = [t for t in self.tasks.live() if any(r.on == name for r in t.spec.reactions)]
+            tasks = self.tasks.subscribers(name)
         tick = self.node.tick
         for t in tasks:
             self.delivered[name] = self.delivered.get(name, 0) + 1
@@ -138,6 +138,7 @@ class Pressure:
                 self._triggered.add(t.pid)
                 self.psi.add_trigger(t, t.spec.psi_trigger)
         self.reclaim.kswapd_tick()
+        self.reclaim.expire_workload_swap()
         self.oom.reap_tick()
         if self.thresholds is not None:
             self.thresholds.on_tick()

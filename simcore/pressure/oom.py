@@ -142,6 +142,7 @@ class OomKiller:
                            "oom_score_adj": proc.oom_score_adj, "rss_pages": anon + file})
         proc.alive = False
         task.state = "dying"
+        hub.tasks.changed()
         delay = hub.ticks(self.spec.reaper_delay_ms)
         self.victims.append(Victim(pid, proc.comm, node.tick + delay))
         node.emit(WakeReaper(node.tick, pid))

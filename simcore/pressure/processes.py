@@ -83,6 +83,7 @@ class TaskTable:
         self.tasks: list[Task] = []
         self.by_pid: dict[int, Task] = {}
         self.sid_pool: dict[int, tuple[Task, str]] = {}
+        self._subscribers: dict[str, list[Task]] = {}
         for spec in hub.spec.processes:
             self.spawn(spec, 0)
 
@@ -104,6 +105,18 @@ class TaskTable:
 
     def live(self) -> list[Task]:
         return [t for t in self.tasks if t.state == "running"]
+
+    def changed(self) -> None:
+        """A task started, exited or was killed: the subscriber lists are stale."""
+        self._subscribers.clear()
+
+    def subscribers(self, name: str) -> list[Task]:
+        """Running tasks with a reaction to notification `name`, in pid order."""
+        subs = self._subscribers.get(name)
+        if subs is None:
+            subs = [t for t in self.live() if any(r.on == name for r in t.spec.reactions)]
+            self._subscribers[name] = subs
+        return subs
 
     def by_comm(self, comm: str) -> Task | None:
         """The newest task named `comm`."""
@@ -152,6 +165,7 @@ class TaskTable:
         t.committed += t.spec.virt_pages
         t.state = "running"
         t.proc.alive = True
+        self.changed()
         hub.emit(TaskStart(hub.node.tick, t.pid, t.comm), notable=True)
 
     def grow(self, t: Task) -> None:
@@ -277,6 +291,7 @@ class TaskTable:
         freed = self.release(t)
         t.state = "dead"
         t.proc.alive = False
+        self.changed()
         t.exit_reason = reason
         self.hub.emit(TaskExit(self.hub.node.tick, t.pid, t.comm, reason, freed), notable=True)
         return freed

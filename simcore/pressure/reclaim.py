@@ -60,8 +60,11 @@ class Reclaimer:
         self.kswapd_priority = DEF_PRIORITY
         self.kswapd_failures = 0
         self.kswapd_progress = 0
-        # reclaim_throttle(): no progress this tick at this free count -> don't rescan
-        self._noprogress = (-1, -1)
+        # reclaim_throttle(VMSCAN_THROTTLE_NOPROGRESS): after a fruitless direct reclaim, the other
+        # direct reclaimers of the same tick sleep instead of rescanning
+        self._noprogress_tick = -1
+        # swap slots held by the workload generator's anonymous streams: sid -> pages
+        self.wl_swapped: dict[int, int] = {}
         self.scanned_swap_tick = -1
 
     # -------------------------------------------------------------- the LRUs
@@ -125,6 +128,8 @@ class Reclaimer:
                     owner = hub.tasks.sid_pool.get(st.sid)
                     if owner is not None:
                         owner[0].swapped[owner[1]] += n
+                    else:
+                        self.wl_swapped[st.sid] = self.wl_swapped.get(st.sid, 0) + n
                 elif kind == PageKind.LAZYFREE:
                     lazy += n
                 reclaimed += node.free_alloc(pfn)
@@ -199,8 +204,8 @@ class Reclaimer:
         """Models `__alloc_pages_direct_reclaim()` -> `try_to_free_pages()`, then one more try."""
         node = self.node
         hub = self.hub
-        if self._noprogress == (node.tick, node.free_pages):
-            return -1, 0  # throttled: nothing changed since the last fruitless attempt this tick
+        if self._noprogress_tick == node.tick:
+            return -1, 0  # throttled: reclaim already failed to make progress this tick
         node.emit(DirectReclaimBegin(node.tick, ac.order, CLASS_INFO[ac.kind].gfp))
         node.vm_events[_ALLOCSTALL[ac.zonelist[0].name]] += 1
         owner = node.streams[ac.sid].owner
@@ -217,8 +222,24 @@ class Reclaimer:
         if reclaimed:
             self.kswapd_failures = 0
         else:
-            self._noprogress = (node.tick, node.free_pages)
+            self._noprogress_tick = node.tick
         return node.get_page_from_freelist(ac, ALLOC_WMARK_MIN), reclaimed
+
+    def expire_workload_swap(self) -> None:
+        """Swapped-out pages of the workload generator's streams die at the stream's rate: with
+        memoryless lifetimes a tick ends 1/lifetime of them (rounded up), freeing their swap slots."""
+        if not self.wl_swapped:
+            return
+        streams = self.node.streams
+        swap = self.hub.swap
+        for sid, n in list(self.wl_swapped.items()):
+            life = int(streams[sid].lifetime)
+            gone = min(n, -(-n // life)) if life > 0 else 0
+            swap.used -= gone
+            if n - gone:
+                self.wl_swapped[sid] = n - gone
+            else:
+                del self.wl_swapped[sid]
 
     # ------------------------------------------------------------------ kswapd
     def balanced(self) -> bool:
