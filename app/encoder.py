@@ -20,6 +20,7 @@ import numpy as np
 from simcore.constants import NR_PAGE_KINDS, PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER, PageKind
 from simcore.events import Event
 from simcore.frame import MOBILITY, Frame
+from simcore.trace import format_body
 
 MAGIC: Final = b"ZS"
 VERSION: Final = 1
@@ -191,7 +192,8 @@ def skipped_blocks(frame: Frame, view: View) -> list[list[int]]:
 
 
 def event_text(ev: Event) -> str:
-    return " ".join(f"{k}={v}" for k, v in ev.fields().items())
+    """The tracepoint's TP_printk text, as ftrace prints it (simcore.trace)."""
+    return format_body(ev)
 
 
 def event_json(ev: Event) -> dict[str, Any]:
