@@ -135,8 +135,8 @@ class Session:
         since = viewer.event_cursor
         viewer.event_cursor = max(since, pub.event_end)
         if since < pub.event_start:  # it skipped frames: every event since its last metrics
-            evs = events_part(self.events_between(since, pub.event_end), pub.events_lost)
-            return data, metrics_json(pub.body, pub.seq, {**extra, **evs}), False
+            missed = events_part(self.events_between(since, pub.event_end), pub.events_lost)
+            return data, metrics_json(pub.body, pub.seq, {**extra, **missed}), False
         text = pub.metrics_text.get(key)
         if text is None:
             evs = self.events_between(pub.event_start, pub.event_end)
