@@ -156,7 +156,7 @@ class PageAllocator:
             return FAST_MISS
         # __zone_watermark_ok() at WMARK_LOW, no ALLOC_RESERVES
         if z.free_pages - ((1 << order) - 1) - z.nr_free_highatomic <= (
-            z.watermark[1] + z.watermark_boost + z.lowmem_reserve[highest]
+            z.watermark[ALLOC_WMARK_LOW] + z.watermark_boost + z.lowmem_reserve[highest]
         ):
             return FAST_MISS
         # __rmqueue_smallest()
