@@ -4,17 +4,19 @@ Run: python bench/bench_fanout.py [--viewers 300] [--slow 30] [--fps 30] [--seco
                                   [--scenario default|light] [--slow-render-ms 150]
 
 The server runs in its own process (uvicorn, one worker); this process holds every viewer on one
-asyncio loop with the `websockets` client. A viewer reads each binary frame's header, records the
-latency (receive time minus the header's t_send_ms: the producer's publish time, so the wait in the
-viewer's slot counts) and acks it: at once for fast viewers, after --slow-render-ms for slow ones (a
-laptop that renders slowly). Drops are sequence gaps per viewer. Both processes share the machine, so
-the figures include the load generator's own CPU use (reported).
+asyncio loop, each a minimal RFC 6455 client on a bare asyncio protocol (`RawViewer`). A viewer reads
+each binary frame's header, records the latency (receive time minus the header's t_send_ms: the
+producer's publish time, so any wait in the viewer's slot counts) and acks it: at once for fast
+viewers, after --slow-render-ms for slow ones (a laptop that renders slowly). Drops are sequence gaps
+per viewer. Both processes share the machine, so the figures include the load generator's own CPU
+use (reported).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import os
 import socket
@@ -24,8 +26,6 @@ import sys
 import time
 import urllib.request
 from dataclasses import dataclass, field
-
-from websockets.asyncio.client import connect
 
 from simcore.link import make_token
 from simcore.scenario import load_scenario
@@ -71,22 +71,101 @@ def start_server(port: int, viewers: int, fps: float) -> subprocess.Popen[bytes]
     raise SystemExit("server did not start")
 
 
-async def viewer(uri: str, st: Stats, render_s: float, measuring: asyncio.Event, stop: asyncio.Event) -> None:
-    async with connect(uri, compression=None, max_queue=64, open_timeout=30) as ws:
-        while not stop.is_set():
-            try:
-                msg = await asyncio.wait_for(ws.recv(decode=False), 0.5)
-            except TimeoutError:
-                continue
-            if msg[:2] != b"ZS":  # metrics and other JSON: not parsed here
-                continue
-            _, _, _, seq, _, t_send = HEADER.unpack_from(msg)
-            if measuring.is_set():
-                st.latencies.append(time.time() * 1000 - t_send)
-                st.seqs.append(seq)
-            if render_s:
-                await asyncio.sleep(render_s)
-            await ws.send(json.dumps({"type": "ack", "seq": seq}))
+class RawViewer(asyncio.Protocol):
+    """A lean WebSocket client (RFC 6455) on a bare asyncio protocol: one object per viewer, no task.
+
+    It parses the server's unmasked frames, records each map frame's seq and latency, and acks it
+    (at once, or `render_s` later); client frames are masked with a zero key, which RFC 6455 allows.
+    Lighter than a full client library, so that the load generator leaves the CPU to the server.
+    """
+
+    def __init__(self, path: str, port: int, st: Stats, render_s: float, measuring: asyncio.Event) -> None:
+        self.path, self.port, self.st, self.render_s, self.measuring = path, port, st, render_s, measuring
+        self.buf = bytearray()
+        self.upgraded = False
+        self.texts: asyncio.Queue[str] = asyncio.Queue()  # JSON messages, for the presenter only
+        self.keep_texts = False
+        self.closed = asyncio.get_running_loop().create_future()
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        key = base64.b64encode(os.urandom(16)).decode()
+        transport.write((f"GET {self.path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nUpgrade: websocket\r\n"
+                         f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                         "Sec-WebSocket-Version: 13\r\n\r\n").encode())
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+    def data_received(self, data: bytes) -> None:
+        buf = self.buf
+        buf += data
+        if not self.upgraded:
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            if b" 101 " not in buf[: buf.find(b"\r\n")]:
+                raise SystemExit(f"handshake refused: {bytes(buf[:80])!r}")
+            del buf[: end + 4]
+            self.upgraded = True
+        pos, size = 0, len(buf)
+        while size - pos >= 2:
+            b0, n = buf[pos], buf[pos + 1] & 0x7F
+            head = 2
+            if n == 126:
+                if size - pos < 4:
+                    break
+                n, head = int.from_bytes(buf[pos + 2 : pos + 4], "big"), 4
+            elif n == 127:
+                if size - pos < 10:
+                    break
+                n, head = int.from_bytes(buf[pos + 2 : pos + 10], "big"), 10
+            if size - pos < head + n:
+                break
+            self.message(b0 & 0x0F, bytes(buf[pos + head : pos + head + n]))
+            pos += head + n
+        del buf[:pos]
+
+    def message(self, opcode: int, payload: bytes) -> None:
+        if opcode == 0x2:
+            _, _, _, seq, _, t_send = HEADER.unpack_from(payload)
+            if self.measuring.is_set():
+                self.st.latencies.append(time.time() * 1000 - t_send)
+                self.st.seqs.append(seq)
+            ack = b'{"type":"ack","seq":%d}' % seq
+            if self.render_s:
+                asyncio.get_running_loop().call_later(self.render_s, self.send, ack)
+            else:
+                self.send(ack)
+        elif opcode == 0x1 and self.keep_texts:
+            self.texts.put_nowait(payload.decode())
+        elif opcode == 0x9:  # ping
+            self.send(payload, 0xA)
+        elif opcode == 0x8 and self.transport is not None:
+            self.transport.close()
+
+    def send(self, payload: bytes, opcode: int = 0x1) -> None:
+        if self.transport is None or self.transport.is_closing():
+            return
+        assert len(payload) < 126
+        self.transport.write(bytes((0x80 | opcode, 0x80 | len(payload))) + b"\0\0\0\0" + payload)
+
+    def close(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(b"\x88\x82\0\0\0\0\x03\xe8")  # close 1000
+            self.transport.close()
+
+
+async def open_viewer(port: int, path: str, st: Stats, render_s: float, measuring: asyncio.Event,
+                      keep_texts: bool = False) -> RawViewer:
+    loop = asyncio.get_running_loop()
+    _, proto = await loop.create_connection(
+        lambda: RawViewer(path, port, st, render_s, measuring), "127.0.0.1", port)
+    proto.keep_texts = keep_texts
+    return proto
 
 
 def pct(values: list[float], q: float) -> float:
@@ -103,49 +182,29 @@ async def run(args: argparse.Namespace, port: int, server_pid: int) -> None:
         query = f"link={make_token(sc, 0)}"
     else:
         query = f"preset={args.scenario}"
-    base = f"ws://127.0.0.1:{port}/ws"
-    measuring, stop = asyncio.Event(), asyncio.Event()
-    presenter = await connect(f"{base}?{query}", compression=None, open_timeout=30)
-    hello = json.loads(await presenter.recv())
+    measuring = asyncio.Event()
+    presenter_stats = Stats(slow=False)
+    presenter = await open_viewer(port, f"/ws?{query}", presenter_stats, 0.0, measuring, keep_texts=True)
+    hello = json.loads(await presenter.texts.get())
     sid = hello["session"]
     stats = [Stats(slow=i < args.slow) for i in range(args.viewers)]
-    tasks = []
+    viewers = []
     for st in stats:
         render = args.slow_render_ms / 1000 if st.slow else 0.0
-        tasks.append(asyncio.create_task(viewer(f"{base}?session={sid}", st, render, measuring, stop)))
-        await asyncio.sleep(0.002)
-    presenter_stats = Stats(slow=False)
-    tasks.append(asyncio.create_task(_presenter(presenter, presenter_stats, measuring, stop)))
-    await presenter.send(json.dumps({"type": "speed", "tps": args.fps, "ticks_per_frame": 1}))
-    await presenter.send(json.dumps({"type": "play"}))
+        viewers.append(await open_viewer(port, f"/ws?session={sid}", st, render, measuring))
+    presenter.send(json.dumps({"type": "speed", "tps": args.fps, "ticks_per_frame": 1}).encode())
+    presenter.send(b'{"type":"play"}')
     await asyncio.sleep(args.warmup)
     cpu0, own0, t0 = cpu_seconds(server_pid), time.process_time(), time.monotonic()
     measuring.set()
     await asyncio.sleep(args.seconds)
     measuring.clear()
     cpu1, own1, t1 = cpu_seconds(server_pid), time.process_time(), time.monotonic()
-    stop.set()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    await presenter.close()
+    presenter.send(b'{"type":"pause"}')
+    for v in [*viewers, presenter]:
+        v.close()
     secs = t1 - t0
     report(args, [*stats, presenter_stats], secs, (cpu1 - cpu0) / secs, (own1 - own0) / secs)
-
-
-async def _presenter(ws: object, st: Stats, measuring: asyncio.Event, stop: asyncio.Event) -> None:
-    from websockets.asyncio.client import ClientConnection
-
-    assert isinstance(ws, ClientConnection)
-    while not stop.is_set():
-        try:
-            msg = await asyncio.wait_for(ws.recv(decode=False), 0.5)
-        except TimeoutError:
-            continue
-        if msg[:2] == b"ZS":
-            _, _, _, seq, _, t_send = HEADER.unpack_from(msg)
-            if measuring.is_set():
-                st.latencies.append(time.time() * 1000 - t_send)
-                st.seqs.append(seq)
-            await ws.send(json.dumps({"type": "ack", "seq": seq}))
 
 
 def report(args: argparse.Namespace, stats: list[Stats], secs: float, server_cpu: float,
