@@ -71,6 +71,13 @@ def cmd_compact(args: argparse.Namespace) -> int:
     first_event = len(sim.node.events)
     sim.new_events()
     detail = sim.apply(CompactAction())
+    if comp.manual is not None:
+        # the scenario paces manual compaction over ticks (manual_steps_per_tick): finish it now
+        comp.manual_results = []
+        comp.finish_manual()
+        detail = "; ".join(
+            f"{z}: {RESULT_NAMES[r]}, {m} pages migrated, {f} failed" for z, r, m, f in comp.manual_results
+        )
     events = [ev for ev in sim.node.events[first_event:] if ev.name != "action"]
     after = _state(sim)
     results = comp.manual_results

@@ -123,6 +123,16 @@ class Compaction:
             for name, r, m, f in self.manual_results
         )
 
+    def finish_manual(self) -> None:
+        """Run the manual compaction in progress (and the zones queued after it) to the end."""
+        while self.manual is not None:
+            run = self.manual
+            if not run.done:
+                run.run()
+            self._manual_done(run)
+            if not self._start_manual():
+                break
+
     def _start_manual(self) -> bool:
         while self.manual_queue:
             zone = self.manual_queue.pop(0)
