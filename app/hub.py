@@ -294,6 +294,11 @@ class Session:
             if viewer is not None:
                 viewer.push({"type": "error", "message": str(err)[:1000]})
             return
+        except Exception as err:  # a fault in a handler: report it, keep the session serving
+            log.exception("session %s: %s failed", self.id, msg.type)
+            if viewer is not None:
+                viewer.push({"type": "error", "message": f"{msg.type}: internal error ({type(err).__name__})"})
+            return
         self.broadcast(self.status())
 
     async def close(self) -> None:
