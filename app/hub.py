@@ -297,7 +297,8 @@ class Session:
         except Exception as err:  # a fault in a handler: report it, keep the session serving
             log.exception("session %s: %s failed", self.id, msg.type)
             if viewer is not None:
-                viewer.push({"type": "error", "message": f"{msg.type}: internal error ({type(err).__name__})"})
+                text = f"{msg.type}: internal error ({type(err).__name__})"
+                viewer.push({"type": "error", "message": text})
             return
         self.broadcast(self.status())
 
