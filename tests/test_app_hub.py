@@ -164,3 +164,24 @@ def test_an_event_burst_is_counted_not_converted() -> None:
         assert m["events"][-1]["text"] == "action=x detail=4999"
 
     asyncio.run(go())
+
+
+def test_a_failing_handler_is_reported_and_the_session_keeps_serving() -> None:
+    from app.messages import parse_message
+
+    async def go() -> None:
+        s = make_session()
+        v = viewer(s)
+        s.viewers.append(v)
+
+        def broken(action: object) -> str:
+            raise RuntimeError("handler bug")
+
+        s.run.sim.handlers["alloc"] = broken
+        await s._command(v, parse_message({"type": "action", "action": {"type": "alloc"}}))
+        err = json.loads(v.control[-1])
+        assert err == {"type": "error", "message": "action: internal error (RuntimeError)"}
+        await s._command(v, parse_message({"type": "step"}))
+        assert json.loads(v.control[-1])["type"] == "status" and s.tick == 1
+
+    asyncio.run(go())
