@@ -87,6 +87,15 @@ def test_play_changes_the_map_and_the_keyboard_drives_it(open_page: OpenPage) ->
     w.page.keyboard.press("ArrowLeft")
     w.wait_for(lambda s: s.get("frameTick") == paused["tick"] + 1, what="step back")
 
+    # zoom into 32768 pages: one cell per page from the first pfn asked for
+    w.page.fill("#zoom-start", "65536")
+    w.page.fill("#zoom-end", "98304")
+    w.page.click("#zoom-form button[type=submit]")
+    z = w.wait_for(lambda s: s.get("unit") == 1, what="a per-page view")
+    assert z["firstPfn"] == 65536 and z["rows"] * z["cols"] >= 32768
+    w.page.click("#zoom-reset")
+    w.wait_for(lambda s: s.get("unit") == 0 and s.get("firstPfn") == 0, what="the whole node")
+
     # an event in the log is a link to its tick (a seek backwards: rebuild and replay)
     link = w.page.locator("#event-log button.tick-link").last
     target = int(link.get_attribute("data-tick") or "-1")
@@ -146,8 +155,20 @@ def test_compaction_steps_move_the_cursors_until_they_meet(open_page: OpenPage, 
     assert free == sorted(free, reverse=True), f"the free scanner moved backwards: {seen}"
     assert migrate[-1] > migrate[0] and free[-1] < free[0], seen
     assert migrate[-1] >= free[-1], f"the scanners did not meet: {seen[-3:]}"
-    # the cursors are drawn on the map (two marker traces with at least one point each)
     assert w.page.get_attribute("#map", "data-migrate-pfn") != ""
+
+    # hover: the cell's pfn range from the frame, then the block's type, contents and skip state from
+    # the server's hover answer
+    box = w.page.locator("#map .nsewdrag").bounding_box()
+    assert box is not None
+    w.page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.1)
+    w.page.wait_for_selector("#map-tooltip", state="visible")
+    deadline = time.monotonic() + 5
+    while "pageblock type:" not in (tip := w.page.inner_text("#map-tooltip")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert tip.startswith("pfn 0x"), tip
+    for part in ("zone Normal", "pageblock type: Movable", "pages: ", " movable", "skip"):
+        assert part in tip, (part, tip)
     assert not w.page_errors and not w.console_errors, (w.page_errors, w.console_errors)
 
 
