@@ -53,10 +53,14 @@ def migrate_pages(c: Compactor, cc: CompactControl) -> int:
     err = 0
     move_alloc = node.move_alloc
     free_one_page = zone.free_one_page
-    order0: list[int] = []
+    order0: list[int] | range
     compound: list[int] = []
-    for i, src in enumerate(srcs):
-        (order0 if alloc_order[src] == 1 else compound).append(i)
+    if cc.nr_migratepages == len(srcs):
+        order0 = range(len(srcs))  # no compound page in the batch
+    else:
+        order0 = []
+        for i, src in enumerate(srcs):
+            (order0 if alloc_order[src] == 1 else compound).append(i)
     if order0:
         dsts = compaction_alloc_order0(c, cc, len(order0))
         if len(dsts) < len(order0):

@@ -103,12 +103,27 @@ def isolate_migratepages_block(c: Compactor, cc: CompactControl, low: int, end: 
     n = len(heads)
     start = low
     nr_isolated = 0
-    isolated_here: list[int] = []
+    mp = cc.migratepages
+    first = len(mp)
     skip_on_failure = not c.old and cc.direct_compaction and cc.mode == MigrateMode.ASYNC and cc.order > 0
     chunk = 1 << max(cc.order, 0)
     next_skip = ((low // chunk) + 1) * chunk if skip_on_failure else end
     stop = end
     failed_chunk = False
+    if not skip_on_failure:
+        # the common case, without the chunk bookkeeping: isolate until COMPACT_CLUSTER_MAX pages
+        need = COMPACT_CLUSTER_MAX - cc.nr_migratepages
+        while i < n:
+            if ok[i]:
+                pfn = heads[i]
+                mp.append(pfn)
+                nr_isolated += 1 << orders[i]
+                if nr_isolated >= need:
+                    stop = pfn + (1 << orders[i])
+                    break
+            i += 1
+        cc.nr_migratepages += nr_isolated
+        i = n
     while i < n:
         pfn = heads[i]
         if skip_on_failure and pfn >= next_skip:
@@ -120,18 +135,16 @@ def isolate_migratepages_block(c: Compactor, cc: CompactControl, low: int, end: 
             if skip_on_failure:
                 failed_chunk = True
                 if nr_isolated:
-                    del cc.migratepages[-len(isolated_here) :]
+                    del mp[first:]
                     cc.nr_migratepages -= nr_isolated
                     nr_isolated = 0
-                    isolated_here.clear()
                 i = bisect_left(heads, next_skip, i + 1)
                 next_skip += chunk
                 continue
             i += 1
             continue
         o = orders[i]
-        cc.migratepages.append(pfn)
-        isolated_here.append(pfn)
+        mp.append(pfn)
         cc.nr_migratepages += 1 << o
         nr_isolated += 1 << o
         i += 1
