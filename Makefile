@@ -46,6 +46,11 @@ chromium:
 	@if [ -x "$(CHROMIUM)" ]; then echo "chromium: $(CHROMIUM)"; else \
 		apt-get update && apt-get install -y --no-install-recommends chromium; fi
 
+PYTEST = $(PYTHON) -m pytest -m "not slow" $(PYTEST_ARGS)
+# exit status 5 ("no tests collected") is a failure: a suite that runs nothing must not pass
+RUN_PYTEST = status=0; $(PYTEST) || status=$$?; \
+	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi
+
 lint:
 	$(PYTHON) -m ruff check .
 
@@ -57,14 +62,20 @@ hadolint:
 
 check: lint typecheck hadolint
 
-# One pytest run over the whole default suite (browser tests included, slow tests excluded).
-# Exit status 5 ("no tests collected") is a failure here: a suite that runs nothing must not pass.
 pytest:
-	@status=0; $(PYTHON) -m pytest -m "not slow" $(PYTEST_ARGS) || status=$$?; \
-	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; \
-	exit $$status
+	@$(RUN_PYTEST); exit $$status
 
-test: install-test chromium check pytest
+# Every check runs even when an earlier one fails (one report of everything that is wrong); one
+# pytest run covers the default suite, browser tests included, slow tests excluded.
+test: install-test chromium
+	@failed=""; \
+	echo "+ ruff check ."; $(PYTHON) -m ruff check . || failed="$$failed ruff"; \
+	echo "+ mypy"; $(PYTHON) -m mypy || failed="$$failed mypy"; \
+	echo "+ hadolint Dockerfile"; "$(SCRIPTS)/hadolint" Dockerfile || failed="$$failed hadolint"; \
+	echo "+ pytest -m \"not slow\" $(PYTEST_ARGS)"; $(RUN_PYTEST); \
+	[ $$status -eq 0 ] || failed="$$failed pytest"; \
+	if [ -n "$$failed" ]; then echo "make test: FAILED:$$failed" >&2; exit 1; fi; \
+	echo "make test: ruff, mypy, hadolint and pytest all passed"
 
 run: install
 	"$(SCRIPTS)/zonescope" serve --host $(HOST) --port $(PORT)
