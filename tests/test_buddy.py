@@ -270,3 +270,19 @@ def test_watermark_boost_not_applied_below_four_pageblocks() -> None:
     z = node.zones[0]
     assert z.boost_watermark() is False
     assert z.watermark_boost == 0
+
+
+def test_whole_block_claim_of_an_order9_block_retypes_one_pageblock() -> None:
+    node = build_node([("Normal", 2048)], min_free_kbytes=128)
+    z = node.zones[0]
+    sid = take_all_free(node, PageKind.ANON)
+    reorder(node, sid, [(0, 9), (512, 9), (1024, 10)])
+    node.free_alloc(512)
+    assert list(z.free_area[9][M]) == [512]
+    slab = node.stream(0, "slab", PageKind.SLAB_UNMOVABLE).sid
+    assert node.alloc_pages(0, PageKind.SLAB_UNMOVABLE, slab) == 512
+    assert list(node.pb_mt) == [M, U, M, M]
+    assert [z.free_count(o, U) for o in range(MAX_PAGE_ORDER + 1)] == [1] * 9 + [0, 0]
+    (ev,) = extfrag_events(node)
+    assert (ev.fallback_order, ev.fragmenting, ev.change_ownership) == (9, 0, 1)
+    check(node)
