@@ -62,7 +62,10 @@ class App {
 
   send(obj) {
     if (!this.conn || !this.conn.send(obj)) {
-      this.showError("not connected: reload the page to start again");
+      // after a close the banner already says why; do not cover it with this
+      if (!this.state.closed && obj.type !== "ack" && obj.type !== "hover") {
+        this.showError("not connected yet: wait a moment, or reload the page");
+      }
       return false;
     }
     return true;
@@ -110,7 +113,7 @@ class App {
       for (const el of document.querySelectorAll(".controls button, .controls input, #alloc-form button, " +
         "#policy-form button, #btn-compact")) el.disabled = true;
     }
-    const reasons = m.skip_reasons || m.SKIP_REASONS;
+    const reasons = m.skip_reasons;
     if (Array.isArray(reasons)) { this.lenses = makeLenses(reasons); this.map.setLenses(this.lenses); }
     this.map.setZones(m.zones);
     $("follow-text").value = `${location.origin}/?session=${encodeURIComponent(m.session)}`;

@@ -107,7 +107,7 @@ export class MapView {
     return { vals, text };
   }
 
-  /** Plot height: cells about square, within [320, 820] px. */
+  /** Plot height: cells about square, within [560, 820] px. */
   height(frame) {
     const width = this.el.clientWidth || 900;
     const cell = Math.max(1, (width - 96 - 12) / frame.cols);
