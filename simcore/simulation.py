@@ -227,7 +227,11 @@ class Simulation:
             vmstat=self.vmstat(),
             scanners=self.scanners(),
             events=tuple(self.new_events()) if events else (),
-            **lenses,
+            pb_free=lenses["pb_free"],
+            pb_movable=lenses["pb_movable"],
+            pb_reclaimable=lenses["pb_reclaimable"],
+            pb_unmovable=lenses["pb_unmovable"],
+            pb_largest_order=lenses["pb_largest_order"],
         )
 
     def summary(self) -> dict[str, object]:
