@@ -21,7 +21,9 @@ from simcore.pressure.spec import (
 )
 
 GroupName = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
-ClassName = Literal["anon", "pagecache", "slab_reclaimable", "slab_unmovable", "pagetable", "kernel", "huge", "lazyfree"]
+ClassName = Literal[
+    "anon", "pagecache", "slab_reclaimable", "slab_unmovable", "pagetable", "kernel", "huge", "lazyfree"
+]
 Order = Annotated[int, Field(ge=0, le=MAX_PAGE_ORDER)]
 
 

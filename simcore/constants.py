@@ -106,20 +106,33 @@ class ClassInfo(NamedTuple):
 
 
 CLASS_INFO: Final[dict[int, ClassInfo]] = {
-    PageKind.ANON: ClassInfo("anon", MigrateType.MOVABLE, True, True, "GFP_HIGHUSER_MOVABLE", ZoneType.MOVABLE),
+    PageKind.ANON: ClassInfo(
+        "anon", MigrateType.MOVABLE, True, True, "GFP_HIGHUSER_MOVABLE", ZoneType.MOVABLE
+    ),
     PageKind.PAGECACHE: ClassInfo(
         "pagecache", MigrateType.MOVABLE, True, True, "GFP_HIGHUSER_MOVABLE", ZoneType.MOVABLE
     ),
     PageKind.SLAB_RECLAIMABLE: ClassInfo(
-        "slab_reclaimable", MigrateType.RECLAIMABLE, False, False, "GFP_KERNEL|__GFP_RECLAIMABLE", ZoneType.NORMAL
+        "slab_reclaimable",
+        MigrateType.RECLAIMABLE,
+        False,
+        False,
+        "GFP_KERNEL|__GFP_RECLAIMABLE",
+        ZoneType.NORMAL,
     ),
     PageKind.SLAB_UNMOVABLE: ClassInfo(
         "slab_unmovable", MigrateType.UNMOVABLE, False, False, "GFP_KERNEL", ZoneType.NORMAL
     ),
-    PageKind.PAGETABLE: ClassInfo("pagetable", MigrateType.UNMOVABLE, False, False, "GFP_PGTABLE_USER", ZoneType.NORMAL),
+    PageKind.PAGETABLE: ClassInfo(
+        "pagetable", MigrateType.UNMOVABLE, False, False, "GFP_PGTABLE_USER", ZoneType.NORMAL
+    ),
     PageKind.KERNEL: ClassInfo("kernel", MigrateType.UNMOVABLE, False, False, "GFP_KERNEL", ZoneType.NORMAL),
-    PageKind.HUGE: ClassInfo("huge", MigrateType.MOVABLE, True, True, "GFP_TRANSHUGE", ZoneType.MOVABLE),
-    PageKind.LAZYFREE: ClassInfo("lazyfree", MigrateType.MOVABLE, True, True, "GFP_HIGHUSER_MOVABLE", ZoneType.MOVABLE),
+    PageKind.HUGE: ClassInfo(
+        "huge", MigrateType.MOVABLE, True, True, "GFP_TRANSHUGE", ZoneType.MOVABLE
+    ),
+    PageKind.LAZYFREE: ClassInfo(
+        "lazyfree", MigrateType.MOVABLE, True, True, "GFP_HIGHUSER_MOVABLE", ZoneType.MOVABLE
+    ),
 }
 CLASS_BY_NAME: Final = {info.name: kind for kind, info in CLASS_INFO.items()}
 
