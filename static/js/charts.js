@@ -57,6 +57,19 @@ export class Series {
     }
   }
 
+  /** The series as CSV text: one row per tick, the zone's pages and watermarks, then the counters. */
+  toCsv(zoneName) {
+    const head = ["tick", "free_pages", "watermark_min", "watermark_low", "watermark_high", "fragindex_9",
+      ...COUNTERS];
+    const lines = [`# zone ${zoneName}`, head.join(",")];
+    for (let i = 0; i < this.tick.length; i++) {
+      const row = [this.tick[i], this.free[i], this.min[i], this.low[i], this.high[i], this.frag[i],
+        ...COUNTERS.map((c) => this.counters[c][i] ?? "")];
+      lines.push(row.join(","));
+    }
+    return `${lines.join("\n")}\n`;
+  }
+
   addEvents(events) {
     for (const ev of events) {
       let m = this.markers.get(ev.name);
@@ -182,4 +195,9 @@ export class Charts {
   }
 
   reset() { this.series.clear(); this.lastMetrics = null; }
+
+  zoneName() {
+    const m = this.lastMetrics;
+    return m && m.zones[this.zoneIndex] ? m.zones[this.zoneIndex].name : "";
+  }
 }

@@ -118,6 +118,16 @@ export function bindControls(app) {
   $("btn-detach").addEventListener("click", () => {
     if (s.sharePath && s.session) location.assign(`${s.sharePath}?rejoin=${encodeURIComponent(s.session)}`);
   });
+  $("btn-csv").addEventListener("click", () => {
+    const blob = new Blob([app.charts.series.toCsv(app.charts.zoneName())], { type: "text/csv" });
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = `zonescope-${s.session || "run"}-t${s.tick ?? 0}.csv`;
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+  });
   $("help-button").addEventListener("click", () => toggleHelp());
   $("help-close").addEventListener("click", () => toggleHelp(false));
   help.addEventListener("click", (ev) => { if (ev.target === help) toggleHelp(false); });

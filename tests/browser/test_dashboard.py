@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -55,6 +56,14 @@ def test_page_loads_offline_with_a_legend_on_every_chart(open_page: OpenPage) ->
     assert w.page.locator("#map-legend .swatch").count() == 5
     assert w.page.locator("#chart-freearea .legend").text_content().count("Movable") == 1
     assert w.page.evaluate("() => typeof Plotly") == "object"  # served from the plotly package
+    # the time series download as CSV (kept in the page)
+    with w.page.expect_download() as dl:
+        w.page.click("#btn-csv")
+    path = dl.value.path()
+    assert path is not None
+    csv = Path(path).read_text().splitlines()
+    assert csv[0] == "# zone Normal" and csv[1].startswith("tick,free_pages,watermark_min")
+    assert len(csv) >= 3 and csv[2].split(",")[0] == str(st["tick"])
     assert not w.foreign_requests(), w.foreign_requests()
     assert any(u.endswith("/static/vendor/plotly.min.js") for u in w.requests)
     assert not w.page_errors and not w.console_errors, (w.page_errors, w.console_errors)
