@@ -119,8 +119,10 @@ def test_slow_and_stalled_viewers_do_not_delay_a_fast_one() -> None:
                 fast_w, slow_w, stalled_w = Watch(), Watch(), Watch()
                 stop = asyncio.Event()
                 tasks = [asyncio.create_task(consume(teacher, fast_w, 0.0, stop)),
-                         asyncio.create_task(consume(slow, slow_w, 0.35, stop))]
-                await teacher.send(json.dumps({"type": "speed", "tps": 12, "ticks_per_frame": 1}))
+                         asyncio.create_task(consume(slow, slow_w, 0.6, stop))]
+                # 10 frames/s and 3 credits: the fast viewer may lag 300 ms without a drop (a loaded
+                # machine); the slow one renders in 600 ms, so it can take 5 frames/s at most
+                await teacher.send(json.dumps({"type": "speed", "tps": 10, "ticks_per_frame": 1}))
                 await teacher.send(json.dumps({"type": "play"}))
                 for _ in range(400):
                     if len(fast_w.seqs) >= 30:
@@ -139,14 +141,14 @@ def test_slow_and_stalled_viewers_do_not_delay_a_fast_one() -> None:
                         stalled_w.seqs.append(decode(msg)[0].seq)
                 return fast_w, slow_w, stalled_w
 
-    with serve(Settings(max_fps=30, credit_window=2)) as srv:
+    with serve(Settings(max_fps=30, credit_window=3)) as srv:
         fast, slow, stalled = asyncio.run(run(srv))
     assert len(fast.seqs) >= 30
     assert fast.gaps() == 0, fast.seqs  # every frame the producer published reached the fast viewer
     assert fast.seqs == sorted(set(fast.seqs))
     assert slow.gaps() > 0 and len(slow.seqs) < len(fast.seqs)  # the slow viewer skipped frames
     assert slow.seqs == sorted(set(slow.seqs))
-    assert len(stalled.seqs) <= 2  # the credit window: nothing more without acks
+    assert len(stalled.seqs) <= 3  # the credit window: nothing more without acks
 
 
 def test_disconnects_are_noticed_and_idle_sessions_end() -> None:
