@@ -186,7 +186,7 @@ export class Charts {
     data.push({ type: "scatter", mode: "lines", name: "fragindex order 9 (right)", x: s.tick, y: s.frag,
       yaxis: "y2", line: { color: SERIES_COLORS.fragindex, width: 3, dash: "dot" } });
     const big = COUNTERS.some((c) => s.counters[c].some((v) => v >= 10));
-    const layout = { ...BASE_LAYOUT,
+    const layout = { ...BASE_LAYOUT, margin: { ...BASE_LAYOUT.margin, r: 86 },
       xaxis: { title: { text: "tick", standoff: 4 }, rangemode: "tozero" },
       yaxis: big ? { title: { text: "count (log)" }, type: "log" } : { title: { text: "count" }, rangemode: "tozero" },
       yaxis2: { title: { text: "fragmentation index" }, overlaying: "y", side: "right", range: [-1.05, 1.05],
