@@ -6,7 +6,7 @@ a complete binary protocol frame (header + deflated cells, built in the page wit
 decoded by `decodeFrame` (DecompressionStream) and drawn with `Plotly.react`, exactly as the live page
 does; no socket is involved, so the figure is the page's own ceiling.
 
-    python bench/bench_render.py [--frames 240] [--repeat 5] [--json]
+    python bench/bench_render.py [--frames 150] [--repeat 3] [--json]
 
 Each case runs `--repeat` times; the table shows the best run and the median run (the machine is
 shared, so the best run is the page's ceiling and the median what a busy machine gives).
@@ -140,8 +140,8 @@ def start_server() -> tuple[Any, threading.Thread, str]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--frames", type=int, default=240)
-    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--frames", type=int, default=150)
+    ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
