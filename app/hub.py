@@ -137,6 +137,8 @@ class Session:
         if since < pub.event_start:  # it skipped frames: every event since its last metrics
             missed = events_part(self.events_between(since, pub.event_end), pub.events_lost)
             return data, metrics_json(pub.body, pub.seq, {**extra, **missed}), False
+        if since >= pub.event_end > pub.event_start:  # the same frame again (a new lens or view)
+            return data, metrics_json(pub.body, pub.seq, {**extra, "events": []}), False
         text = pub.metrics_text.get(key)
         if text is None:
             evs = self.events_between(pub.event_start, pub.event_end)

@@ -185,3 +185,20 @@ def test_a_failing_handler_is_reported_and_the_session_keeps_serving() -> None:
         assert json.loads(v.control[-1])["type"] == "status" and s.tick == 1
 
     asyncio.run(go())
+
+
+def test_the_same_frame_in_a_new_lens_does_not_repeat_its_events() -> None:
+    async def go() -> None:
+        s = make_session()
+        v = viewer(s)
+        s.viewers.append(v)
+        await s._in_thread(lambda: s.run.apply(AllocAction(order=1, count=1)))
+        assert s.latest is not None
+        v.slot = None
+        _, first, _ = s.frame_messages(s.latest, v)
+        assert [e["name"] for e in json.loads(first)["events"]] == ["action"]
+        v.lens = "free"
+        _, again, shared = s.frame_messages(s.latest, v)
+        assert json.loads(again)["events"] == [] and json.loads(again)["lens"] == "free" and not shared
+
+    asyncio.run(go())
