@@ -15,6 +15,7 @@ from simcore.constants import MAX_PAGE_ORDER
 from simcore.pressure.spec import (
     DropCachesAction,
     KillAction,
+    LowmemAction,
     MadviseAction,
     OomScoreAdjAction,
     OvercommitAction,
@@ -99,7 +100,7 @@ class CompactAction(_Action):
 
 Action = Annotated[
     FillAction | FreeEveryOtherAction | FreeGroupAction | AllocAction | SetAction | CompactAction
-    | DropCachesAction | OomScoreAdjAction | KillAction | MadviseAction | OvercommitAction,
+    | DropCachesAction | OomScoreAdjAction | KillAction | MadviseAction | OvercommitAction | LowmemAction,
     Field(discriminator="type"),
 ]
 

@@ -4,19 +4,35 @@ from __future__ import annotations
 
 from pressure_helpers import hub_of, pressure_sim
 
-from simcore.pressure.notify.lowmem import Lowmem, next_state
+from simcore.pressure.notify.lowmem import Lowmem, next_high_state
+from simcore.pressure.spec import LowmemAction
 
 
-def test_hysteresis_by_hand() -> None:
-    # notify_low_pages 1000, nr_decay_pages 100: set below 1000, cleared only at 1000 + 100
+def test_high_state_hysteresis_by_hand() -> None:
+    # notify_high_pages 1000, nr_decay_pages 100: set below 1000, cleared once free - 100 > 1000
     s = 0
     seq = []
-    for free in (1200, 999, 1000, 1050, 1099, 1100, 1050, 999):
-        s = next_state(s, free, 1000, 100)
+    for free in (1200, 999, 1000, 1050, 1100, 1101, 1050, 999):
+        s = next_high_state(s, free, 1000, 100)
         seq.append(s)
     assert seq == [0, 1, 1, 1, 1, 0, 0, 1]
-    # with no decay the state follows every crossing
-    assert [next_state(1, f, 1000, 0) for f in (999, 1000)] == [1, 0]
+    # with no decay it follows every crossing
+    assert [next_high_state(1, f, 1000, 0) for f in (999, 1000, 1001)] == [1, 1, 0]
+
+
+def test_inactive_until_all_three_are_set() -> None:
+    lowmem = {"enabled": True, "notify_low_pages": 3000, "notify_high_pages": 2000}  # no deny_pages yet
+    sim = pressure_sim({"overcommit": {"mode": 2}, "notify": {"lowmem": lowmem},
+                        "processes": [{"comm": "a", "virt_pages": 7000}]})
+    sim.run_until(2)
+    hub = hub_of(sim)
+    assert hub.lowmem is not None and not hub.lowmem.active
+    # overcommit mode 2 decided (the LSM would have allowed it)
+    assert hub.refusals and hub.refusals[0][2] == "overcommit"
+    assert "lowmem active" in sim.apply(LowmemAction(notify_low_pages=3000, notify_high_pages=2000,
+                                                      deny_pages=100))
+    sim.run_until(12)  # the start is retried: now the LSM decides, and there is plenty
+    assert hub.tasks.tasks[0].state == "running" and hub.commit.committed == 7000
 
 
 LOWMEM = {"enabled": True, "notify_low_pages": 3000, "notify_high_pages": 2000, "deny_pages": 1000,

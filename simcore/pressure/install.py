@@ -28,6 +28,8 @@ from simcore.pressure.reclaim import Reclaimer
 from simcore.pressure.spec import (
     DropCachesAction,
     KillAction,
+    LowmemAction,
+    LowmemSpec,
     MadviseAction,
     OomScoreAdjAction,
     OvercommitAction,
@@ -101,10 +103,12 @@ class Pressure:
 
     def vm_enough_memory(self, t: Task, pages: int) -> bool:
         """`security_vm_enough_memory_mm()`: the lowmem LSM, then `__vm_enough_memory()`."""
-        reason, source = "", "lowmem"
-        if self.lowmem is not None:
-            reason = self.lowmem.vm_enough_memory(t.spec.privileged, t.proc.oom_score_adj)
-        if not reason:
+        if self.lowmem is not None and self.lowmem.active:
+            # the LSM replaces __vm_enough_memory(): it charges Committed_AS itself
+            reason, source = self.lowmem.vm_enough_memory(t.spec.privileged, t.proc.oom_score_adj), "lowmem"
+            if not reason:
+                self.commit.committed += pages
+        else:
             reason = self.commit.vm_enough_memory(pages, t.spec.privileged, t.committed + pages)
             source = "overcommit"
         if not reason:
@@ -204,6 +208,17 @@ class Pressure:
         t.hold_until["cache"] = self.node.tick + a.hold_ticks
         return f"{a.comm}: MADV_{a.advice.upper()} over {done} pages"
 
+    def do_lowmem(self, a: LowmemAction) -> str:
+        spec = LowmemSpec(enabled=True, notify_low_pages=a.notify_low_pages,
+                          notify_high_pages=a.notify_high_pages, deny_pages=a.deny_pages,
+                          nr_decay_pages=a.nr_decay_pages)
+        if self.lowmem is None:
+            self.lowmem = Lowmem(self)
+        self.lowmem.configure(spec)
+        state = "active" if self.lowmem.active else "inactive (deny, low and high must all be set)"
+        return (f"lowmem {state}: deny {a.deny_pages}, low {a.notify_low_pages}, "
+                f"high {a.notify_high_pages} pages")
+
     def do_overcommit(self, a: OvercommitAction) -> str:
         self.commit.mode = a.mode
         if a.ratio is not None:
@@ -240,6 +255,7 @@ def install(sim: Simulation) -> None:
         "kill": hub.do_kill,
         "madvise": hub.do_madvise,
         "overcommit": hub.do_overcommit,
+        "lowmem": hub.do_lowmem,
     }
     sim.handlers.update(handlers)
     sim.subsystems.append(hub)

@@ -122,6 +122,8 @@ class SigdangerSpec(_Model):
 
 
 class LowmemSpec(_Model):
+    """Nokia lowmem: loaded when enabled, active once deny, low and high are all non-zero."""
+
     enabled: bool = False
     notify_low_pages: Pages = 0
     notify_high_pages: Pages = 0
@@ -130,7 +132,8 @@ class LowmemSpec(_Model):
 
     @model_validator(mode="after")
     def _order(self) -> LowmemSpec:
-        if self.enabled and not (self.deny_pages <= self.notify_high_pages <= self.notify_low_pages):
+        pages = (self.deny_pages, self.notify_high_pages, self.notify_low_pages)
+        if all(pages) and not pages[0] <= pages[1] <= pages[2]:
             raise ValueError("lowmem needs deny_pages <= notify_high_pages <= notify_low_pages")
         return self
 
@@ -215,3 +218,20 @@ class OvercommitAction(_Action):
     type: Literal["overcommit"] = "overcommit"
     mode: Literal[0, 1, 2]
     ratio: Annotated[int | None, Field(ge=0, le=1000)] = None
+
+
+class LowmemAction(_Action):
+    """Write the /proc/sys/vm/lowmem_* sysctls (loads the LSM if the scenario did not)."""
+
+    type: Literal["lowmem"] = "lowmem"
+    notify_low_pages: Pages
+    notify_high_pages: Pages
+    deny_pages: Pages
+    nr_decay_pages: Pages = 0
+
+    @model_validator(mode="after")
+    def _order(self) -> LowmemAction:
+        pages = (self.deny_pages, self.notify_high_pages, self.notify_low_pages)
+        if all(pages) and not pages[0] <= pages[1] <= pages[2]:
+            raise ValueError("lowmem needs deny_pages <= notify_high_pages <= notify_low_pages")
+        return self

@@ -1,11 +1,14 @@
-"""Nokia's lowmem LSM (Maemo, 2.6.1x): notify at two levels, deny below a floor.
+"""Nokia's lowmem LSM (Maemo, 2.6.2x): notify at two levels, deny below a floor.
 
-Checked at every commit-charged allocation (the LSM's `vm_enough_memory` hook). The "free"
-estimate is file pages + free swap + reclaimable slab; only when that is at or below
-notify_low_pages are free pages added too. Below deny_pages both states are set and unprivileged
-allocations (not CAP_SYS_ADMIN, oom_score_adj above -1000) get ENOMEM. Otherwise the low state is
-set below notify_low_pages and the high state below notify_high_pages; a set state clears only once
-free reaches its threshold + nr_decay_pages (the hysteresis that stops the flapping).
+Models `low_vm_enough_memory()`, the LSM's `vm_enough_memory` hook, called at every commit charge.
+It is active only once deny_pages, notify_low_pages and notify_high_pages are all set; until then
+the ordinary overcommit check (`__vm_enough_memory()`) decides, and while it is active it replaces
+that check. The "free" estimate is file pages + free swap + reclaimable slab; only when that is at
+or below notify_low_pages are free pages added too. Below deny_pages both states are set and the
+charge fails with ENOMEM unless the task is privileged (CAP_SYS_ADMIN) or OOM-disabled
+(oom_score_adj -1000). Otherwise the low state is simply free < notify_low_pages; the high state is
+set below notify_high_pages and cleared only once free - nr_decay_pages > notify_high_pages (the
+hysteresis that stops it bouncing "when applications are being stupid").
 """
 
 from __future__ import annotations
@@ -15,17 +18,18 @@ from typing import TYPE_CHECKING
 from simcore.constants import PageKind
 from simcore.pressure.events import LowmemState
 from simcore.pressure.meminfo import file_lru_pages
+from simcore.pressure.spec import LowmemSpec
 
 if TYPE_CHECKING:
     from simcore.pressure.install import Pressure
 
 
-def next_state(state: int, free: int, threshold: int, decay: int) -> int:
-    """The watermark state after seeing `free`: set below threshold, cleared at threshold + decay."""
-    if free < threshold:
-        return 1
-    if free >= threshold + decay:
-        return 0
+def next_high_state(state: int, free: int, notify_high_pages: int, nr_decay_pages: int) -> int:
+    """The high watermark state after seeing `free`: set below the threshold, cleared only once
+    free - nr_decay_pages exceeds it, else unchanged."""
+    notify = free < notify_high_pages
+    if notify or free - nr_decay_pages > notify_high_pages:
+        return int(notify)
     return state
 
 
@@ -43,8 +47,18 @@ class Lowmem:
             free += node.free_pages  # "make it more expensive and try again"
         return free
 
+    @property
+    def active(self) -> bool:
+        """"We activate ourselves only after both parameters have been configured.\""""
+        spec = self.spec
+        return bool(spec.deny_pages and spec.notify_low_pages and spec.notify_high_pages)
+
+    def configure(self, spec: LowmemSpec) -> None:
+        """Writing the /proc/sys/vm/lowmem_* sysctls."""
+        self.spec = spec
+
     def vm_enough_memory(self, privileged: bool, oom_score_adj: int) -> str:
-        """The LSM hook: "" to allow, else the reason for ENOMEM."""
+        """The LSM hook once active: "" to allow, else the reason for ENOMEM."""
         spec = self.spec
         free = self.free_estimate()
         if free < spec.deny_pages:
@@ -54,9 +68,9 @@ class Lowmem:
                 return ""
             self.denied += 1
             return f"lowmem: free {free} < deny_pages {spec.deny_pages}"
-        decay = spec.nr_decay_pages
-        self.set("low", next_state(self.state["low"], free, spec.notify_low_pages, decay), free)
-        self.set("high", next_state(self.state["high"], free, spec.notify_high_pages, decay), free)
+        self.set("low", int(free < spec.notify_low_pages), free)
+        high = next_high_state(self.state["high"], free, spec.notify_high_pages, spec.nr_decay_pages)
+        self.set("high", high, free)
         return ""
 
     def set(self, level: str, new: int, free: int) -> None:
