@@ -27,3 +27,16 @@ def kernel_sample() -> Callable[[str], str]:
         return (KERNEL_DATA / f"{name}.txt").read_text(encoding="utf-8")
 
     return read
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run the browser tests last, keeping every other order as collected.
+
+    Playwright's sync API keeps an asyncio event loop running in the main thread while its
+    session-scoped browser is open; a later test calling asyncio.run() would fail with "cannot be
+    called from a running event loop".
+    """
+    def is_browser(item: pytest.Item) -> bool:
+        return item.get_closest_marker("browser") is not None or "browser" in item.path.parts
+
+    items.sort(key=is_browser)
