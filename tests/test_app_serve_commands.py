@@ -27,3 +27,11 @@ def test_settings_from_the_environment(monkeypatch) -> None:  # type: ignore[no-
     monkeypatch.setenv("ZONESCOPE_ALLOWED_ORIGINS", '["http://class.example:8000"]')
     s = Settings()
     assert s.max_viewers == 7 and s.allowed_origins == ["http://class.example:8000"]
+
+
+def test_bad_settings_are_a_clean_error(monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    from app.cli import main
+
+    monkeypatch.setenv("ZONESCOPE_MAX_VIEWERS", "lots")
+    assert main(["serve", "--port", "0"]) == 2
+    assert "ZONESCOPE_MAX_VIEWERS" in capsys.readouterr().err

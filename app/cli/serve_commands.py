@@ -32,7 +32,10 @@ def uvicorn_config(app: Any, host: str, port: int, max_message_bytes: int, log_l
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    import sys
+
     import uvicorn
+    from pydantic import ValidationError
 
     from app.main import create_app
     from app.settings import Settings
@@ -42,7 +45,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         overrides["host"] = args.host
     if args.port is not None:
         overrides["port"] = args.port
-    settings = Settings(**overrides)
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as err:
+        detail = "; ".join(f"ZONESCOPE_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+                           for e in err.errors())
+        print(f"zonescope: error: settings: {detail}", file=sys.stderr)
+        return 2
     app = create_app(settings)
     server = uvicorn.Server(uvicorn_config(app, settings.host, settings.port, settings.max_message_bytes,
                                            args.log_level))
