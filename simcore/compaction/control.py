@@ -117,6 +117,10 @@ class CompactControl:
     nr_failed: int = 0
     contended: bool = False
     fast_search_fail: int = 0
+    # migrated-from pages (kind FREE) not yet given back to the buddy allocator, all in one pageblock:
+    # see `simcore.compaction.migrate.flush_sources`
+    pending_free: list[int] = field(default_factory=list)
+    defer_frees: bool = False
 
     @property
     def sync(self) -> bool:

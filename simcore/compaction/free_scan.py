@@ -179,6 +179,7 @@ def isolate_freepages_block(
     del_free_block = zone.del_free_block
     iso_fill = c.iso_fill
     want = cc.nr_migratepages - cc.nr_freepages  # stop once this many pages are held (modern)
+    held = len(cc.pending_free)  # free pages the run holds back for a moment count as free
     for idx in range(bisect_left(heads, start), len(heads)):
         h = heads[idx]
         if h < p:
@@ -190,7 +191,7 @@ def isolate_freepages_block(
             continue
         nr_scanned += (h - p) // stride + 1
         n = 1 << o
-        if zone.free_pages <= mark + n:
+        if zone.free_pages + held <= mark + n:
             p = h
             stopped = True
             break

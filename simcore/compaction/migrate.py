@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from simcore.compaction.context import Compactor
 from simcore.compaction.control import CompactControl
 from simcore.compaction.events import MmCompactionMigratepages
 from simcore.compaction.free_scan import compaction_alloc, compaction_alloc_order0, compaction_free
+from simcore.constants import PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER
 from simcore.node import Node
 
 ENOMEM = -12
@@ -30,6 +33,38 @@ def move_order0(node: Node, src: int, dst: int) -> None:
     i = where[src]
     st.pfns[i] = dst
     where[dst] = i
+
+
+def flush_sources(c: Compactor, cc: CompactControl) -> None:
+    """Give the migrated-from order-0 pages held in ``cc.pending_free`` back to the buddy allocator.
+
+    Within a burst of steps, a run that only looks at the free lists when its migration scanner
+    is at a pageblock boundary (manual, direct and kcompactd runs in modern mode) holds the pages it
+    migrates from until the scanner leaves their pageblock. If the pageblock is then entirely free,
+    its free blocks come off the lists and it is freed as one order-9 block, one call instead of
+    hundreds; otherwise each page is freed on its own. The buddy allocator ends in the same state as
+    after freeing every page at once (a fully free pageblock merges to order 9 either way).
+    """
+    pending = cc.pending_free
+    if not pending:
+        return
+    zone = cc.zone
+    node = c.node
+    free_one_page = zone.free_one_page
+    block_start = pending[0] & ~(PAGEBLOCK_NR_PAGES - 1)
+    if node.kind.count(0, block_start, block_start + PAGEBLOCK_NR_PAGES) == PAGEBLOCK_NR_PAGES and all(
+        p & ~(PAGEBLOCK_NR_PAGES - 1) == block_start for p in pending
+    ):
+        seg = c.buddyv[block_start : block_start + PAGEBLOCK_NR_PAGES]
+        rel = np.flatnonzero(seg)
+        del_free_block = zone.del_free_block
+        for h, o1 in zip((rel + block_start).tolist(), seg[rel].tolist(), strict=True):
+            del_free_block(h, o1 - 1)
+        free_one_page(block_start, PAGEBLOCK_ORDER)
+    else:
+        for p in pending:
+            free_one_page(p, 0)
+    pending.clear()
 
 
 def migrate_pages(c: Compactor, cc: CompactControl) -> int:
@@ -68,6 +103,8 @@ def migrate_pages(c: Compactor, cc: CompactControl) -> int:
             nr_failed += len(order0) - len(dsts)
             cc.nr_migratepages -= len(order0) - len(dsts)
         kind = node.kind
+        defer = cc.defer_frees
+        pending = cc.pending_free
         alloc_stream = node.alloc_stream
         streams = node.streams
         for i, dst in zip(order0, dsts, strict=False):
@@ -89,7 +126,10 @@ def migrate_pages(c: Compactor, cc: CompactControl) -> int:
             j = where[src]
             st.pfns[j] = dst
             where[dst] = j
-            free_one_page(src, 0)
+            if defer:
+                pending.append(src)
+            else:
+                free_one_page(src, 0)
             nr_succeeded += 1
     for i in compound:
         src = srcs[i]

@@ -12,7 +12,7 @@ from simcore.compaction.control import ISOLATE_NONE, CompactControl, CompactResu
 from simcore.compaction.defer import compaction_restarting
 from simcore.compaction.events import MmCompactionBegin, MmCompactionEnd
 from simcore.compaction.free_scan import release_freepages
-from simcore.compaction.migrate import ENOMEM, migrate_pages
+from simcore.compaction.migrate import ENOMEM, flush_sources, migrate_pages
 from simcore.compaction.migrate_scan import isolate_migratepages
 from simcore.compaction.suitable import compact_finished, compaction_suitable, reset_isolation_suitable
 from simcore.constants import PAGEBLOCK_NR_PAGES
@@ -26,6 +26,9 @@ class CompactionRun:
         self.started = False
         self.done = False
         self.steps = 0
+        self.in_burst = False
+        # modern runs other than proactive ones look at the free lists only at pageblock boundaries
+        cc.defer_frees = not c.old and not cc.proactive_compaction
 
     @property
     def active(self) -> bool:
@@ -77,12 +80,20 @@ class CompactionRun:
         c = self.c
         cc = self.cc
         self.steps += 1
+        if cc.pending_free and (
+            not cc.migrate_pfn & (PAGEBLOCK_NR_PAGES - 1) or cc.migrate_pfn >> 9 != cc.pending_free[0] >> 9
+        ):
+            flush_sources(c, cc)
         ret = compact_finished(c, cc)
         if ret != CompactResult.CONTINUE:
             return self.finish(ret)
         if isolate_migratepages(c, cc) == ISOLATE_NONE:
             return CompactResult.CONTINUE
+        if cc.pending_free and cc.migratepages and cc.migratepages[0] >> 9 != cc.pending_free[0] >> 9:
+            flush_sources(c, cc)
         err = migrate_pages(c, cc)
+        if not self.in_burst:
+            flush_sources(c, cc)
         if err == ENOMEM and not cc.scanners_met(c.old):
             return self.finish(CompactResult.CONTENDED)
         if err and cc.direct_compaction and cc.mode == MigrateMode.ASYNC:
@@ -95,10 +106,13 @@ class CompactionRun:
         """Up to n steps in one burst (nothing else touches memory in between)."""
         self.c.new_epoch()
         ret = CompactResult.CONTINUE
+        self.in_burst = True
         for _ in range(n):
             ret = self.step()
             if ret != CompactResult.CONTINUE:
                 break
+        self.in_burst = False
+        flush_sources(self.c, self.cc)
         return ret
 
     def run(self) -> CompactResult:
@@ -106,8 +120,10 @@ class CompactionRun:
         if not self.started and not self.done and self.begin() != CompactResult.CONTINUE:
             return self.result
         self.c.new_epoch()
+        self.in_burst = True
         while not self.done:
             self.step()
+        self.in_burst = False
         return self.result
 
     def finish(self, ret: CompactResult) -> CompactResult:
@@ -116,6 +132,7 @@ class CompactionRun:
         cc = self.cc
         zone = cc.zone
         node = c.node
+        flush_sources(c, cc)
         if cc.nr_freepages > 0 or any(cc.freepages):
             lowest = release_freepages(c, cc)
             if not c.old and lowest >= 0:
