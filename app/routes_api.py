@@ -60,9 +60,11 @@ async def scenario(name: Annotated[str, PathParam(max_length=100)]) -> dict[str,
 @router.post("/api/link", responses={422: {"description": "the scenario did not validate"}})
 async def link(request: Request) -> LinkOut:
     """Body: a scenario document (+ optional `at_tick`). Answers its share token and page path."""
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise HTTPException(422, f"body: larger than {MAX_BODY_BYTES} bytes")
+    raw = bytearray()
+    async for chunk in request.stream():  # read at most the cap, whatever Content-Length says
+        raw += chunk
+        if len(raw) > MAX_BODY_BYTES:
+            raise HTTPException(422, f"body: larger than {MAX_BODY_BYTES} bytes")
     try:
         doc = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError):

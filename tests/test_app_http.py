@@ -59,6 +59,8 @@ def test_link_roundtrip_and_validation(client: TestClient) -> None:
     assert big.status_code == 422 and "cap" in big.json()["detail"]
     assert client.post("/api/link", content=b"{not json").status_code == 422
     assert client.post("/api/link", json=[1, 2]).status_code == 422
+    huge = client.post("/api/link", content=b"{" + b" " * 300_000 + b"}")
+    assert huge.status_code == 422 and "larger" in huge.json()["detail"]
 
 
 def test_pages_carry_the_csp(client: TestClient) -> None:
