@@ -205,10 +205,9 @@ class Kcompactd:
                 return
             run = self.run
             assert run is not None
-            run.c.new_epoch()
-            while budget > 0 and not run.done:
-                run.step()
-                budget -= 1
+            before = run.steps
+            run.advance(budget)
+            budget -= max(run.steps - before, 1)
             if run.done:
                 self._end_run(run)
 
