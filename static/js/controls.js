@@ -128,6 +128,12 @@ export function bindControls(app) {
     a.remove();
     setTimeout(() => URL.revokeObjectURL(a.href), 1000);
   });
+  $("btn-more").addEventListener("click", () => {
+    const d = $("preset-description");
+    const open = d.classList.toggle("clamped") === false;
+    $("btn-more").textContent = open ? "less" : "more";
+    $("btn-more").setAttribute("aria-expanded", String(open));
+  });
   $("help-button").addEventListener("click", () => toggleHelp());
   $("help-close").addEventListener("click", () => toggleHelp(false));
   help.addEventListener("click", (ev) => { if (ev.target === help) toggleHelp(false); });
