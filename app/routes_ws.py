@@ -13,11 +13,12 @@ from starlette.websockets import WebSocketState
 
 from app.encoder import View, hover_info
 from app.hub import Hub, ServerFull, Session
-from app.messages import CONTROL_TYPES, Ack, Hover, Lens, MessageError, ViewMsg, parse_message
+from app.messages import CONTROL_TYPES, Ack, DoAction, Hover, Lens, MessageError, ViewMsg, parse_message
 from app.settings import Settings
 from app.sources import resolve
 from app.viewer import Viewer, dumps
 from app.wire import DirectWriter
+from simcore.actions import AllocAction
 from simcore.scenario import ScenarioError
 
 router = APIRouter()
@@ -199,6 +200,11 @@ def dispatch(msg: object, viewer: Viewer, session: Session, settings: Settings) 
         kind = getattr(msg, "type", "")
         if kind in CONTROL_TYPES and viewer.role != "presenter" and not settings.followers_control:
             viewer.push({"type": "error", "message": "session: only the presenter controls this session"})
+            return
+        if isinstance(msg, DoAction) and isinstance(msg.action, AllocAction) \
+                and msg.action.count > settings.max_alloc_count:
+            viewer.push({"type": "error",
+                         "message": f"action.count: at most {settings.max_alloc_count} on this server"})
             return
         if session.commands.qsize() >= MAX_COMMANDS_QUEUED:
             viewer.push({"type": "error", "message": f"session: busy ({MAX_COMMANDS_QUEUED} queued)"})

@@ -36,3 +36,5 @@ class Settings(BaseSettings):
     #: Per-page cells when the viewed range has at most this many pages.
     per_page_max_pages: Annotated[int, Field(ge=512, le=1 << 20)] = 131072
     followers_control: bool = False
+    #: Largest `count` of a live alloc action (each failing request runs the whole slow path).
+    max_alloc_count: Annotated[int, Field(ge=1, le=100_000)] = 10_000

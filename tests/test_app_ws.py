@@ -200,6 +200,7 @@ def test_bad_messages_get_an_error_and_the_socket_stays_open(client: TestClient)
             ({"type": "view", "start_pfn": 10, "end_pfn": 5}, "end_pfn"),
             ({"type": "hover", "pfn": 10**9}, "pfn"),
             ({"type": "play", "extra": 1}, "extra"),
+            ({"type": "action", "action": {"type": "alloc", "count": 50_000}}, "at most 10000"),
         ]:
             ws.send_json(bad)
             err, _ = until(ws, "error")
