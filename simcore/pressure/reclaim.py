@@ -63,6 +63,7 @@ class Reclaimer:
         # reclaim_throttle(VMSCAN_THROTTLE_NOPROGRESS): after a fruitless direct reclaim, the other
         # direct reclaimers of the same tick sleep instead of rescanning
         self._noprogress_tick = -1
+        self.lowest_direct_priority = DEF_PRIORITY  # the lowest priority direct reclaim has reached
         # swap slots held by the workload generator's anonymous streams: sid -> pages
         self.wl_swapped: dict[int, int] = {}
         self.scanned_swap_tick = -1
@@ -195,9 +196,9 @@ class Reclaimer:
                 hub.anon_reclaim(node.zones[-1])
         elif priority <= DEF_PRIORITY - 2 and reclaimed < nr_to_reclaim:
             hub.anon_reclaim(node.zones[-1])  # no swap: reclaim is struggling with the file LRU
-        slab = self.shrink_slab(priority) if self.slab_sids else 0
-        hub.vmpressure_account(scanned, reclaimed)
-        return scanned, reclaimed + slab
+        reclaimed += self.shrink_slab(priority) if self.slab_sids else 0
+        hub.vmpressure_account(scanned, reclaimed)  # slab counts as reclaimed, not scanned
+        return scanned, reclaimed
 
     # -------------------------------------------------------- direct reclaim
     def direct_reclaim(self, ac: AllocContext) -> tuple[int, int]:
@@ -217,6 +218,7 @@ class Reclaimer:
             reclaimed += self.shrink_node(SWAP_CLUSTER_MAX - reclaimed, priority, True)[1]
             if reclaimed >= SWAP_CLUSTER_MAX:
                 break
+        self.lowest_direct_priority = min(self.lowest_direct_priority, priority)
         hub.current_owner = -1
         node.emit(DirectReclaimEnd(node.tick, reclaimed))
         if reclaimed:

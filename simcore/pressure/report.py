@@ -75,6 +75,12 @@ def pressure_report(sim: Simulation) -> dict[str, Any] | None:
         },
         "lowmem": ({"state": dict(hub.lowmem.state), "denied": hub.lowmem.denied}
                    if hub.lowmem is not None else None),
+        "reclaim": {
+            "kswapd_awake": hub.reclaim.kswapd_awake,
+            "kswapd_priority": hub.reclaim.kswapd_priority,
+            "kswapd_failures": hub.reclaim.kswapd_failures,
+            "lowest_direct_priority": hub.reclaim.lowest_direct_priority,
+        },
         "vmpressure_windows": dict(hub.vmpressure.windows) if hub.vmpressure is not None else None,
         "psi": hub.psi.render(),
         "meminfo": {
