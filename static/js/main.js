@@ -230,7 +230,9 @@ class App {
     el.dataset.freePfn = c ? String(c.free_pfn) : "";
     $("lens-select").value = f.lens;
     const per = f.unit === 1 ? "page" : "pageblock";
-    $("map-caption").textContent = `${f.rows}×${f.cols} cells, one per ${per}, from pfn 0x${f.firstPfn.toString(16)}`;
+    const caption = `${f.rows}×${f.cols} cells, one per ${per}, from pfn 0x${f.firstPfn.toString(16)}`;
+    $("map-caption").textContent = caption;
+    el.setAttribute("aria-label", `Zone map at tick ${f.tick}, ${f.lens} lens: ${caption}`);
     this.maybeRefreshProc();
   }
 
