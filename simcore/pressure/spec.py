@@ -37,19 +37,21 @@ class _Model(BaseModel):
 class ReactionSpec(_Model):
     """What a process does when it receives notification `on`."""
 
-    on: NotifyName
-    do: Literal["free_cache", "gc", "exit", "restart", "ignore"] = "free_cache"
+    on: NotifyName = Field(description="the notification that triggers it")
+    do: Literal["free_cache", "gc", "exit", "restart", "ignore"] = Field(
+        default="free_cache", description="give back cache / GC slack, exit, exit and restart, or nothing")
     percent: Annotated[int, Field(ge=1, le=100, description="share of the cache (or GC slack) to free")] = 50
     within_ticks: Annotated[int, Field(ge=1, le=10_000, description="spread the freeing over K ticks")] = 10
-    madvise: Literal["dontneed", "free"] = "dontneed"
-    cooldown_ticks: Annotated[int, Field(ge=0, le=100_000)] = 100
+    madvise: Literal["dontneed", "free"] = Field(default="dontneed", description="how the pages go back")
+    cooldown_ticks: Annotated[int, Field(ge=0, le=100_000, description="ignore it again (and do not regrow "
+                                         "what was given back) for this long")] = 100
 
 
 class ProcessSpec(_Model):
     """A simulated application: memory it grows to, how fast, and how it reacts to notifications."""
 
-    comm: Comm
-    anon_pages: Pages = 0
+    comm: Comm = Field(description="process name (a restart keeps it, with a new pid)")
+    anon_pages: Pages = Field(default=0, description="anonymous working memory it grows to")
     cache_pages: Pages = Field(default=0, description="an application cache it can give back")
     heap_slack_pages: Pages = Field(default=0, description="malloc- or JVM-held garbage a GC returns")
     file_pages: Pages = Field(default=0, description="mapped page cache it reads")
@@ -57,14 +59,16 @@ class ProcessSpec(_Model):
     anon_working_set: Pages = Field(default=0, description="anon pages it keeps touching (not swapped out)")
     rate: Annotated[int, Field(ge=1, le=100_000, description="pages touched per tick while growing")] = 100
     virt_pages: Pages = Field(default=0, description="virtual memory it reserves at start and never touches")
-    start_tick: Ticks = 0
-    exit_tick: Ticks | None = None
-    oom_score_adj: Annotated[int, Field(ge=-1000, le=1000)] = 0
-    privileged: bool = False
-    sigdanger_handler: bool = False
+    start_tick: Ticks = Field(default=0, description="tick it starts at")
+    exit_tick: Ticks | None = Field(default=None, description="tick it exits at (its first run only)")
+    oom_score_adj: Annotated[int, Field(ge=-1000, le=1000, description="/proc/PID/oom_score_adj")] = 0
+    privileged: bool = Field(default=False, description="CAP_SYS_ADMIN: admin reserve, no lowmem deny")
+    sigdanger_handler: bool = Field(default=False, description="AIX: handles SIGDANGER, so npskill spares it")
     psi_trigger: str | None = Field(default=None, description='"some|full <stall us> <window us>"')
-    restart_delay_ticks: Annotated[int, Field(ge=1, le=100_000)] = 50
-    reactions: Annotated[list[ReactionSpec], Field(max_length=12)] = []
+    restart_delay_ticks: Annotated[int, Field(ge=1, le=100_000, description="a restart waits this long")] = 50
+    reactions: Annotated[
+        list[ReactionSpec], Field(max_length=12, description="its answers to notifications")
+    ] = []
 
     @field_validator("psi_trigger")
     @classmethod
@@ -88,47 +92,53 @@ def parse_psi_trigger(line: str) -> tuple[str, int, int]:
 
 
 class OvercommitSpec(_Model):
-    mode: Literal[0, 1, 2] = 0
-    ratio: Annotated[int, Field(ge=0, le=1000)] = 50
-    admin_reserve_kbytes: Annotated[int | None, Field(ge=0, le=1 << 26)] = None
-    user_reserve_kbytes: Annotated[int | None, Field(ge=0, le=1 << 26)] = None
+    mode: Literal[0, 1, 2] = Field(default=0, description="vm.overcommit_memory: 0 guess, 1 always, 2 never")
+    ratio: Annotated[int, Field(ge=0, le=1000, description="vm.overcommit_ratio (%)")] = 50
+    admin_reserve_kbytes: Annotated[int | None, Field(ge=0, le=1 << 26, description="default: as the kernel "
+                                                      "computes it at boot")] = None
+    user_reserve_kbytes: Annotated[int | None, Field(ge=0, le=1 << 26, description="default: as the kernel "
+                                                     "computes it at boot")] = None
 
 
 class OomSpec(_Model):
-    enabled: bool = True
-    reaper_delay_ms: Annotated[int, Field(ge=0, le=60_000)] = 2000
+    enabled: bool = Field(default=True, description="false: out_of_memory() never kills")
+    reaper_delay_ms: Annotated[int, Field(ge=0, le=60_000, description="the OOM reaper's delay")] = 2000
     notifier_pages: Pages = Field(default=0, description="a balloon a registered OOM notifier can deflate")
-    notifier_batch: Annotated[int, Field(ge=1, le=1 << 20)] = 256
+    notifier_batch: Annotated[int, Field(ge=1, le=1 << 20, description="pages given back per OOM call")] = 256
 
 
 class ReclaimSpec(_Model):
-    kswapd: bool = True
-    swappiness: Annotated[int, Field(ge=0, le=200)] = 60
-    kswapd_pages_per_tick: Annotated[int, Field(ge=32, le=1 << 20)] = 2048
+    kswapd: bool = Field(default=True, description="false: only direct reclaim")
+    swappiness: Annotated[int, Field(ge=0, le=200, description="vm.swappiness")] = 60
+    kswapd_pages_per_tick: Annotated[int, Field(ge=32, le=1 << 20, description="kswapd's scan budget")] = 2048
     referenced_percent: Annotated[int, Field(ge=0, le=100, description="workload LRU pages in use")] = 25
 
 
 class ThresholdsSpec(_Model):
     enabled: bool = False
-    about_to_swap_percent: Annotated[float, Field(ge=0, le=100)] = 10.0
-    about_to_oom_percent: Annotated[float, Field(ge=0, le=100)] = 4.0
+    about_to_swap_percent: Annotated[
+        float, Field(ge=0, le=100, description="MemAvailable below this % of RAM")
+    ] = 10.0
+    about_to_oom_percent: Annotated[float, Field(ge=0, le=100, description="MemAvailable + free swap below "
+                                                 "this % of RAM")] = 4.0
 
 
 class SigdangerSpec(_Model):
     enabled: bool = False
-    npswarn: Pages | None = None
-    npskill: Pages | None = None
-    kill_policy: Literal["largest", "youngest"] = "youngest"
+    npswarn: Pages | None = Field(default=None, description="default max(512, 4 * npskill)")
+    npskill: Pages | None = Field(default=None, description="default max(64, swap pages / 128)")
+    kill_policy: Literal["largest", "youngest"] = Field(
+        default="youngest", description="AIX 3: the largest; AIX 4 and later: the youngest")
 
 
 class LowmemSpec(_Model):
     """Nokia lowmem: loaded when enabled, active once deny, low and high are all non-zero."""
 
     enabled: bool = False
-    notify_low_pages: Pages = 0
-    notify_high_pages: Pages = 0
-    deny_pages: Pages = 0
-    nr_decay_pages: Pages = 0
+    notify_low_pages: Pages = Field(default=0, description="level 1 below this estimate")
+    notify_high_pages: Pages = Field(default=0, description="level 2 below this estimate")
+    deny_pages: Pages = Field(default=0, description="ENOMEM for ordinary tasks below this")
+    nr_decay_pages: Pages = Field(default=0, description="level 2 clears only above notify_high_pages + this")
 
     @model_validator(mode="after")
     def _order(self) -> LowmemSpec:
@@ -140,7 +150,7 @@ class LowmemSpec(_Model):
 
 class MemNotifySpec(_Model):
     enabled: bool = False
-    rate_limit_ms: Annotated[int, Field(ge=0, le=60_000)] = 200
+    rate_limit_ms: Annotated[int, Field(ge=0, le=60_000, description="at most one event per")] = 200
 
 
 class VmpressureSpec(_Model):
@@ -156,8 +166,8 @@ class NotifySpec(_Model):
 
 
 class PressureSpec(_Model):
-    enabled: bool = False
-    swap_pages: Pages = 0
+    enabled: bool = Field(default=False, description="install reclaim, the OOM killer and the rest")
+    swap_pages: Pages = Field(default=0, description="swap space (0: none)")
     sample_every: Annotated[int, Field(ge=1, le=10_000, description="ticks between chart samples")] = 10
     processes: Annotated[list[ProcessSpec], Field(max_length=32)] = []
     overcommit: OvercommitSpec = OvercommitSpec()
