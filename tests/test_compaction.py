@@ -156,3 +156,33 @@ def test_counters_match_the_run() -> None:
     names = Counter(e.name for e in node.events)
     assert names["mm_compaction_begin"] == names["mm_compaction_end"] == 1
     assert names["mm_compaction_migratepages"] > 0
+
+
+def test_async_direct_compaction_gives_up_a_chunk_with_an_unmovable_page() -> None:
+    from simcore.compaction.context import SKIP_UNMOVABLE
+    from simcore.compaction.control import CompactControl, MigrateMode, Trigger
+    from simcore.compaction.run import CompactionRun
+
+    # free runs of 16 at every 32nd pfn up top, where the async free scanner's stride of 32 finds them
+    kinds = pattern(["a..."] * 2 + ["." * 16 + "a" * 16] * 6)
+    kinds[10] = PageKind.KERNEL  # block 0 can never become a free order-9 block
+    node = layout_node(kinds)
+    before = bytes(node.kind[:PAGEBLOCK_NR_PAGES])
+    c = compactor(node)
+    cc = CompactControl(
+        zone=node.zones[0],
+        order=9,
+        mode=MigrateMode.ASYNC,
+        trigger=Trigger.DIRECT,
+        direct_compaction=True,
+        whole_zone=True,
+    )
+    run = CompactionRun(c, cc)
+    cc.migrate_pfn, cc.free_pfn = 0, node.zones[0].last_pageblock_start()
+    run.started = True
+    result = run.run()
+    assert bytes(node.kind[:PAGEBLOCK_NR_PAGES]) == before  # nothing moved out of block 0
+    assert c.skip_reason[0] == SKIP_UNMOVABLE and node.pb_skip[0] == 1
+    assert np.count_nonzero(np.frombuffer(node.kind, dtype=np.uint8)[512:1024]) == 0  # block 1 emptied
+    assert result == CompactResult.SUCCESS
+    check(node)
