@@ -45,6 +45,7 @@ class Compactor:
     def __init__(self, node: Node, settings: CompactSettings, skip_reason: np.ndarray) -> None:
         self.node = node
         self.settings = settings
+        self.old = settings.old  # the 2.6.35 design
         self.skip_reason = skip_reason
         self.kindv = np.frombuffer(node.kind, dtype=np.uint8)
         self.buddyv = np.frombuffer(node.buddy, dtype=np.uint8)
@@ -63,9 +64,9 @@ class Compactor:
         self._free_key: tuple[int, int] = (-1, -1)
         self._free: tuple[list[int], list[int]] = ([], [])
 
-    @property
-    def old(self) -> bool:
-        return self.settings.old
+    def set_settings(self, settings: CompactSettings) -> None:
+        self.settings = settings
+        self.old = settings.old
 
     def note_migrate_block(self, block_start: int, reason: int = 0) -> None:
         if not self.trail_migrate or self.trail_migrate[-1] != block_start:

@@ -60,11 +60,13 @@ class Compaction:
     def refresh(self) -> None:
         """Follow live `set` actions (mode, defrag, extfrag_threshold, proactiveness)."""
         sc = self.sim.scenario
-        self.c.settings = CompactSettings(
-            old=sc.mode == "2.6.35",
-            migrate_fail_rate=self.spec.migrate_fail_rate,
-            extfrag_threshold=sc.vm.extfrag_threshold,
-            proactiveness=sc.vm.compaction_proactiveness,
+        self.c.set_settings(
+            CompactSettings(
+                old=sc.mode == "2.6.35",
+                migrate_fail_rate=self.spec.migrate_fail_rate,
+                extfrag_threshold=sc.vm.extfrag_threshold,
+                proactiveness=sc.vm.compaction_proactiveness,
+            )
         )
         self.kcompactd.proactive = self.spec.proactive and sc.mode != "2.6.35"
         self.kcompactd_enabled = self.spec.kcompactd and sc.mode != "2.6.35"

@@ -52,9 +52,9 @@ def flush_sources(c: Compactor, cc: CompactControl) -> None:
     node = c.node
     free_one_page = zone.free_one_page
     block_start = pending[0] & ~(PAGEBLOCK_NR_PAGES - 1)
-    if node.kind.count(0, block_start, block_start + PAGEBLOCK_NR_PAGES) == PAGEBLOCK_NR_PAGES and all(
-        p & ~(PAGEBLOCK_NR_PAGES - 1) == block_start for p in pending
-    ):
+    # pending pages are appended in pfn order and flushed when the scanner changes pageblock
+    same_block = pending[-1] & ~(PAGEBLOCK_NR_PAGES - 1) == block_start
+    if same_block and node.kind.count(0, block_start, block_start + PAGEBLOCK_NR_PAGES) == PAGEBLOCK_NR_PAGES:
         seg = c.buddyv[block_start : block_start + PAGEBLOCK_NR_PAGES]
         rel = np.flatnonzero(seg)
         del_free_block = zone.del_free_block
