@@ -95,13 +95,18 @@ class VmSpec(_Model):
 class CompactionSpec(_Model):
     """How compaction behaves (issue 3). The vm knobs (extfrag_threshold, proactiveness) live in `vm`."""
 
-    migrate_fail_rate: Annotated[float, Field(ge=0.0, le=1.0, description="share of page migrations that fail")] = 0.0
+    migrate_fail_rate: Annotated[
+        float, Field(ge=0.0, le=1.0, description="share of page migrations that fail")
+    ] = 0.0
     kcompactd: bool = True
     proactive: bool = True
     direct_async: Annotated[bool, Field(description="direct compaction tries async before sync-light")] = True
-    daemon_steps_per_tick: Annotated[int, Field(ge=1, le=100_000, description="kcompactd loop turns per tick")] = 32
+    daemon_steps_per_tick: Annotated[
+        int, Field(ge=1, le=100_000, description="kcompactd loop turns per tick")
+    ] = 32
     manual_steps_per_tick: Annotated[
-        int, Field(ge=0, le=100_000, description="0: manual compaction completes at once; else turns per tick")
+        int,
+        Field(ge=0, le=100_000, description="0: manual compaction completes at once; else turns per tick"),
     ] = 0
 
 
