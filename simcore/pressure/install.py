@@ -46,6 +46,9 @@ LOG_CAP = 5000
 
 
 class Pressure:
+    """The hub every pressure module reaches the node, the clock, the processes and the other
+    mechanisms through; also the subsystem whose `on_tick` runs them."""
+
     def __init__(self, sim: Simulation, spec: PressureSpec) -> None:
         self.sim = sim
         self.node = sim.node
@@ -59,7 +62,7 @@ class Pressure:
         self.stalls: dict[int, int] = {}
         self.current_owner = -1
         self.series: dict[str, list[int]] = {k: [] for k in (
-            "tick", "free", "available", "committed_as", "commit_limit", "swap_used", "psi_some_avg10",
+            "tick", "free", "available", "committed_as", "commit_limit", "swap_used", "psi_some_avg10_x100",
             "lazyfree", "refused")}
         oc = spec.overcommit
         self.commit = Overcommit(oc.mode, oc.ratio, self.node.managed_pages, spec.swap_pages,
@@ -163,7 +166,7 @@ class Pressure:
         s["committed_as"].append(self.commit.committed)
         s["commit_limit"].append(self.commit.commit_limit)
         s["swap_used"].append(self.swap.used)
-        s["psi_some_avg10"].append(self.psi.avg["some"][0] * 100 >> 11)
+        s["psi_some_avg10_x100"].append(self.psi.avg["some"][0] * 100 >> 11)  # percent x 100
         s["lazyfree"].append(node.nr_kind_pages[PageKind.LAZYFREE])
         s["refused"].append(self.commit.refused + (self.lowmem.denied if self.lowmem else 0))
 

@@ -1,6 +1,7 @@
 """The "pressure" section of `zonescope run --json`: who was notified, who reacted, who was killed,
 what overcommit refused and how much memory sat free meanwhile, /proc/pressure/memory, and series
-for a chart (free, MemAvailable, Committed_AS, CommitLimit, swap, PSI)."""
+for a chart: pages free, MemAvailable, Committed_AS, CommitLimit, swap used, MADV_FREE pages,
+refusals so far, and PSI some avg10 in hundredths of a percent, every `sample_every` ticks."""
 
 from __future__ import annotations
 
