@@ -36,6 +36,7 @@ def make_sim(seed: int, swap: int, delay_ms: int) -> Simulation:
         "vm": {"min_free_kbytes": 128},
         "workload": {"events_per_tick": 20, "target_occupancy": 0.3, "streams": [
             {"name": "cache", "class": "pagecache", "lifetime": 20},
+            {"name": "anon", "class": "anon", "orders": {0: 8, 2: 1}, "lifetime": 10, "owner": "bg"},
             {"name": "slab", "class": "slab_unmovable", "lifetime": 15},
             {"name": "dentry", "class": "slab_reclaimable", "lifetime": 30},
         ]},
@@ -85,6 +86,8 @@ def test_invariants_hold_through_reclaim_kills_and_restarts(
                 sim.apply(op)
         check(sim.node)
         assert 0 <= hub.swap.used <= hub.swap.total
+        tasks_swap = sum(hub.tasks.swap_pages(t) for t in hub.tasks.tasks)
+        assert hub.swap.used == tasks_swap + sum(hub.reclaim.wl_swapped.values())
         assert hub.commit.committed == sum(t.committed for t in hub.tasks.tasks)
         for t in hub.tasks.tasks:
             if t.state == "dead":
