@@ -259,3 +259,22 @@ def test_zoneinfo_format_real_and_simulated(kernel_sample: Sample, sim: Simulati
 def test_every_file_renders_and_ends_with_a_newline(sim: Simulation, name: str) -> None:
     text = render(sim.node, name)
     assert text.endswith("\n") and "\n\n\n" not in text
+
+
+def test_x86_32_node_counters_and_protection() -> None:
+    # non-PAE 32-bit layout: DMA, Normal (lowmem), HighMem; no DMA32 zone and its counters
+    s = Simulation(validate_scenario({
+        "node": {"arch": "x86_32", "zones": [
+            {"name": "DMA", "pages": 4096},
+            {"name": "Normal", "pages": 8192},
+            {"name": "HighMem", "pages": 16384},
+        ]},
+        "workload": {"events_per_tick": 100},
+    }))
+    s.run_until(3)
+    names = [name for name, _ in parse_vmstat(vmstat(s.node))]
+    assert "pgalloc_high" in names and "pgalloc_dma32" not in names and "allocstall_dma32" not in names
+    zones = parse_zoneinfo(zoneinfo(s.node))
+    assert [len(z["protection"]) for z in zones.values()] == [4, 4, 4]  # type: ignore[arg-type]
+    # HighMem's min is clamp(managed / 1024, 32, 128); lowmem zones share min_free_kbytes
+    assert zones["HighMem"]["watermarks"][0] == 32  # type: ignore[index]
