@@ -21,6 +21,14 @@ function isTyping(target) {
   return tag === "INPUT" && !["range", "checkbox", "button", "submit"].includes(target.type);
 }
 
+/** The "more" toggle only when the clamped description hides something. */
+export function fitDescription() {
+  const d = $("preset-description");
+  const more = $("btn-more");
+  if (!d.classList.contains("clamped")) return;
+  more.hidden = !(d.textContent.trim() && d.scrollHeight > d.clientHeight + 2);
+}
+
 export function bindControls(app) {
   const s = app.state;
   const send = (m) => app.send(m);
@@ -95,6 +103,7 @@ export function bindControls(app) {
   const describe = () => {
     const opt = preset.selectedOptions[0];
     if (opt && opt.dataset.description) $("preset-description").textContent = opt.dataset.description;
+    fitDescription();
   };
   preset.addEventListener("change", () => {
     describe();

@@ -4,7 +4,7 @@
 
 import { Charts } from "./charts.js";
 import { Connection } from "./connection.js";
-import { bindControls } from "./controls.js";
+import { bindControls, fitDescription } from "./controls.js";
 import { MapView } from "./mapview.js";
 import { DEFAULT_SKIP_REASONS, makeLenses } from "./palette.js";
 import { fnv1a, msg, pfnToCell } from "./protocol.js";
@@ -110,8 +110,7 @@ class App {
       $("preset-description").textContent = "Following the presenter's run: they drive it; the lens, " +
         "zoom, hover and /proc panel are yours. Detach to explore this moment on your own.";
       $("follow-bar").hidden = false;
-      for (const el of document.querySelectorAll(".controls button, .controls input, #alloc-form button, " +
-        "#policy-form button, #btn-compact")) el.disabled = true;
+      disableControls();
     }
     const reasons = m.skip_reasons;
     if (Array.isArray(reasons)) { this.lenses = makeLenses(reasons); this.map.setLenses(this.lenses); }
@@ -121,6 +120,7 @@ class App {
     if (m.scenario && !document.body.dataset.preset && s.role !== "follower") {
       $("preset-description").textContent = `Shared link: ${m.scenario.title || m.scenario.name || ""}`;
     }
+    fitDescription();
     $("zoom-end").max = String(m.nr_pages);
     this.onStatus({ playing: m.playing, tps: m.tps, ticks_per_frame: m.ticks_per_frame, share_path: m.share_path });
   }
@@ -336,6 +336,14 @@ class App {
   }
 }
 
+/** Controls that drive the run: off for followers and on a page that has no run (bad link). */
+function disableControls(everything = false) {
+  const run = ".controls button, .controls input, #alloc-form button, #policy-form button, #btn-compact";
+  for (const el of document.querySelectorAll(everything ? `${run}, #zoom-form button, #btn-copy` : run)) {
+    el.disabled = true;
+  }
+}
+
 /** A detached student's page offers the way back to the presenter's session. */
 function offerRejoin() {
   const id = new URLSearchParams(location.search).get("rejoin");
@@ -352,6 +360,7 @@ function start() {
   offerRejoin();
   if (document.body.dataset.error) {
     app.setConn("not started", "conn-bad");
+    disableControls(true);
     return; // the page says why (bad link); nothing to connect to
   }
   app.connect();
