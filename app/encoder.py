@@ -17,6 +17,7 @@ from typing import Any, Final
 
 import numpy as np
 
+from app.pressure_view import pressure_event_text
 from simcore.constants import NR_PAGE_KINDS, PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER, PageKind
 from simcore.events import Event
 from simcore.frame import MOBILITY, Frame
@@ -192,8 +193,9 @@ def skipped_blocks(frame: Frame, view: View) -> list[list[int]]:
 
 
 def event_text(ev: Event) -> str:
-    """The tracepoint's TP_printk text, as ftrace prints it (simcore.trace)."""
-    return format_body(ev)
+    """The tracepoint's TP_printk text, as ftrace prints it (simcore.trace); the kernel's own log line
+    for the OOM kill and the other pressure events app.pressure_view formats."""
+    return pressure_event_text(ev) or format_body(ev)
 
 
 def event_json(ev: Event) -> dict[str, Any]:

@@ -37,6 +37,7 @@ from typing import Any
 
 from app.encoder import LENSES, View, event_json, events_part, metrics_body, metrics_json
 from app.messages import ClientMessage, DoAction, Pause, Play, Proc, Reset, Seek, Speed, Step
+from app.pressure_view import pressure_part
 from app.session import SimRun
 from app.settings import Settings
 from app.viewer import Published, Viewer, dumps
@@ -173,7 +174,8 @@ class Session:
         lost = max(0, len(new) - EVENT_LOG_KEEP // 2)  # a burst: only the newest are kept as text
         events = [event_json(e) for e in new[lost:]]
         pub = Published(seq, frame, wall_ms(), run.frame_hash, "/s/" + run.share_token(), 0, 0,
-                        metrics_body(frame), self.settings.per_page_max_pages, events, lost)
+                        {**metrics_body(frame), **pressure_part(run.sim, new)},
+                        self.settings.per_page_max_pages, events, lost)
         for lens, view in keys:
             pub.encode(lens, view)
         return pub

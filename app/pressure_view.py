@@ -1,0 +1,183 @@
+"""The optional `pressure` object of the `metrics` message, and kernel-style text for OOM events.
+
+`pressure_part(sim, events)` summarises the pressure subsystem (simcore.pressure) at the current
+tick for the dashboard's "Memory pressure" panel: each process (the newest of each name) with its
+rss, swap, oom_score_adj, `oom_badness()` points and state; the pid the OOM killer would choose now;
+the notification mechanisms' levels (the two thresholds, SIGDANGER, lowmem, /dev/mem_notify,
+vmpressure, PSI); and /proc/meminfo-style totals (MemFree, MemAvailable, CommitLimit, Committed_AS,
+swap). Page counts are pages; the object stays around 1-2 KB (at most MAX_PROCESSES processes).
+It returns {} when the scenario has no `[pressure]` enabled, so the field is simply absent.
+
+Some levels are events, not state (the last vmpressure window, the last /dev/mem_notify wake-up):
+`events` are the events published since the last call, and the newest of each kind is remembered
+per simulation in a weak map, so a rebuilt simulation (reset, seek back) starts afresh.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import TYPE_CHECKING, Any, Final
+
+from simcore.events import Event
+from simcore.pressure.events import MarkVictim, OomFail, PressureNotify, VmEnoughMemoryFail
+from simcore.pressure.install import Pressure, find
+from simcore.pressure.meminfo import si_mem_available
+from simcore.pressure.notify.psi import load_str
+from simcore.pressure.processes import Task
+
+if TYPE_CHECKING:
+    from simcore.simulation import Simulation
+
+MAX_PROCESSES: Final = 16
+#: events whose newest occurrence is a "level now" the panel shows
+LAST_KINDS: Final = ("vmpressure", "mem_notify", "psi_trigger")
+
+_last: weakref.WeakKeyDictionary[Pressure, dict[str, dict[str, Any]]] = weakref.WeakKeyDictionary()
+
+
+# --------------------------------------------------------------------------------- event text
+def oom_kill_text(ev: MarkVictim) -> str:
+    """The line `__oom_kill_process()` prints (mm/oom_kill.c), from the mark_victim fields (kB)."""
+    return (f"Out of memory: Killed process {ev.pid} ({ev.comm}) total-vm:{ev.total_vm}kB, "
+            f"anon-rss:{ev.anon_rss}kB, file-rss:{ev.file_rss}kB, shmem-rss:{ev.shmem_rss}kB, "
+            f"UID:{ev.uid} pgtables:{ev.pgtables}kB oom_score_adj:{ev.oom_score_adj}")
+
+
+def pressure_event_text(ev: Event) -> str | None:
+    """Kernel-style text for the pressure events the kernel logs itself, None for the others (they
+    keep their tracepoint text)."""
+    if isinstance(ev, MarkVictim):
+        return oom_kill_text(ev)
+    if isinstance(ev, OomFail):
+        return "Out of memory and no killable processes..."
+    if isinstance(ev, VmEnoughMemoryFail):
+        return f"{ev.comm}[{ev.pid}]: ENOMEM for {ev.pages} pages: {ev.reason} (free {ev.free_pages} pages)"
+    if isinstance(ev, PressureNotify):
+        return f"{ev.mechanism} {ev.level} -> {ev.comm}[{ev.pid}]: {ev.reason}"
+    return None
+
+
+# ------------------------------------------------------------------------------- processes
+def _state(t: Task) -> str:
+    """alive, waiting (not started yet), killed (OOM victim: dying or reaped), restarting, exited."""
+    if t.state == "running":
+        return "alive"
+    if t.state == "waiting":
+        return "restarting" if t.generation else "waiting"
+    if t.state == "dying" or t.exit_reason == "oom_kill":
+        return "killed"
+    if t.restart_at >= 0:
+        return "restarting"
+    return "killed" if t.exit_reason == "sigkill" else "exited"
+
+
+def _last_notifications(hub: Pressure, pids: set[int]) -> dict[int, dict[str, Any]]:
+    """The newest notification delivered to each pid (from the hub's log of notable events)."""
+    out: dict[int, dict[str, Any]] = {}
+    for ev in reversed(hub.log):
+        if isinstance(ev, PressureNotify) and ev.pid in pids and ev.pid not in out:
+            out[ev.pid] = {"tick": ev.tick, "mechanism": ev.mechanism, "level": ev.level}
+            if len(out) == len(pids):
+                break
+    return out
+
+
+def processes(hub: Pressure) -> list[dict[str, Any]]:
+    """The newest task of each name, in order of first appearance (at most MAX_PROCESSES)."""
+    newest: dict[str, Task] = {}
+    for t in hub.tasks.tasks:
+        newest[t.comm] = t  # dicts keep the first insertion's position
+    shown = list(newest.values())[:MAX_PROCESSES]
+    last = _last_notifications(hub, {t.pid for t in shown})
+    tt = hub.tasks
+    out = []
+    for t in shown:
+        live = t.state == "running"
+        out.append({
+            "pid": t.pid, "comm": t.comm,
+            "rss": tt.anon_rss(t) + tt.pages(t, "file"),
+            "swap": tt.swap_pages(t),
+            "oom_score_adj": t.proc.oom_score_adj,
+            "points": hub.oom.badness(t.pid) if live else None,
+            "state": _state(t),
+            "restarts": t.generation,
+            "last": last.get(t.pid),
+        })
+    return out
+
+
+# ---------------------------------------------------------------------------------- levels
+def _level(name: str, value: int, threshold: int) -> dict[str, Any]:
+    return {"name": name, "value": value, "threshold": threshold, "below": value < threshold}
+
+
+def levels(hub: Pressure, last: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Each enabled mechanism's state now (None when the scenario did not enable it)."""
+    node = hub.node
+    available = si_mem_available(node)
+    out: dict[str, Any] = {}
+    th = hub.thresholds
+    out["thresholds"] = None if th is None else [
+        _level("about_to_swap", available, th.swap_threshold),
+        _level("about_to_oom", available + hub.swap.free, th.oom_threshold),
+    ]
+    sd = hub.sigdanger
+    out["sigdanger"] = None if sd is None or hub.swap.total == 0 else {
+        "free": hub.swap.free, "npswarn": sd.npswarn, "npskill": sd.npskill}
+    lm = hub.lowmem
+    out["lowmem"] = None if lm is None else {
+        "active": lm.active, "low": lm.state["low"], "high": lm.state["high"], "denied": lm.denied,
+        "estimate": lm.free_estimate() if lm.active else None, "deny_pages": lm.spec.deny_pages,
+        "notify_low_pages": lm.spec.notify_low_pages, "notify_high_pages": lm.spec.notify_high_pages}
+    out["mem_notify"] = None if hub.mem_notify is None else last.get("mem_notify", {"tick": None})
+    out["vmpressure"] = None if hub.vmpressure is None else last.get("vmpressure", {"tick": None})
+    psi = hub.psi
+    out["psi"] = {
+        k: {"avg10": float(load_str(psi.avg[k][0])), "avg60": float(load_str(psi.avg[k][1])),
+            "avg300": float(load_str(psi.avg[k][2])), "total": psi.total[k]}
+        for k in ("some", "full")}
+    if "psi_trigger" in last:
+        out["psi"]["trigger"] = last["psi_trigger"]
+    return out
+
+
+def _remember(hub: Pressure, events: list[Event]) -> dict[str, dict[str, Any]]:
+    last = _last.setdefault(hub, {})
+    for ev in events:
+        if ev.name in LAST_KINDS:
+            d = ev.fields()
+            d.pop("zone", None)
+            last[ev.name] = {"tick": ev.tick, **d}
+    return last
+
+
+# ----------------------------------------------------------------------------------- whole
+def pressure_view(hub: Pressure, events: list[Event]) -> dict[str, Any]:
+    node = hub.node
+    commit = hub.commit
+    chosen = hub.oom.select_bad_process() if hub.oom.spec.enabled else None
+    refused = [free for _, free, source in hub.refusals if source == "overcommit"]
+    return {
+        "processes": processes(hub),
+        "oom_pick": chosen[0] if chosen is not None else None,
+        "reaping": [v.pid for v in hub.oom.victims],
+        "kills": len(hub.oom.kills),
+        "levels": levels(hub, _remember(hub, events)),
+        "mem": {
+            "free": node.free_pages, "available": si_mem_available(node), "managed": node.managed_pages,
+            "commit_limit": commit.commit_limit, "committed_as": commit.committed,
+            "swap_used": hub.swap.used, "swap_total": hub.swap.total,
+        },
+        "overcommit": {"mode": commit.mode, "refused": len(refused),
+                       # memory that sat free while strict accounting refused a commit
+                       "wasted_pages": max(refused, default=0)},
+        "kswapd": {"awake": hub.reclaim.kswapd_awake, "priority": hub.reclaim.kswapd_priority},
+    }
+
+
+def pressure_part(sim: Simulation, events: list[Event] | None = None) -> dict[str, Any]:
+    """{"pressure": {...}} to merge into a metrics body, or {} when the scenario has no pressure."""
+    hub = find(sim)
+    if hub is None:
+        return {}
+    return {"pressure": pressure_view(hub, events or [])}
