@@ -5,7 +5,8 @@ tick for the dashboard's "Memory pressure" panel: each process (the newest of ea
 rss, swap, oom_score_adj, `oom_badness()` points and state; the pid the OOM killer would choose now;
 the notification mechanisms' levels (the two thresholds, SIGDANGER, lowmem, /dev/mem_notify,
 vmpressure, PSI); and /proc/meminfo-style totals (MemFree, MemAvailable, CommitLimit, Committed_AS,
-swap). Page counts are pages; the object stays around 1-2 KB (at most MAX_PROCESSES processes).
+swap), and the hub's chart samples thinned to MAX_HISTORY points. Page counts are pages; the object
+stays under 3 KB (at most MAX_PROCESSES processes, MAX_KILLS kills, MAX_HISTORY samples).
 It returns {} when the scenario has no `[pressure]` enabled, so the field is simply absent.
 
 Some levels are events, not state (the last vmpressure window, the last /dev/mem_notify wake-up):
@@ -29,6 +30,10 @@ if TYPE_CHECKING:
     from simcore.simulation import Simulation
 
 MAX_PROCESSES: Final = 16
+#: the chart's history is the hub's samples thinned to at most this many points
+MAX_HISTORY: Final = 64
+HISTORY_SERIES: Final = ("tick", "free", "available", "committed_as", "commit_limit", "swap_used")
+MAX_KILLS: Final = 5
 #: events whose newest occurrence is a "level now" the panel shows
 LAST_KINDS: Final = ("vmpressure", "mem_notify", "psi_trigger")
 
@@ -151,6 +156,18 @@ def _remember(hub: Pressure, events: list[Event]) -> dict[str, dict[str, Any]]:
     return last
 
 
+def history(hub: Pressure) -> dict[str, list[int]]:
+    """The hub's chart samples (every `sample_every` ticks) thinned to at most MAX_HISTORY points,
+    evenly from the first, always ending with the newest; a late viewer and a seek see it whole."""
+    ticks = hub.series["tick"]
+    n = len(ticks)
+    stride = -(-n // MAX_HISTORY) if n else 1
+    idx = list(range(0, n, stride))
+    if n and idx[-1] != n - 1:
+        idx[-1] = n - 1
+    return {k: [hub.series[k][i] for i in idx] for k in HISTORY_SERIES}
+
+
 # ----------------------------------------------------------------------------------- whole
 def pressure_view(hub: Pressure, events: list[Event]) -> dict[str, Any]:
     node = hub.node
@@ -162,6 +179,7 @@ def pressure_view(hub: Pressure, events: list[Event]) -> dict[str, Any]:
         "oom_pick": chosen[0] if chosen is not None else None,
         "reaping": [v.pid for v in hub.oom.victims],
         "kills": len(hub.oom.kills),
+        "last_kills": hub.oom.kills[-MAX_KILLS:],
         "levels": levels(hub, _remember(hub, events)),
         "mem": {
             "free": node.free_pages, "available": si_mem_available(node), "managed": node.managed_pages,
@@ -172,6 +190,7 @@ def pressure_view(hub: Pressure, events: list[Event]) -> dict[str, Any]:
                        # memory that sat free while strict accounting refused a commit
                        "wasted_pages": max(refused, default=0)},
         "kswapd": {"awake": hub.reclaim.kswapd_awake, "priority": hub.reclaim.kswapd_priority},
+        "history": history(hub),
     }
 
 

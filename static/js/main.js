@@ -7,6 +7,7 @@ import { Connection } from "./connection.js";
 import { bindControls, fitDescription } from "./controls.js";
 import { MapView } from "./mapview.js";
 import { DEFAULT_SKIP_REASONS, makeLenses } from "./palette.js";
+import { PressurePanel } from "./pressure.js";
 import { fnv1a, msg, pfnToCell } from "./protocol.js";
 
 const $ = (id) => document.getElementById(id);
@@ -38,6 +39,7 @@ class App {
     this.lastProcTick = null;
     this.procTimer = null;
     this.conn = null;
+    this.pressure = new PressurePanel($("pressure-panel"));
   }
 
   // ------------------------------------------------------------------ connection
@@ -159,6 +161,7 @@ class App {
     for (const k of this.metrics.keys()) if (k < m.seq - 8) this.metrics.delete(k);
     if (typeof m.frame_hash === "string" && this.state.seq === m.seq) this.state.frameHash = m.frame_hash;
     this.charts.addMetrics(m);
+    this.pressure.update(m);
     this.logEvents(m);
     this.setTick(m.tick);
     this.kick();
