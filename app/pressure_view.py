@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 MAX_PROCESSES: Final = 16
 #: the chart's history is the hub's samples thinned to at most this many points
-MAX_HISTORY: Final = 64
+MAX_HISTORY: Final = 48
 HISTORY_SERIES: Final = ("tick", "free", "available", "committed_as", "commit_limit", "swap_used")
 MAX_KILLS: Final = 5
 #: events whose newest occurrence is a "level now" the panel shows
@@ -158,14 +158,16 @@ def _remember(hub: Pressure, events: list[Event]) -> dict[str, dict[str, Any]]:
 
 def history(hub: Pressure) -> dict[str, list[int]]:
     """The hub's chart samples (every `sample_every` ticks) thinned to at most MAX_HISTORY points,
-    evenly from the first, always ending with the newest; a late viewer and a seek see it whole."""
+    evenly from the first, always ending with the newest; a late viewer and a seek see it whole.
+    `swap_used` only when the scenario has swap."""
     ticks = hub.series["tick"]
     n = len(ticks)
     stride = -(-n // MAX_HISTORY) if n else 1
     idx = list(range(0, n, stride))
     if n and idx[-1] != n - 1:
         idx[-1] = n - 1
-    return {k: [hub.series[k][i] for i in idx] for k in HISTORY_SERIES}
+    keys = HISTORY_SERIES if hub.swap.total else HISTORY_SERIES[:-1]
+    return {k: [hub.series[k][i] for i in idx] for k in keys}
 
 
 # ----------------------------------------------------------------------------------- whole

@@ -206,7 +206,7 @@ export class PressurePanel {
     const h = p.history;
     const x = [...h.tick];
     const col = (name, now) => {
-      const y = [...h[name]];
+      const y = h[name] ? [...h[name]] : h.tick.map(() => 0);
       if (!x.length || x[x.length - 1] < tick) y.push(now);
       return y;
     };
@@ -227,10 +227,13 @@ export class PressurePanel {
     const th = p.levels.thresholds;
     if (th) {
       data.push(line("about to swap", flat(th[0].threshold), OI.orange, "dash", "y"));
-      data.push(line("about to OOM", flat(th[1].threshold), OI.vermillion, "dot", "y"));
+      // about_to_oom compares MemAvailable + free swap: drawn as the MemAvailable at which it fires
+      const oom = swapUsed.map((used) => {
+        const at = th[1].threshold - (m.swap_total - (used || 0));
+        return at > 0 ? at : null;
+      });
+      data.push(line("about to OOM", oom, OI.vermillion, "dot", "y"));
     }
-    const lm = p.levels.lowmem;
-    if (lm && lm.active) data.push(line("lowmem deny", flat(lm.deny_pages), OI.green, "dot", "y"));
     data.push(line("Committed_AS", committed, OI.purple, null, "y2"));
     data.push(line("CommitLimit", limit, OI.green, "dash", "y2"));
     if (m.swap_total) data.push(line("swap used", swapUsed, OI.sky, "dashdot", "y2"));
