@@ -23,6 +23,7 @@ export class Series {
   constructor() { this.clear(); }
 
   clear() {
+    this.rev = (this.rev || 0) + 1; // layout.datarevision: the arrays are mutated in place
     this.tick = [];
     this.free = []; this.min = []; this.low = []; this.high = [];
     this.frag = [];
@@ -41,6 +42,7 @@ export class Series {
 
   push(tick, zone, vmstat) {
     this.truncateFrom(tick);
+    this.rev += 1;
     this.tick.push(tick);
     this.free.push(zone.free_pages);
     this.min.push(zone.watermark_min);
@@ -171,7 +173,7 @@ export class Charts {
       line("min watermark", s.min, SERIES_COLORS.min, "dot"),
       ...this.markerTraces(yTop),
     ];
-    const layout = { ...BASE_LAYOUT, hovermode: "closest",
+    const layout = { ...BASE_LAYOUT, hovermode: "closest", datarevision: s.rev,
       xaxis: { title: { text: "tick", standoff: 4 }, rangemode: "tozero" },
       yaxis: { title: { text: `pages (${zone.name})` }, range: [0, yTop * 1.02] } };
     return Plotly.react(this.els.free, data, layout, CONFIG);
@@ -186,7 +188,7 @@ export class Charts {
     data.push({ type: "scatter", mode: "lines", name: "fragindex order 9 (right)", x: s.tick, y: s.frag,
       yaxis: "y2", line: { color: SERIES_COLORS.fragindex, width: 3, dash: "dot" } });
     const big = COUNTERS.some((c) => s.counters[c].some((v) => v >= 10));
-    const layout = { ...BASE_LAYOUT, margin: { ...BASE_LAYOUT.margin, r: 86 },
+    const layout = { ...BASE_LAYOUT, margin: { ...BASE_LAYOUT.margin, r: 86 }, datarevision: s.rev,
       xaxis: { title: { text: "tick", standoff: 4 }, rangemode: "tozero" },
       yaxis: big ? { title: { text: "count (log)" }, type: "log" } : { title: { text: "count" }, rangemode: "tozero" },
       yaxis2: { title: { text: "fragmentation index" }, overlaying: "y", side: "right", range: [-1.05, 1.05],
