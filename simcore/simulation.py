@@ -27,6 +27,7 @@ from simcore.constants import CLASS_BY_NAME, MigrateType
 from simcore.events import ActionApplied, Event
 from simcore.fragmentation import fill_contig_page_info, fragmentation_index
 from simcore.frame import Frame, ScannerFrame, ZoneFrame, pageblock_lenses
+from simcore.keyframe import Keyframe
 from simcore.node import Node
 from simcore.scenario import Scenario, ScenarioError, VmSpec, validate_scenario
 from simcore.vmstat import node_vmstat
@@ -172,6 +173,26 @@ class Simulation:
 
     def _do_compact_unavailable(self, a: CompactAction) -> str:
         return "compaction is not available in this build"
+
+    # ------------------------------------------------------------- keyframes
+    def snapshot(self) -> Keyframe:
+        """This simulation as a keyframe (simcore.keyframe): `snapshot().restore()` is a copy whose
+        every later frame equals this one's after the same steps and actions."""
+        from simcore.keyframe import snapshot
+
+        return snapshot(self)
+
+    def adopt_recorded(self, recorded: Scenario) -> None:
+        """Follow `recorded`, this run's timeline plus actions recorded at later ticks (a keyframe
+        restored after live actions further on): they are performed when their tick comes."""
+        done = self._timeline[: self._timeline_pos]
+        timeline = sorted(enumerate(recorded.timeline), key=lambda e: (e[1].at, e[0]))
+        pos = sum(1 for _, e in timeline if e.at <= self.tick)
+        if [e for _, e in timeline[:pos]] != [e for _, e in done]:
+            raise ValueError("recorded timeline differs from this run's up to its tick")
+        self.recorded = recorded
+        self._timeline = timeline
+        self._timeline_pos = pos
 
     # ---------------------------------------------------------------- output
     def share_token(self, at_tick: int | None = None) -> str:

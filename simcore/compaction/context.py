@@ -64,6 +64,24 @@ class Compactor:
         self._free_key: tuple[int, int] = (-1, -1)
         self._free: tuple[list[int], list[int]] = ([], [])
 
+    def __getstate__(self) -> dict[str, object]:
+        """For copies (keyframes): the numpy views are rebuilt over the copy's own page arrays (a
+        copied view would be a detached array). The arrays travel in the state, so that this works
+        while the copied node is still being rebuilt (the object graph has cycles)."""
+        state = dict(self.__dict__)
+        for view in ("kindv", "buddyv", "aov"):
+            del state[view]
+        state["page_arrays"] = (self.node.kind, self.node.buddy, self.node.alloc_order)
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        state = dict(state)
+        kind, buddy, alloc_order = state.pop("page_arrays")  # type: ignore[misc]
+        self.__dict__.update(state)
+        self.kindv = np.frombuffer(kind, dtype=np.uint8)
+        self.buddyv = np.frombuffer(buddy, dtype=np.uint8)
+        self.aov = np.frombuffer(alloc_order, dtype=np.uint8)
+
     def set_settings(self, settings: CompactSettings) -> None:
         self.settings = settings
         self.old = settings.old

@@ -9,6 +9,7 @@ defrag = "none": no defragmentation in the slow path; manual compaction only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from simcore.actions import CompactAction
@@ -214,6 +215,33 @@ class Compaction:
         return tuple(out)
 
 
+class HookChain:
+    """The kswapd and boosted-watermark slots: the hook installed before compaction's, then compaction's.
+
+    Bound methods of a small object rather than closures, so that a copied simulation (a keyframe)
+    calls its own copies of both hooks."""
+
+    def __init__(
+        self,
+        comp: Compaction,
+        prev_kswapd: Callable[[AllocContext], None] | None,
+        prev_boosted: Callable[[Zone], None] | None,
+    ) -> None:
+        self.comp = comp
+        self.prev_kswapd = prev_kswapd
+        self.prev_boosted = prev_boosted
+
+    def kswapd(self, ac: AllocContext) -> None:
+        if self.prev_kswapd is not None:
+            self.prev_kswapd(ac)
+        self.comp.kswapd_woken(ac)
+
+    def boosted(self, zone: Zone) -> None:
+        if self.prev_boosted is not None:
+            self.prev_boosted(zone)
+        self.comp.boosted(zone)
+
+
 def find(sim: Simulation) -> Compaction | None:
     """The simulation's compaction subsystem (other subsystems may call `kcompactd.wakeup`)."""
     for sub in sim.subsystems:
@@ -231,21 +259,9 @@ def install(sim: Simulation) -> None:
     if isinstance(hooks, KernelHooks):
         hooks.compact = comp.hook_compact
         hooks.compact_retry = comp.hook_retry
-        prev_kswapd = hooks.kswapd
-        prev_boosted = hooks.boosted
-
-        def kswapd(ac: AllocContext) -> None:
-            if prev_kswapd is not None:
-                prev_kswapd(ac)
-            comp.kswapd_woken(ac)
-
-        def boosted(zone: Zone) -> None:
-            if prev_boosted is not None:
-                prev_boosted(zone)
-            comp.boosted(zone)
-
-        hooks.kswapd = kswapd
-        hooks.boosted = boosted
+        chain = HookChain(comp, hooks.kswapd, hooks.boosted)
+        hooks.kswapd = chain.kswapd
+        hooks.boosted = chain.boosted
     sim.handlers["compact"] = comp.do_compact  # type: ignore[assignment]
     sim.scanners = comp.scanners
     sim.subsystems.append(comp)
