@@ -39,7 +39,8 @@ class App {
     this.lastProcTick = null;
     this.procTimer = null;
     this.conn = null;
-    this.pressure = new PressurePanel($("pressure-panel"));
+    this.pressure = new PressurePanel($("pressure-panel"), (m) => this.send(m),
+      () => this.state.role === "follower");
   }
 
   // ------------------------------------------------------------------ connection

@@ -36,8 +36,11 @@ const fmt = (n) => (n === null || n === undefined ? "–" : Number(n).toLocaleSt
 const mib = (pages) => `${(pages * 4 / 1024).toFixed(pages < 2560 ? 1 : 0)} MiB`;
 
 export class PressurePanel {
-  constructor(root) {
+  constructor(root, send = () => false, isFollower = () => false) {
     this.root = root;
+    this.send = send;
+    this.isFollower = isFollower;
+    this.comms = "";
     this.last = null;
     this.timer = null;
     this.lastRender = 0;
@@ -46,6 +49,42 @@ export class PressurePanel {
     this.table = root.querySelector("#pressure-procs tbody");
     this.kill = root.querySelector("#pressure-kill");
     this.chart = root.querySelector("#chart-pressure");
+    this.bindActions();
+  }
+
+  /** The panel's controls: live actions, recorded like every other (share links replay them). */
+  bindActions() {
+    const form = this.root.querySelector("#pressure-form");
+    if (!form) return;
+    const comm = form.querySelector("#pressure-comm");
+    const action = (a) => this.send({ type: "action", action: a });
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const value = Math.trunc(Number(form.querySelector("#pressure-adj").value));
+      if (comm.value && Number.isFinite(value)) action({ type: "oom_score_adj", comm: comm.value, value });
+    });
+    form.querySelector("#pressure-sigkill").addEventListener("click", () => {
+      if (comm.value) action({ type: "kill", comm: comm.value });
+    });
+    form.querySelector("#pressure-drop").addEventListener("click", () => action({ type: "drop_caches", value: 3 }));
+  }
+
+  /** The process picker lists the running processes (kept as chosen while the list is unchanged). */
+  syncPicker(p) {
+    const sel = this.root.querySelector("#pressure-comm");
+    if (!sel) return;
+    const alive = p.processes.filter((r) => r.state === "alive").map((r) => r.comm);
+    const key = alive.join("\n");
+    if (key !== this.comms) {
+      this.comms = key;
+      const keep = sel.value;
+      sel.replaceChildren(...alive.map((c) => { const o = el("option", null, c); o.value = c; return o; }));
+      if (alive.includes(keep)) sel.value = keep;
+    }
+    const off = this.isFollower();
+    for (const b of this.root.querySelectorAll("#pressure-form button, #pressure-form input")) {
+      b.disabled = off || (b.id !== "pressure-drop" && !alive.length);
+    }
   }
 
   /** Each metrics message: keep the newest, then redraw at most every RENDER_MS. The chart's history
@@ -74,6 +113,7 @@ export class PressurePanel {
     this.renderSummary(p);
     this.renderLevels(p);
     this.renderProcs(p);
+    this.syncPicker(p);
     this.renderChart(tick, p);
   }
 

@@ -50,3 +50,23 @@ def test_panel_hidden_without_pressure(open_page: OpenPage) -> None:
     w.page.wait_for_selector("#chart-compact .legend", timeout=10_000)  # metrics have arrived
     assert w.page.locator("#pressure-panel").is_hidden()
     assert not w.page_errors and not w.console_errors, (w.page_errors, w.console_errors)
+
+
+def test_one_oom_score_adj_value_flips_the_victim(open_page: OpenPage) -> None:
+    """The panel's own control: oom_score_adj -500 for the database makes the batch job the victim."""
+    w = open_page("/?preset=oom-score-adj")
+    page = w.page
+    page.wait_for_selector("#pressure-panel", state="visible", timeout=10_000)
+    page.click("#btn-step")  # the processes start at the end of tick 1
+    page.locator('#pressure-comm option[value="postgres"]').wait_for(state="attached", timeout=10_000)
+    page.select_option("#pressure-comm", "postgres")
+    page.fill("#pressure-adj", "-500")
+    page.click("#pressure-form button[type=submit]")
+    page.locator("#pressure-procs tr[data-pid='1'] td:nth-child(6)", has_text="-500").wait_for(timeout=10_000)
+    page.fill("#seek-tick", "300")
+    page.press("#seek-tick", "Enter")
+    w.wait_for(lambda s: s.get("tick") == 300 and s.get("progress") is None, timeout=30, what="tick 300")
+    page.locator('#pressure-procs tr[data-pid="3"][data-state="killed"]').wait_for(timeout=10_000)
+    assert page.locator('#pressure-procs tr[data-pid="1"]').get_attribute("data-state") == "alive"
+    assert "batch (pid 3)" in page.inner_text("#pressure-kill")
+    assert not w.page_errors and not w.console_errors, (w.page_errors, w.console_errors)
