@@ -212,7 +212,7 @@ def format_validation_error(err: ValidationError) -> str:
             msg = "unknown key (not a field of this section; see docs/scenarios.md)"
         elif e["type"] in _BOUND_ERRORS:
             msg = f"{msg}, got {e['input']!r}"
-            if loc.endswith(".pages"):
+            if loc.endswith(".pages") and e["type"].startswith("less_than"):
                 msg += f" (a node holds at most {MAX_NODE_PAGES} pages = 16 GiB)"
         parts.append(f"{loc}: {msg}")
     return "; ".join(parts)

@@ -99,6 +99,12 @@ def test_zone_over_the_cap() -> None:
                               "ticks": 1}).node.total_pages == MAX_NODE_PAGES
 
 
+def test_zone_under_the_minimum_does_not_mention_the_cap() -> None:
+    msg = error_of({"node": {"zones": [{"name": "Normal", "pages": 512}]}})
+    assert "greater than or equal to 1024" in msg
+    assert "16 GiB" not in msg
+
+
 def test_node_total_over_the_cap() -> None:
     msg = error_of({"node": {"zones": [{"name": "DMA32", "pages": 1 << 21},
                                        {"name": "Normal", "pages": (1 << 21) + 512}]}})
