@@ -63,6 +63,8 @@ def link_document(source: str) -> dict[str, Any]:
         raise ScenarioError(f"link: content larger than {MAX_INFLATED_BYTES} bytes")
     if not inflater.eof:
         raise ScenarioError("link: token is truncated")
+    if inflater.unused_data:
+        raise ScenarioError("link: token is damaged (extra data after its end)")
     try:
         doc = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError):

@@ -90,6 +90,12 @@ def test_damaged_bytes() -> None:
     assert error_of(damaged).startswith("link: ")
 
 
+def test_extra_data_after_the_end() -> None:
+    token = make_token(load_scenario("default"), 5)
+    msg = error_of(token + "AAAA")
+    assert msg.startswith("link: ") and "damaged" in msg
+
+
 def test_bad_base64_length() -> None:
     assert "base64" in error_of("z1.abcde")
 
