@@ -243,10 +243,10 @@ class Session:
                 getter.cancel()
 
     async def _seek(self, target: int) -> None:
-        """Fast-forward to `target` (rebuilding first if it lies behind), with progress messages."""
+        """Fast-forward to `target` (from the nearest keyframe first if it lies behind or a keyframe
+        lies on the way), with progress messages."""
         run = self.run
-        if target < run.tick:
-            await asyncio.to_thread(run.rebuild)
+        await asyncio.to_thread(run.rewind, target)
         start = run.tick
         budget = self.settings.progress_interval_s
         while run.tick < target:
@@ -360,7 +360,9 @@ class Hub:
 
     async def create(self, scenario: Scenario, start_tick: int, preset: str | None) -> Session:
         self.check_room(True)
-        run = await asyncio.to_thread(SimRun, scenario, self.settings.max_ff_work)
+        st = self.settings
+        run = await asyncio.to_thread(SimRun, scenario, st.max_ff_work, st.keyframe_every,
+                                      st.keyframe_memory_mib << 20)
         self.check_room(True)
         sid = secrets.token_urlsafe(9)
         session = Session(sid, run, start_tick, preset, self.settings, self._idle)

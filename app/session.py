@@ -7,8 +7,9 @@ tick. A live action at tick T is replayed from a link at the end of tick T, befo
 so after a live action the last link of the chain is recomputed from the hash state before tick T's
 frame, with the tick's events followed by the action's (the order a replay produces).
 
-Seeking backward rebuilds the simulation from its recorded scenario and replays (the core is
-deterministic); there are no keyframes, so the cost of a backward seek is that of running to the tick.
+Seeking backward restores the nearest keyframe at or before the target (app/keyframes.py: the run
+every few ticks, with the hash chain) and replays from there (the core is deterministic); without one
+it rebuilds the simulation from its recorded scenario and replays from tick 0.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import hashlib
 import time
 from collections.abc import Callable
 
+from app.keyframes import EXTRA_MAX, KeyframeStore, RunKeyframe
 from simcore.actions import Action, CompactAction
 from simcore.events import Event
 from simcore.frame import Frame
@@ -28,16 +30,30 @@ from simcore.simulation import Simulation
 
 
 class SimRun:
-    def __init__(self, scenario: Scenario, max_ff_work: int) -> None:
+    def __init__(self, scenario: Scenario, max_ff_work: int, keyframe_every: int = 10,
+                 keyframe_bytes: int = 256 << 20) -> None:
         self.start_scenario = scenario
         self.max_ff_work = max_ff_work
         self.pending_events: list[Event] = []
+        self.keyframes = KeyframeStore(keyframe_every, keyframe_bytes)
+        # ticks (lo, hi] of a backward seek's replay that leave extra keyframes
+        self._extra_span = (0, 0)
         self._build(scenario)
 
     def _build(self, scenario: Scenario) -> None:
         self.sim = Simulation(scenario)
         self._hasher = hashlib.blake2b(digest_size=16)
         self._take_frame()
+        self._keep()
+
+    def _keep(self) -> None:
+        """Keep a keyframe of this tick if one is due (regular) or a backward seek asked for it."""
+        tick = self.sim.tick
+        lo, hi = self._extra_span
+        extra = lo < tick <= hi
+        if extra or self.keyframes.wants(tick):
+            kf = RunKeyframe(self.sim.snapshot(), self.frame, self._hasher.copy(), self._hash_before.copy())
+            self.keyframes.add(kf, extra)
 
     def _take_frame(self) -> None:
         frame = self.sim.frame()
@@ -83,6 +99,7 @@ class SimRun:
         while done < ticks:
             self.sim.step()
             self._take_frame()
+            self._keep()
             done += 1
             if budget_s is not None and clock() - t0 >= budget_s:
                 break
@@ -98,12 +115,43 @@ class SimRun:
         self._hasher = self._hash_before.copy()
         self._hasher.update(frame.digest())
         self.frame = frame
+        self.keyframes.discard_from(self.sim.tick)  # history diverges here
+        self._extra_span = (0, 0)
+        self._keep()
         return detail
 
     def compaction_step(self) -> str:
         return self.apply(CompactAction(step=True))
 
     def rebuild(self, scenario: Scenario | None = None) -> None:
-        """Back to tick 0 of `scenario` (default: the recorded one, live actions included)."""
+        """Back to tick 0 of `scenario` (default: the recorded one, live actions included). Another
+        scenario starts another history: the keyframes go."""
         self.pending_events = []
+        if scenario is not None:
+            self.keyframes.clear()
+        self._extra_span = (0, 0)
         self._build(self.sim.recorded if scenario is None else scenario)
+
+    def rewind(self, target: int) -> bool:
+        """Before seeking to `target`: jump to the nearest keyframe at or before it when that saves
+        work (the target lies behind, or a keyframe lies between the current tick and the target);
+        without a keyframe behind, rebuild at tick 0. Returns whether the run moved.
+
+        A backward seek leaves extra keyframes at the ticks just before its target (see
+        app/keyframes.py), so that stepping back again is a restore."""
+        now = self.sim.tick
+        kf = self.keyframes.at_or_before(target)
+        if target >= now and (kf is None or kf.tick <= now):
+            return False
+        if target < now:
+            self.keyframes.new_batch()
+            self._extra_span = (max(target - EXTRA_MAX, kf.tick if kf is not None else 0), target - 1)
+        if kf is None:
+            self.rebuild()
+            return True
+        self.pending_events = []
+        self.sim = kf.sim.restore(self.sim.recorded)
+        self.frame = kf.frame
+        self._hasher = kf.hasher.copy()
+        self._hash_before = kf.hash_before.copy()
+        return True

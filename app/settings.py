@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     send_timeout_s: Annotated[float, Field(gt=0, le=120)] = 5.0
     #: Fast-forward / seek cap: target tick x workload.events_per_tick (links and seeks).
     max_ff_work: Annotated[int, Field(ge=0, le=200_000_000)] = 20_000_000
+    #: Keyframes (a cache for backward seeks): one every this many ticks to start with ...
+    keyframe_every: Annotated[int, Field(ge=1, le=100_000)] = 10
+    #: ... doubled whenever a session's keyframes would take more than this (MiB; 0: no keyframes).
+    keyframe_memory_mib: Annotated[int, Field(ge=0, le=65536)] = 256
     #: Wall-clock budget of one fast-forward chunk between progress reports.
     progress_interval_s: Annotated[float, Field(gt=0, le=10)] = 0.25
     #: Per-page cells when the viewed range has at most this many pages.

@@ -27,6 +27,7 @@ from __future__ import annotations
 import functools
 import pickle
 import types
+from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -99,14 +100,14 @@ def unsafe_references(root: object) -> list[str]:
             for k, v in obj.items():
                 stack.append((k, f"{path} key", False))
                 stack.append((v, f"{path}[{k!r}]", False))
-        elif isinstance(obj, (list, tuple, set, frozenset)) or type(obj).__name__ == "deque":
-            for i, v in enumerate(obj):  # type: ignore[arg-type]
+        elif isinstance(obj, (list, tuple, set, frozenset, deque)):
+            for i, v in enumerate(obj):
                 stack.append((v, f"{path}[{i}]", False))
         else:
             state = _state(obj)
-            custom = "__getstate__" in type(obj).__dict__
+            copied = _copied_state(obj) if "__getstate__" in type(obj).__dict__ else state
             for name, v in state.items():
-                stack.append((v, f"{path}.{name}", custom and name not in _copied_state(obj)))
+                stack.append((v, f"{path}.{name}", name not in copied))
     return found
 
 
@@ -121,5 +122,5 @@ def _state(obj: object) -> dict[str, object]:
 
 
 def _copied_state(obj: object) -> dict[str, object]:
-    state = obj.__getstate__()  # type: ignore[attr-defined]
+    state = obj.__getstate__()
     return state if isinstance(state, dict) else {}
