@@ -17,6 +17,7 @@ per simulation in a weak map, so a rebuilt simulation (reset, seek back) starts 
 from __future__ import annotations
 
 import weakref
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from simcore.events import Event
@@ -36,8 +37,21 @@ HISTORY_SERIES: Final = ("tick", "free", "available", "committed_as", "commit_li
 MAX_KILLS: Final = 5
 #: events whose newest occurrence is a "level now" the panel shows
 LAST_KINDS: Final = ("vmpressure", "mem_notify", "psi_trigger")
+#: the chart marks the newest MAX_MARKS of these notification events
+MARK_KINDS: Final = ("mem_threshold", "sigdanger", "lowmem_state", "psi_trigger", "oom_notify")
+MAX_MARKS: Final = 8
 
-_last: weakref.WeakKeyDictionary[Pressure, dict[str, dict[str, Any]]] = weakref.WeakKeyDictionary()
+
+@dataclass(slots=True)
+class _Memory:
+    """What one simulation's published events told so far (the hub's own log stops at its cap)."""
+
+    levels: dict[str, dict[str, Any]] = field(default_factory=dict)
+    notified: dict[int, dict[str, Any]] = field(default_factory=dict)
+    marks: list[list[Any]] = field(default_factory=list)
+
+
+_memory: weakref.WeakKeyDictionary[Pressure, _Memory] = weakref.WeakKeyDictionary()
 
 
 # --------------------------------------------------------------------------------- event text
@@ -76,24 +90,71 @@ def _state(t: Task) -> str:
     return "killed" if t.exit_reason == "sigkill" else "exited"
 
 
-def _last_notifications(hub: Pressure, pids: set[int]) -> dict[int, dict[str, Any]]:
-    """The newest notification delivered to each pid (from the hub's log of notable events)."""
-    out: dict[int, dict[str, Any]] = {}
+def _mark(ev: Event) -> list[Any] | None:
+    """[tick, label] of a notification event for the chart, None for the others."""
+    d = ev.fields()
+    if ev.name == "mem_threshold" or ev.name == "sigdanger":
+        return [ev.tick, str(d["level"])]
+    if ev.name == "lowmem_state":
+        return [ev.tick, f"lowmem_{d['level']}"] if d["state"] else None
+    if ev.name == "psi_trigger":
+        return [ev.tick, f"psi {d['kind']}"]
+    if ev.name == "oom_notify":
+        return [ev.tick, "oom notifier"]
+    return None
+
+
+def _remember(hub: Pressure, events: list[Event]) -> _Memory:
+    mem = _memory.get(hub)
+    if mem is None:
+        mem = _memory[hub] = _Memory()
+    for ev in events:
+        if ev.name in LAST_KINDS:
+            d = ev.fields()
+            d.pop("zone", None)
+            mem.levels[ev.name] = {"tick": ev.tick, **d}
+        if isinstance(ev, PressureNotify):
+            mem.notified[ev.pid] = {"tick": ev.tick, "mechanism": ev.mechanism, "level": ev.level}
+        if ev.name in MARK_KINDS:
+            m = _mark(ev)
+            if m is not None:
+                mem.marks.append(m)
+    del mem.marks[:-MAX_MARKS]
+    return mem
+
+
+def _from_log(hub: Pressure, pids: set[int]) -> tuple[dict[int, dict[str, Any]], list[list[Any]]]:
+    """The newest notification delivered to each pid and the newest chart marks, from the hub's log
+    of notable events (complete until the log reaches its cap)."""
+    notified: dict[int, dict[str, Any]] = {}
+    marks: list[list[Any]] = []
     for ev in reversed(hub.log):
-        if isinstance(ev, PressureNotify) and ev.pid in pids and ev.pid not in out:
-            out[ev.pid] = {"tick": ev.tick, "mechanism": ev.mechanism, "level": ev.level}
-            if len(out) == len(pids):
-                break
-    return out
+        if isinstance(ev, PressureNotify) and ev.pid in pids and ev.pid not in notified:
+            notified[ev.pid] = {"tick": ev.tick, "mechanism": ev.mechanism, "level": ev.level}
+        elif len(marks) < MAX_MARKS and ev.name in MARK_KINDS:
+            m = _mark(ev)
+            if m is not None:
+                marks.append(m)
+        if len(notified) == len(pids) and len(marks) == MAX_MARKS:
+            break
+    return notified, marks[::-1]
 
 
-def processes(hub: Pressure) -> list[dict[str, Any]]:
+def _newer(a: dict[str, Any] | None, b: dict[str, Any] | None) -> dict[str, Any] | None:
+    if a is None or (b is not None and b["tick"] > a["tick"]):
+        return b
+    return a
+
+
+def shown_tasks(hub: Pressure) -> list[Task]:
     """The newest task of each name, in order of first appearance (at most MAX_PROCESSES)."""
     newest: dict[str, Task] = {}
     for t in hub.tasks.tasks:
         newest[t.comm] = t  # dicts keep the first insertion's position
-    shown = list(newest.values())[:MAX_PROCESSES]
-    last = _last_notifications(hub, {t.pid for t in shown})
+    return list(newest.values())[:MAX_PROCESSES]
+
+
+def processes(hub: Pressure, shown: list[Task], last: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
     tt = hub.tasks
     out = []
     for t in shown:
@@ -146,16 +207,6 @@ def levels(hub: Pressure, last: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _remember(hub: Pressure, events: list[Event]) -> dict[str, dict[str, Any]]:
-    last = _last.setdefault(hub, {})
-    for ev in events:
-        if ev.name in LAST_KINDS:
-            d = ev.fields()
-            d.pop("zone", None)
-            last[ev.name] = {"tick": ev.tick, **d}
-    return last
-
-
 def history(hub: Pressure) -> dict[str, list[int]]:
     """The hub's chart samples (every `sample_every` ticks) thinned to at most MAX_HISTORY points,
     evenly from the first, always ending with the newest; a late viewer and a seek see it whole.
@@ -176,13 +227,20 @@ def pressure_view(hub: Pressure, events: list[Event]) -> dict[str, Any]:
     commit = hub.commit
     chosen = hub.oom.select_bad_process() if hub.oom.spec.enabled else None
     refused = [free for _, free, source in hub.refusals if source == "overcommit"]
+    mem = _remember(hub, events)
+    shown = shown_tasks(hub)
+    logged, marks = _from_log(hub, {t.pid for t in shown})
+    last = {t.pid: n for t in shown if (n := _newer(logged.get(t.pid), mem.notified.get(t.pid))) is not None}
+    if mem.marks and (not marks or mem.marks[-1][0] > marks[-1][0]):
+        marks = mem.marks
     return {
-        "processes": processes(hub),
+        "processes": processes(hub, shown, last),
         "oom_pick": chosen[0] if chosen is not None else None,
         "reaping": [v.pid for v in hub.oom.victims],
         "kills": len(hub.oom.kills),
         "last_kills": hub.oom.kills[-MAX_KILLS:],
-        "levels": levels(hub, _remember(hub, events)),
+        "levels": levels(hub, mem.levels),
+        "marks": list(marks),
         "mem": {
             "free": node.free_pages, "available": si_mem_available(node), "managed": node.managed_pages,
             "commit_limit": commit.commit_limit, "committed_as": commit.committed,

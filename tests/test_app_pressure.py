@@ -16,7 +16,7 @@ from app.session import SimRun
 from app.settings import Settings
 from simcore.events import Event
 from simcore.invariants import check
-from simcore.pressure.events import MarkVictim
+from simcore.pressure.events import MarkVictim, PressureNotify
 from simcore.pressure.install import find
 from simcore.scenario import load_scenario
 from simcore.simulation import Simulation
@@ -185,3 +185,25 @@ def test_metrics_carry_pressure_and_the_oom_line() -> None:
         return plain.latest.body
 
     assert "pressure" not in asyncio.run(plain_go())
+
+
+def test_marks_and_last_notifications_outlive_the_hub_log() -> None:
+    """desktop-about-to-swap: the chart marks are the newest threshold crossings, and what the panel
+    learnt from the published events stays when the hub's own log is no longer there (it stops at
+    LOG_CAP entries in a long run)."""
+    sim = Simulation(load_scenario("desktop-about-to-swap"))
+    hub = hub_of(sim)
+    for _ in range(400):
+        sim.step()
+        pressure_part(sim, list(sim.frame().events))
+    p = pressure_part(sim)["pressure"]
+    crossings = [[e.tick, e.fields()["level"]] for e in hub.log if e.name == "mem_threshold"]
+    assert crossings and p["marks"] == crossings[-8:]
+    notified = {e.pid: e.tick for e in hub.log if isinstance(e, PressureNotify)}
+    assert notified and {r["pid"]: r["last"]["tick"] for r in p["processes"] if r["last"]} == notified
+    saved, hub.log = hub.log, []
+    try:
+        q = pressure_part(sim)["pressure"]
+    finally:
+        hub.log = saved
+    assert q["marks"] == p["marks"] and q["processes"] == p["processes"]

@@ -277,9 +277,16 @@ export class PressurePanel {
     data.push(line("Committed_AS", committed, OI.purple, null, "y2"));
     data.push(line("CommitLimit", limit, OI.green, "dash", "y2"));
     if (m.swap_total) data.push(line("swap used", swapUsed, OI.sky, "dashdot", "y2"));
+    const top = Math.max(1, ...free, ...available);
+    const marks = p.marks || [];
+    if (marks.length) {
+      data.push({ type: "scatter", mode: "markers", name: "▼ notification", x: marks.map((k) => k[0]),
+        y: marks.map(() => top * 0.93), yaxis: "y", text: marks.map((k) => k[1]),
+        hovertemplate: "tick %{x}: %{text}<extra></extra>",
+        marker: { symbol: "triangle-down", size: 13, color: OI.orange, line: { color: "#000", width: 1 } } });
+    }
     const kills = p.last_kills;
     if (kills.length) {
-      const top = Math.max(1, ...free, ...available);
       data.push({ type: "scatter", mode: "markers", name: "✖ OOM kill", x: kills.map((k) => k.tick),
         y: kills.map(() => top), yaxis: "y", text: kills.map((k) => `${k.comm} (pid ${k.pid}), ${k.points} points`),
         hovertemplate: "tick %{x}: killed %{text}<extra></extra>",
