@@ -11,7 +11,7 @@ from app.cli.common import run_hashed
 from app.session import SimRun
 from simcore.actions import AllocAction, FillAction, FreeEveryOtherAction, SetAction
 from simcore.invariants import check
-from simcore.link import decode_link
+from simcore.link import decode_link, make_token
 from simcore.scenario import ScenarioError, validate_scenario
 from simcore.simulation import Simulation
 
@@ -101,3 +101,79 @@ def test_budget_stops_a_long_advance_early() -> None:
     ticks = iter(range(1000))
     done = run.advance(50, budget_s=3, clock=lambda: float(next(ticks)))
     assert done == 3 and run.tick == 3
+
+
+# ------------------------------------------------------------------ keyframes
+def seek(run: SimRun, target: int) -> None:
+    """What the hub's seek does: the nearest keyframe (if it saves work), then replay."""
+    run.rewind(target)
+    run.advance(target - run.tick)
+    assert run.tick == target
+
+
+def fresh_hash(run: SimRun, tick: int) -> str:
+    """The frame_hash a fresh run of the recorded scenario (live actions included) gives at `tick`."""
+    return replayed_hash(make_token(run.sim.recorded, tick))[0]
+
+
+def test_seek_back_through_keyframes_equals_a_fresh_run() -> None:
+    run = SimRun(validate_scenario(TINY), 10**9, keyframe_every=4)
+    run.apply(FillAction(fraction=0.3, order=0, group="chunks"))  # at tick 0
+    run.advance(5)
+    run.apply(AllocAction(order=7, count=2))  # at tick 5, after the keyframe of tick 4
+    run.advance(15)
+    at_20, recorded = run.frame_hash, run.sim.recorded
+    assert sorted(run.keyframes.regular) == [0, 4, 8, 12, 16, 20]
+    for target in (13, 12, 3, 0, 6, 19):
+        seek(run, target)
+        assert run.sim.recorded == recorded  # both live actions stay recorded, whatever the keyframe
+        assert run.frame_hash == replayed_hash(make_token(recorded, target))[0], target
+        check(run.sim.node)
+    run.rewind(13)
+    assert run.tick == 12  # restored from the keyframe of tick 12, not rebuilt
+    seek(run, 20)
+    assert run.frame_hash == at_20
+
+
+def test_stepping_back_restores_extra_keyframes_without_replay() -> None:
+    run = SimRun(validate_scenario(TINY), 10**9, keyframe_every=8)
+    run.advance(20)
+    seek(run, 15)  # from the keyframe of tick 8, leaving extras at 9..14
+    assert sorted(run.keyframes.extra) == list(range(9, 15))
+    for target in (14, 13, 12):
+        assert run.rewind(target) and run.tick == target  # a restore, nothing to replay
+        assert run.frame_hash == fresh_hash(run, target)
+    assert run.rewind(20) and run.tick == 16  # forward: a keyframe on the way is restored too
+
+
+def test_live_action_after_a_backward_seek_discards_later_keyframes_and_links_replay_it() -> None:
+    run = SimRun(validate_scenario(TINY), 10**9, keyframe_every=4)
+    run.advance(20)
+    seek(run, 9)
+    run.apply(AllocAction(order=8, count=3))
+    assert max(run.keyframes.regular) == 8 and not [t for t in run.keyframes.extra if t >= 9]
+    assert replayed_hash(run.share_token()) == (run.frame_hash, 9)
+    run.advance(6)
+    assert replayed_hash(run.share_token()) == (run.frame_hash, 15)
+    seek(run, 11)  # replays the new action from the keyframe of tick 8
+    assert run.frame_hash == fresh_hash(run, 11)
+    run.rebuild(run.start_scenario)  # reset: another history, the keyframes go
+    assert sorted(run.keyframes.regular) == [0]
+
+
+def test_keyframes_stay_under_the_memory_cap_by_thinning() -> None:
+    probe = SimRun(validate_scenario(TINY), 10**9, keyframe_every=1)
+    size = probe.keyframes.nbytes  # one keyframe (tick 0)
+    run = SimRun(validate_scenario(TINY), 10**9, keyframe_every=2, keyframe_bytes=int(size * 6.5))
+    run.advance(40)
+    kfs = run.keyframes
+    assert kfs.every > 2 and kfs.nbytes <= kfs.cap_bytes
+    assert kfs.nbytes == sum(kf.nbytes for kf in kfs.regular.values())
+    assert all(t % kfs.every == 0 for t in kfs.regular) and 0 in kfs.regular
+    seek(run, 33)
+    assert run.frame_hash == fresh_hash(run, 33)
+    off = SimRun(validate_scenario(TINY), 10**9, keyframe_bytes=0)  # no keyframes: rebuild and replay
+    off.advance(6)
+    assert len(off.keyframes) == 0
+    seek(off, 2)
+    assert off.frame_hash == fresh_hash(off, 2)

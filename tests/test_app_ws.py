@@ -171,6 +171,34 @@ def test_seek_forward_and_back_with_progress(client: TestClient) -> None:
         assert "cap" in err["message"]
 
 
+def test_seek_back_from_keyframes_and_a_live_action_after_it(client: TestClient) -> None:
+    alloc = {"type": "action", "action": {"type": "alloc", "order": 6, "count": 3, "class": "anon"}}
+    with connect(client, f"link={TOKEN0}") as ws:
+        until(ws, "hello")
+        ws.send_json({"type": "seek", "tick": 8})
+        until(ws, "status")
+        ws.send_json(alloc)  # recorded at tick 8
+        until(ws, "status")
+        ws.send_json({"type": "seek", "tick": 34})
+        until(ws, "status")
+        ws.send_json({"type": "seek", "tick": 13})  # from the keyframe of tick 10
+        status, _ = until(ws, "status")
+        scenario, at = decode_link(status["share_path"].removeprefix("/s/"))
+        assert at == 13 and [e.at for e in scenario.timeline] == [8]
+        assert status["frame_hash"] == run_hashed(Simulation(scenario), 13)
+        ws.send_json(alloc)  # a live action after the backward seek, at tick 13
+        status, _ = until(ws, "status")
+        after = status["frame_hash"]
+        scenario, at = decode_link(status["share_path"].removeprefix("/s/"))
+        assert at == 13 and [e.at for e in scenario.timeline] == [8, 13]
+        assert run_hashed(Simulation(scenario), 13) == after
+        ws.send_json({"type": "seek", "tick": 12})  # the step back, then forward again
+        until(ws, "status")
+        ws.send_json({"type": "seek", "tick": 13})
+        status, _ = until(ws, "status")
+        assert status["frame_hash"] == after
+
+
 def test_play_streams_frames_then_pause(client: TestClient) -> None:
     with connect(client, f"link={TOKEN0}") as ws:
         until(ws, "hello")
