@@ -232,7 +232,9 @@ export class PressurePanel {
       } else {
         bar.append(el("span", "pz-points muted", r.oom_score_adj === -1000 ? "exempt" : "–"));
       }
-      const last = r.last ? `t${r.last.tick} ${r.last.mechanism} ${r.last.level}` : "–";
+      const what = r.last && ["thresholds", "sigdanger"].includes(r.last.mechanism) ? r.last.level
+        : r.last ? `${r.last.mechanism} ${r.last.level}` : "";
+      const last = r.last ? `t${r.last.tick} ${what}` : "–";
       tr.append(el("td", "num", String(r.pid)), name, el("td", "pz-state", st + (r.restarts ? ` (×${r.restarts})` : "")),
         el("td", "num", fmt(r.rss)), el("td", "num", fmt(r.swap)), el("td", "num", String(r.oom_score_adj)), bar,
         el("td", "pz-last", last));
