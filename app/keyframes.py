@@ -8,9 +8,9 @@ scenario.
 Regular keyframes are kept every `every` ticks. When they exceed the memory cap, `every` doubles and
 the ones off the new grid go (thinning keeps the spacing even at any run length). A backward seek
 also leaves *extra* keyframes at each tick just before its target, so that stepping back again and
-again is a restore each time, not a replay; extras use at most a quarter of the cap (the newest
-seek's, nearest its target, are kept). A live action at tick T makes every keyframe at T or later
-stale: they are discarded.
+again is a restore each time, not a replay; extras use at most an eighth of the cap (the newest
+seek's, nearest its target, are kept) and regular ones the rest. A live action at tick T makes
+every keyframe at T or later stale: they are discarded.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from simcore.keyframe import Keyframe
 
 #: at most this many extra keyframes are left before a backward seek's target
 EXTRA_MAX = 32
+#: extra keyframes use at most 1/EXTRA_SHARE of the cap, regular ones the rest
+EXTRA_SHARE = 8
 
 
 def frame_nbytes(frame: Frame) -> int:
@@ -74,10 +76,10 @@ class KeyframeStore:
         else:
             self.regular[tick] = kf
         self.nbytes += kf.nbytes
-        while self.extra and self._extra_nbytes() > self.cap_bytes // 4:
+        while self.extra and self._extra_nbytes() > self.cap_bytes // EXTRA_SHARE:
             # out first: an older seek's, then the farthest below the target
             self._drop(self.extra, min(self.extra, key=lambda t: (self.batch_of[t], t)))
-        while self.nbytes > self.cap_bytes and len(self.regular) > 1:
+        while self.nbytes - self._extra_nbytes() > self._regular_cap() and len(self.regular) > 1:
             self.every *= 2
             for t in [t for t in self.regular if t % self.every]:
                 self._drop(self.regular, t)
@@ -110,6 +112,9 @@ class KeyframeStore:
         self.nbytes -= store.pop(tick).nbytes
         if store is self.extra:
             del self.batch_of[tick]
+
+    def _regular_cap(self) -> int:
+        return self.cap_bytes - self.cap_bytes // EXTRA_SHARE
 
     def _extra_nbytes(self) -> int:
         return sum(kf.nbytes for kf in self.extra.values())
