@@ -76,7 +76,9 @@ class Compactor:
 
     def __setstate__(self, state: dict[str, object]) -> None:
         state = dict(state)
-        kind, buddy, alloc_order = state.pop("page_arrays")  # type: ignore[misc]
+        arrays = state.pop("page_arrays")
+        assert isinstance(arrays, tuple)
+        kind, buddy, alloc_order = arrays
         self.__dict__.update(state)
         self.kindv = np.frombuffer(kind, dtype=np.uint8)
         self.buddyv = np.frombuffer(buddy, dtype=np.uint8)
