@@ -40,6 +40,7 @@ class RunKeyframe:
     frame: Frame
     hasher: hashlib.blake2b  # the chain after this tick's frame
     hash_before: hashlib.blake2b  # the chain before it (a live action at this tick recomputes the last link)
+    view: object = None  # what the pressure panel remembered at this tick (app/pressure_view.py)
 
     @property
     def tick(self) -> int:
@@ -89,6 +90,10 @@ class KeyframeStore:
     def new_batch(self) -> None:
         """A backward seek starts: the extra keyframes it leaves are kept before older ones."""
         self.batch += 1
+
+    def extra_room(self, nbytes: int) -> int:
+        """How many extra keyframes of about `nbytes` each fit in their share (at most EXTRA_MAX)."""
+        return max(0, min(EXTRA_MAX, self.cap_bytes // EXTRA_SHARE // max(nbytes, 1)))
 
     def at_or_before(self, tick: int) -> RunKeyframe | None:
         best = max((t for t in (*self.regular, *self.extra) if t <= tick), default=None)

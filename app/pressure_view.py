@@ -11,7 +11,8 @@ It returns {} when the scenario has no `[pressure]` enabled, so the field is sim
 
 Some levels are events, not state (the last vmpressure window, the last /dev/mem_notify wake-up):
 `events` are the events published since the last call, and the newest of each kind is remembered
-per simulation in a weak map, so a rebuilt simulation (reset, seek back) starts afresh.
+per simulation in a weak map, so a rebuilt simulation (reset, seek back) starts afresh; one restored
+from a keyframe (app/keyframes.py) starts from what was remembered at the keyframe's tick.
 """
 
 from __future__ import annotations
@@ -108,6 +109,10 @@ def _remember(hub: Pressure, events: list[Event]) -> _Memory:
     mem = _memory.get(hub)
     if mem is None:
         mem = _memory[hub] = _Memory()
+    return _note(mem, events)
+
+
+def _note(mem: _Memory, events: list[Event]) -> _Memory:
     for ev in events:
         if ev.name in LAST_KINDS:
             d = ev.fields()
@@ -121,6 +126,28 @@ def _remember(hub: Pressure, events: list[Event]) -> _Memory:
                 mem.marks.append(m)
     del mem.marks[:-MAX_MARKS]
     return mem
+
+
+def memory_at(sim: Simulation, events: list[Event]) -> _Memory | None:
+    """A copy of what the panel remembers of `sim` once `events` (not published yet) are too: kept
+    with a keyframe, so that a simulation restored from it (`adopt_memory`) shows the same levels
+    and marks as a replay to that tick would."""
+    hub = find(sim)
+    if hub is None:
+        return None
+    mem = _memory.get(hub)
+    copied = _Memory() if mem is None else _Memory(
+        {k: dict(v) for k, v in mem.levels.items()}, {k: dict(v) for k, v in mem.notified.items()},
+        [list(m) for m in mem.marks])
+    return _note(copied, events)
+
+
+def adopt_memory(sim: Simulation, mem: _Memory | None) -> None:
+    """`sim` was restored from a keyframe that kept `mem` (see `memory_at`)."""
+    hub = find(sim)
+    if hub is not None and mem is not None:
+        _memory[hub] = _Memory({k: dict(v) for k, v in mem.levels.items()},
+                               {k: dict(v) for k, v in mem.notified.items()}, [list(m) for m in mem.marks])
 
 
 def _from_log(hub: Pressure, pids: set[int]) -> tuple[dict[int, dict[str, Any]], list[list[Any]]]:

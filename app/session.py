@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 
 from app.keyframes import EXTRA_MAX, KeyframeStore, RunKeyframe
+from app.pressure_view import adopt_memory, memory_at
 from simcore.actions import Action, CompactAction
 from simcore.events import Event
 from simcore.frame import Frame
@@ -52,7 +53,8 @@ class SimRun:
         lo, hi = self._extra_span
         extra = lo < tick <= hi
         if extra or self.keyframes.wants(tick):
-            kf = RunKeyframe(self.sim.snapshot(), self.frame, self._hasher.copy(), self._hash_before.copy())
+            kf = RunKeyframe(self.sim.snapshot(), self.frame, self._hasher.copy(), self._hash_before.copy(),
+                             memory_at(self.sim, self.pending_events))
             self.keyframes.add(kf, extra)
 
     def _take_frame(self) -> None:
@@ -145,12 +147,14 @@ class SimRun:
             return False
         if target < now:
             self.keyframes.new_batch()
-            self._extra_span = (max(target - EXTRA_MAX, kf.tick if kf is not None else 0), target - 1)
+            room = EXTRA_MAX if kf is None else self.keyframes.extra_room(kf.nbytes)
+            self._extra_span = (max(target - 1 - room, kf.tick if kf is not None else 0), target - 1)
         if kf is None:
             self.rebuild()
             return True
         self.pending_events = []
         self.sim = kf.sim.restore(self.sim.recorded)
+        adopt_memory(self.sim, kf.view)  # type: ignore[arg-type]
         self.frame = kf.frame
         self._hasher = kf.hasher.copy()
         self._hash_before = kf.hash_before.copy()
