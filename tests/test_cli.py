@@ -105,6 +105,15 @@ def test_link_prints_token_and_path(capsys: pytest.CaptureFixture[str]) -> None:
     assert scenario == load_scenario("default", ["seed=3"])
 
 
+def test_a_link_keeps_its_tick_under_seed_and_set(capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = run_cli(capsys, "link", "default", "--ticks", "4")
+    token = out.split()[0]
+    assert run_json(capsys, token, "--seed", "9")["ticks"] == 4
+    _, out, _ = run_cli(capsys, "link", token, "--set", "seed=2")
+    scenario, at = decode_link(out.split()[0])
+    assert (scenario.seed, at) == (2, 4)
+
+
 def test_presets_lists_default_with_its_title(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_cli(capsys, "presets")
     assert code == 0

@@ -13,12 +13,13 @@ from simcore.scenario import MAX_TICKS, MAX_WORK, Scenario, ScenarioError, load_
 from simcore.simulation import Simulation
 
 
-def add_scenario_args(p: argparse.ArgumentParser, ticks: bool = True) -> None:
+def add_scenario_args(p: argparse.ArgumentParser, ticks: bool = True,
+                      ticks_help: str = "ticks to run") -> None:
     p.add_argument("scenario", metavar="SCENARIO",
                    help="preset name, scenario .toml file, or share link / token")
     if ticks:
         p.add_argument("--ticks", type=int, metavar="N",
-                       help="ticks to run (default: the scenario's `ticks`, or a link's tick)")
+                       help=f"{ticks_help} (default: the scenario's `ticks`, or a link's tick)")
     p.add_argument("--seed", type=int, metavar="S", help="override the scenario's seed")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a scenario field by dotted path, e.g. --set workload.target_occupancy=0.9 "
@@ -28,9 +29,10 @@ def add_scenario_args(p: argparse.ArgumentParser, ticks: bool = True) -> None:
 def load(args: argparse.Namespace) -> tuple[Scenario, int]:
     """The scenario and the tick to run to."""
     link_tick = None
-    if is_link(args.scenario) and not args.overrides and args.seed is None:
+    if is_link(args.scenario):
+        # the link's tick holds with --seed / --set too
         scenario, link_tick = decode_link(args.scenario)
-    else:
+    if link_tick is None or args.overrides or args.seed is not None:
         scenario = load_scenario(args.scenario, args.overrides, args.seed)
     ticks = getattr(args, "ticks", None)
     if ticks is None:

@@ -99,7 +99,7 @@ def register_link(sub: Any) -> None:
         description="Print the share-link token for SCENARIO (with --set overrides) "
                     "and its URL path /s/TOKEN.",
     )
-    add_scenario_args(p)
+    add_scenario_args(p, ticks_help="the tick the link opens at")
     p.set_defaults(handler=cmd_link)
 
 
