@@ -255,6 +255,7 @@ class Session:
                 self.broadcast({"type": "progress", "done": run.tick - start, "total": target - start})
         await self._in_thread(lambda: None)
         self.broadcast(self.status())
+        await asyncio.to_thread(run.prefill_back)  # paused here: the first step back is a restore
 
     async def _command(self, viewer: Viewer | None, msg: ClientMessage) -> None:
         run = self.run
@@ -263,6 +264,7 @@ class Session:
                 self.playing = True
             elif isinstance(msg, Pause):
                 self.playing = False
+                await asyncio.to_thread(run.prefill_back)  # the first step back is a restore
             elif isinstance(msg, Speed):
                 if msg.tps is not None:
                     self.tps = msg.tps
@@ -271,6 +273,7 @@ class Session:
             elif isinstance(msg, Step):
                 self.playing = False
                 if msg.unit == "tick":
+                    await asyncio.to_thread(run.keep_extra)  # stepping back again is a restore
                     await self._in_thread(lambda: run.advance(1))
                 else:
                     await self._in_thread(run.compaction_step)

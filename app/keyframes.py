@@ -95,6 +95,9 @@ class KeyframeStore:
         """How many extra keyframes of about `nbytes` each fit in their share (at most EXTRA_MAX)."""
         return max(0, min(EXTRA_MAX, self.cap_bytes // EXTRA_SHARE // max(nbytes, 1)))
 
+    def has(self, tick: int) -> bool:
+        return tick in self.regular or tick in self.extra
+
     def at_or_before(self, tick: int) -> RunKeyframe | None:
         best = max((t for t in (*self.regular, *self.extra) if t <= tick), default=None)
         if best is None:

@@ -53,9 +53,7 @@ class SimRun:
         lo, hi = self._extra_span
         extra = lo < tick <= hi
         if extra or self.keyframes.wants(tick):
-            kf = RunKeyframe(self.sim.snapshot(), self.frame, self._hasher.copy(), self._hash_before.copy(),
-                             memory_at(self.sim, self.pending_events))
-            self.keyframes.add(kf, extra)
+            self.keyframes.add(self._keyframe(self.pending_events), extra)
 
     def _take_frame(self) -> None:
         frame = self.sim.frame()
@@ -63,6 +61,18 @@ class SimRun:
         self._hasher.update(frame.digest())
         self.frame: Frame = frame
         self.pending_events.extend(frame.events)
+
+    def _keyframe(self, unpublished: list[Event]) -> RunKeyframe:
+        return RunKeyframe(self.sim.snapshot(), self.frame, self._hasher.copy(), self._hash_before.copy(),
+                           memory_at(self.sim, unpublished))
+
+    def _restore(self, kf: RunKeyframe) -> None:
+        self.pending_events = []
+        self.sim = kf.sim.restore(self.sim.recorded)
+        adopt_memory(self.sim, kf.view)  # type: ignore[arg-type]
+        self.frame = kf.frame
+        self._hasher = kf.hasher.copy()
+        self._hash_before = kf.hash_before.copy()
 
     # ------------------------------------------------------------- queries
     @property
@@ -139,23 +149,36 @@ class SimRun:
         work (the target lies behind, or a keyframe lies between the current tick and the target);
         without a keyframe behind, rebuild at tick 0. Returns whether the run moved.
 
-        A backward seek leaves extra keyframes at the ticks just before its target (see
-        app/keyframes.py), so that stepping back again is a restore."""
+        A backward seek leaves extra keyframes at the ticks up to its target (see app/keyframes.py),
+        so that stepping back again is a restore."""
         now = self.sim.tick
         kf = self.keyframes.at_or_before(target)
         if target >= now and (kf is None or kf.tick <= now):
             return False
+        if kf is None:
+            self.rebuild()
+        else:
+            self._restore(kf)
         if target < now:
             self.keyframes.new_batch()
             room = EXTRA_MAX if kf is None else self.keyframes.extra_room(kf.nbytes)
-            self._extra_span = (max(target - 1 - room, kf.tick if kf is not None else 0), target - 1)
-        if kf is None:
-            self.rebuild()
-            return True
-        self.pending_events = []
-        self.sim = kf.sim.restore(self.sim.recorded)
-        adopt_memory(self.sim, kf.view)  # type: ignore[arg-type]
-        self.frame = kf.frame
-        self._hasher = kf.hasher.copy()
-        self._hash_before = kf.hash_before.copy()
+            self._extra_span = (max(target - room, self.sim.tick), target)
         return True
+
+    def keep_extra(self) -> None:
+        """Keep this tick as an extra keyframe (before a single step: stepping back is a restore)."""
+        if not self.keyframes.has(self.sim.tick):
+            self.keyframes.add(self._keyframe(self.pending_events), extra=True)
+
+    def prefill_back(self) -> None:
+        """Paused: leave extra keyframes at the ticks just before this one, as a backward seek does,
+        then come back to this very state; so the first step back is a restore too."""
+        now = self.sim.tick
+        if now == 0 or self.keyframes.cap_bytes <= 0 or self.keyframes.has(now - 1):
+            return
+        head = self._keyframe([])
+        pending = self.pending_events
+        self.rewind(now - 1)
+        self.advance(now - 1 - self.tick)
+        self._restore(head)
+        self.pending_events = pending

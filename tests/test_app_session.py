@@ -130,8 +130,9 @@ def test_seek_back_through_keyframes_equals_a_fresh_run() -> None:
         assert run.sim.recorded == recorded  # both live actions stay recorded, whatever the keyframe
         assert run.frame_hash == replayed_hash(make_token(recorded, target))[0], target
         check(run.sim.node)
-    run.rewind(13)
-    assert run.tick == 12  # restored from the keyframe of tick 12, not rebuilt
+    assert sorted(run.keyframes.extra) == [1, 2, 3, 13]  # each backward seek's, up to its target
+    run.rewind(11)
+    assert run.tick == 8  # restored from the keyframe of tick 8, not rebuilt
     seek(run, 20)
     assert run.frame_hash == at_20
 
@@ -139,8 +140,8 @@ def test_seek_back_through_keyframes_equals_a_fresh_run() -> None:
 def test_stepping_back_restores_extra_keyframes_without_replay() -> None:
     run = SimRun(validate_scenario(TINY), 10**9, keyframe_every=8)
     run.advance(20)
-    seek(run, 15)  # from the keyframe of tick 8, leaving extras at 9..14
-    assert sorted(run.keyframes.extra) == list(range(9, 15))
+    seek(run, 15)  # from the keyframe of tick 8, leaving extras at 9..15
+    assert sorted(run.keyframes.extra) == list(range(9, 16))
     for target in (14, 13, 12):
         assert run.rewind(target) and run.tick == target  # a restore, nothing to replay
         assert run.frame_hash == fresh_hash(run, target)
@@ -200,3 +201,23 @@ def test_pressure_panel_after_a_backward_seek_equals_a_fresh_run() -> None:
         seek(run, target)
         assert published(run) == expected[target], target
         assert memory_at(run.sim, []) == remembered[target]  # not only what the hub's log still holds
+
+
+def test_pausing_prefills_the_ticks_behind_and_changes_nothing() -> None:
+    run = SimRun(validate_scenario(TINY), 10**9, keyframe_every=8)
+    run.advance(12)
+    run.take_events()
+    run.advance(1)  # tick 13, its events not handed out yet
+    before = (run.frame_hash, run.share_token(), run.frame, [e.name for e in run.pending_events])
+    run.prefill_back()
+    assert (run.frame_hash, run.share_token(), run.frame, [e.name for e in run.pending_events]) == before
+    assert sorted(run.keyframes.extra) == [9, 10, 11, 12]
+    run.advance(3)
+    assert run.frame_hash == fresh_hash(run, 16)
+    assert run.rewind(12) and run.tick == 12  # the first step back from the pause: a restore
+    assert run.frame_hash == fresh_hash(run, 12)
+    run.advance(2)
+    run.keep_extra()  # what a single step does first
+    run.advance(1)
+    assert run.rewind(14) and run.tick == 14
+    assert run.frame_hash == fresh_hash(run, 14)
