@@ -3,11 +3,12 @@
 A `SimRun` (the session's simulation with its frame-hash chain, as the server drives it) of a
 preset runs to `--at` ticks; then seeks as the hub does them (`rewind()` to the nearest keyframe,
 then `advance()` to the target) are timed with `time.perf_counter()`: one tick back (the left
-arrow), a second tick back, `--back` ticks back. "before" is the same run with keyframes off
-(`keyframe_bytes=0`): a backward seek rebuilds at tick 0 and replays. Also reported: the cost of
-keeping keyframes while running forward, the keyframes held at the end (count, spacing, MiB), and
-one snapshot's size and snapshot / restore times. Every seek's frame_hash is checked against the
-run without keyframes.
+arrow), a second tick back, `--back` ticks back, and one tick back after a pause (where a run
+pauses, the hub leaves keyframes just behind: `prefill_back()`). "before" is the same run with
+keyframes off (`keyframe_bytes=0`): a backward seek rebuilds at tick 0 and replays. Also reported:
+the cost of keeping keyframes while running forward, the keyframes held at the end (count, spacing,
+MiB), and one snapshot's size and snapshot / restore times. Every seek's frame_hash is checked
+against the run without keyframes.
 
     python bench/bench_keyframes.py                        # default preset, tick 1000, JSON on stdout
     python bench/bench_keyframes.py --preset fragmented-zone --at 400 --back 200
@@ -69,6 +70,12 @@ def main() -> None:
         raise SystemExit("frame_hash differs after seeking back and forth")
     after[f"back_{args.back}"] = timed_seek(run, args.at - args.back)
     after[f"back_{args.back}_then_1"] = timed_seek(run, args.at - args.back - 1)
+    # as the hub does at a pause (or at the end of a seek): keyframes just behind, then step back
+    timed_seek(run, args.at + 7)
+    t0 = time.perf_counter()
+    run.prefill_back()
+    after["pause_prefill"] = time.perf_counter() - t0
+    after["back_1_after_pause"] = timed_seek(run, args.at + 6)
     out["after_s"] = {k: round(v, 4) for k, v in after.items()}
     if args.at - args.back in hashes:
         run.advance(1)
