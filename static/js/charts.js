@@ -191,8 +191,8 @@ export class Charts {
     const layout = { ...BASE_LAYOUT, margin: { ...BASE_LAYOUT.margin, r: 86 }, datarevision: s.rev,
       xaxis: { title: { text: "tick", standoff: 4 }, rangemode: "tozero" },
       yaxis: big ? { title: { text: "count (log)" }, type: "log" } : { title: { text: "count" }, rangemode: "tozero" },
-      yaxis2: { title: { text: "fragmentation index" }, overlaying: "y", side: "right", range: [-1.05, 1.05],
-        zeroline: false, showgrid: false } };
+      yaxis2: { title: { text: "fragindex" }, overlaying: "y", side: "right", range: [-1.05, 1.05],
+        tickmode: "linear", tick0: -1, dtick: 0.5, automargin: true, zeroline: false, showgrid: false } };
     return Plotly.react(this.els.compact, data, layout, CONFIG);
   }
 
