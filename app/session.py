@@ -174,8 +174,9 @@ class SimRun:
         """Paused: leave extra keyframes at the ticks just before this one, as a backward seek does,
         then come back to this very state; so the first step back is a restore too."""
         now = self.sim.tick
-        if now == 0 or self.keyframes.cap_bytes <= 0 or self.keyframes.has(now - 1):
-            return
+        behind = self.keyframes.at_or_before(now - 1)
+        if behind is None or behind.tick == now - 1 or not self.keyframes.extra_room(behind.nbytes):
+            return  # nothing to start from, nothing to do, or no room for extras (a huge node)
         head = self._keyframe([])
         pending = self.pending_events
         self.rewind(now - 1)

@@ -221,3 +221,15 @@ def test_pausing_prefills_the_ticks_behind_and_changes_nothing() -> None:
     run.advance(1)
     assert run.rewind(14) and run.tick == 14
     assert run.frame_hash == fresh_hash(run, 14)
+
+
+def test_no_prefill_without_room_for_extra_keyframes() -> None:
+    probe = SimRun(validate_scenario(TINY), 10**9)
+    size = probe.keyframes.nbytes
+    # the extras' share (1/8 of the cap) is 3/4 of one keyframe
+    run = SimRun(validate_scenario(TINY), 10**9, keyframe_every=4, keyframe_bytes=size * 6)
+    run.advance(7)
+    sim = run.sim
+    run.prefill_back()
+    assert run.sim is sim and not run.keyframes.extra  # no restore-replay-return for nothing
+    assert run.frame_hash == fresh_hash(run, 7)
