@@ -19,7 +19,7 @@ import hashlib
 import time
 from collections.abc import Callable
 
-from app.keyframes import EXTRA_MAX, KeyframeStore, RunKeyframe
+from app.keyframes import KeyframeStore, RunKeyframe
 from app.pressure_view import adopt_memory, memory_at
 from simcore.actions import Action, CompactAction
 from simcore.events import Event
@@ -161,13 +161,13 @@ class SimRun:
             self._restore(kf)
         if target < now:
             self.keyframes.new_batch()
-            room = EXTRA_MAX if kf is None else self.keyframes.extra_room(kf.nbytes)
+            room = 0 if kf is None else self.keyframes.extra_room(kf.nbytes)
             self._extra_span = (max(target - room, self.sim.tick), target)
         return True
 
     def keep_extra(self) -> None:
         """Keep this tick as an extra keyframe (before a single step: stepping back is a restore)."""
-        if not self.keyframes.has(self.sim.tick):
+        if self.keyframes.cap_bytes > 0 and not self.keyframes.has(self.sim.tick):
             self.keyframes.add(self._keyframe(self.pending_events), extra=True)
 
     def prefill_back(self) -> None:
