@@ -8,6 +8,8 @@ export const COUNTERS = ["compact_migrate_scanned", "compact_free_scanned", "com
   "compact_stall", "compact_success", "pgmigrate_success"];
 const MAX_POINTS = 4000;
 const MAX_MARKERS_PER_NAME = 400;
+// one shape per event kind besides its colour, so kinds stay apart without colour vision
+const EVENT_SYMBOLS = ["diamond", "circle", "square", "triangle-up", "triangle-down", "star", "hexagon", "x"];
 
 const BASE_LAYOUT = {
   margin: { l: 70, r: 64, t: 8, b: 110 },
@@ -149,9 +151,10 @@ export class Charts {
         texts.push(info.count > 1 ? `${info.count} × ${name}<br>${info.text}` : `${name}<br>${info.text}`);
       }
       traces.push({
-        type: "scatter", mode: "markers", name: `◆ ${name}`, x: xs, y: ys, text: texts, meta: "event",
+        type: "scatter", mode: "markers", name, x: xs, y: ys, text: texts, meta: "event",
         hovertemplate: "tick %{x}: %{text}<extra></extra>",
-        marker: { symbol: "diamond", size: 12, color: EVENT_COLORS[k % EVENT_COLORS.length],
+        marker: { symbol: EVENT_SYMBOLS[k % EVENT_SYMBOLS.length], size: 12,
+          color: EVENT_COLORS[k % EVENT_COLORS.length],
           line: { color: "#000", width: 1 } },
       });
       k++;
