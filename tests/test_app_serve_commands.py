@@ -35,3 +35,11 @@ def test_bad_settings_are_a_clean_error(monkeypatch, capsys) -> None:  # type: i
     monkeypatch.setenv("ZONESCOPE_MAX_VIEWERS", "lots")
     assert main(["serve", "--port", "0"]) == 2
     assert "ZONESCOPE_MAX_VIEWERS" in capsys.readouterr().err
+
+
+def test_a_bad_port_option_is_named_as_the_option(capsys) -> None:  # type: ignore[no-untyped-def]
+    from app.cli import main
+
+    assert main(["serve", "--port", "99999"]) == 2
+    err = capsys.readouterr().err
+    assert "--port: " in err and "65535" in err and "99999" in err

@@ -48,8 +48,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         settings = Settings(**overrides)
     except ValidationError as err:
-        detail = "; ".join(f"ZONESCOPE_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
-                           for e in err.errors())
+        def name(loc: tuple[Any, ...]) -> str:  # the option the value came from
+            if len(loc) == 1 and loc[0] in overrides:
+                return f"--{loc[0]}"
+            return "ZONESCOPE_" + "_".join(str(p) for p in loc).upper()
+
+        detail = "; ".join(f"{name(tuple(e['loc']))}: {e['msg']}, got {e['input']!r}" for e in err.errors())
         print(f"zonescope: error: settings: {detail}", file=sys.stderr)
         return 2
     app = create_app(settings)
