@@ -1,0 +1,82 @@
+"""The outcome of a full compaction of a fixed fragmented state is pinned, bit for bit.
+
+The compaction hot paths are tuned for speed (bulk moves, whole-pageblock isolation); none of that
+may change what the model does. The state is the benchmark's (bench/bench_compaction.py, a small
+zone); the digest covers the page arrays, the pageblock bits, every free list in its order, the
+streams, the counters and every event. It was recorded before the bulk primitives went in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+
+from simcore.compaction.context import Compactor, CompactSettings
+from simcore.compaction.run import CompactionRun
+from simcore.compaction.triggers import manual_control
+from simcore.constants import PAGEBLOCK_ORDER
+from simcore.invariants import check
+from simcore.node import Node
+
+# sha256 of `digest()` after the run below, recorded with the per-page code paths (before tuning)
+# (zone pages, seed, migrate_fail_rate, 2.6.35 mode) -> digest
+PINNED = {
+    (1 << 15, 1, 0.0, False): "445eae0d82a23c0a6b3cddeab0cbda36047cbddd760c4826bab1b8ef2e6a41e2",
+    (1 << 16, 7, 0.0, False): "eeff6a840b512d93df3b63f05cefd2917cb33a8b3bddb595e085f85d1b5b6200",
+    (1 << 16, 3, 0.1, False): "dbce5124c63d41c63cf6b51e77e52c87c349b1b07299ecc9d79a1d29a391a38a",
+    (1 << 15, 5, 0.0, True): "4bf63989f4b88a2f37c153180cb3fbe97cc131f183d0f6f7857920610305525c",
+}
+
+
+def _bench() -> ModuleType:
+    path = Path(__file__).resolve().parent.parent / "bench" / "bench_compaction.py"
+    spec = importlib.util.spec_from_file_location("bench_compaction", path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def digest(node: Node, run: CompactionRun, c: Compactor) -> str:
+    h = hashlib.sha256()
+    for arr in (node.kind, node.buddy, node.alloc_order, node.alloc_stream, node.alloc_index,
+                node.pb_mt, node.pb_skip, c.skip_reason.tobytes()):
+        h.update(bytes(arr))
+    for z in node.zones:
+        h.update(repr([[list(lst) for lst in row] for row in z.free_area]).encode())
+        h.update(repr((z.free_pages, z.compact_cached_free_pfn, z.compact_cached_migrate_pfn)).encode())
+    for st in node.streams:
+        h.update(bytes(st.pfns))
+        h.update(repr(st.nr_pages).encode())
+    h.update(repr(sorted(node.vm_events.items())).encode())
+    h.update(repr((node.pgfree, node.nr_kind_pages, node.event_counts)).encode())
+    h.update(repr([(ev.name, ev.tick, ev.fields()) for ev in node.events]).encode())
+    cc = run.cc
+    h.update(repr((cc.nr_migrated, cc.nr_failed, cc.total_migrate_scanned, cc.total_free_scanned,
+                   cc.migrate_pfn, cc.free_pfn, run.steps, run.result, list(c.trail_migrate),
+                   list(c.trail_free))).encode())
+    return h.hexdigest()
+
+
+def run_state(
+    pages: int, seed: int, fail_rate: float = 0.0, old: bool = False
+) -> tuple[Node, CompactionRun, Compactor]:
+    node = _bench().build(pages, seed)
+    zone = node.zones[0]
+    c = Compactor(node, CompactSettings(old=old, migrate_fail_rate=fail_rate),
+                  np.zeros(pages >> PAGEBLOCK_ORDER, dtype=np.uint8))
+    run = CompactionRun(c, manual_control(zone))
+    run.run()
+    return node, run, c
+
+
+def test_full_compaction_outcome_is_unchanged() -> None:
+    for (pages, seed, fail_rate, old), want in PINNED.items():
+        node, run, c = run_state(pages, seed, fail_rate, old)
+        check(node)
+        assert run.cc.nr_migrated > 0
+        assert digest(node, run, c) == want, (pages, seed, fail_rate, old)
