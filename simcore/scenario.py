@@ -250,7 +250,9 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
                     raise ScenarioError(f"--set {key}: no element {part} in {where}")
                 node = node[int(part)]
             else:
-                node = node.setdefault(part, {})
+                # a missing list (an index follows, not as the last key): no element to set
+                inner_index = i + 2 < len(path) and path[i + 1].isdigit()
+                node = node.setdefault(part, [] if inner_index else {})
             if not isinstance(node, dict | list):
                 raise ScenarioError(f"--set {key}: {'.'.join(path[: i + 1])} is not a table")
         last = path[-1]

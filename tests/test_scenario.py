@@ -196,6 +196,14 @@ def test_bad_overrides(override: str, text: str) -> None:
         apply_overrides(load_scenario("default").to_dict(), [override])
 
 
+def test_override_into_a_missing_list_names_the_index() -> None:
+    with pytest.raises(ScenarioError, match="no element 0 in timeline"):
+        apply_overrides({"name": "x"}, ["timeline.0.at=5"])
+    # a missing table still comes into being, digit keys included (orders are keyed by order)
+    doc = apply_overrides({"workload": {"streams": [{"name": "a"}]}}, ["workload.streams.0.orders.9=1"])
+    assert doc["workload"]["streams"][0]["orders"] == {"9": 1}
+
+
 def test_override_out_of_range_is_a_validation_error() -> None:
     with pytest.raises(ScenarioError, match=r"^workload\.target_occupancy: .*0\.99"):
         load_scenario("default", ["workload.target_occupancy=2"])
