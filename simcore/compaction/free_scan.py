@@ -176,10 +176,14 @@ def isolate_freepages_block(
     total = 0
     stopped = False
     freepages = cc.freepages
-    del_free_block = zone.del_free_block
     iso_fill = c.iso_fill
     want = cc.nr_migratepages - cc.nr_freepages  # stop once this many pages are held (modern)
     held = len(cc.pending_free)  # free pages the run holds back for a moment count as free
+    # `zone.del_free_block(h, o)` inlined: every head here lies in one pageblock, so on the free
+    # lists of its type; the zone's free_pages drops by `total` once, after the loop
+    mt = node.pb_mt[(end - 1) >> PAGEBLOCK_ORDER]
+    free_area = zone.free_area
+    room = zone.free_pages + held - mark  # a block of n pages is taken while room - total > n
     for idx in range(bisect_left(heads, start), len(heads)):
         h = heads[idx]
         if h < p:
@@ -191,11 +195,12 @@ def isolate_freepages_block(
             continue
         nr_scanned += (h - p) // stride + 1
         n = 1 << o
-        if zone.free_pages + held <= mark + n:
+        if room - total <= n:
             p = h
             stopped = True
             break
-        del_free_block(h, o)
+        del free_area[o][mt][h]
+        buddy[h] = 0
         if o:
             kind[h : h + n] = iso_fill[o]
         else:
@@ -210,6 +215,7 @@ def isolate_freepages_block(
         if not old and total >= want:
             stopped = True
             break
+    zone.free_pages -= total
     cc.nr_freepages += total
     if not stopped and p < end:
         nr_scanned += (end - p + stride - 1) // stride
