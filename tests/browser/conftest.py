@@ -105,7 +105,7 @@ class Watched:
         return st
 
     def wait_for(
-        self, pred: Callable[[dict[str, Any]], bool], timeout: float = 15.0, what: str = ""
+        self, pred: Callable[[dict[str, Any]], bool], timeout: float = 45.0, what: str = ""
     ) -> dict[str, Any]:
         """Poll the page state until `pred` holds (wait_for_function would need eval, which CSP forbids)."""
         deadline = time.monotonic() + timeout
@@ -117,7 +117,7 @@ class Watched:
             st = self.state()
         return st
 
-    def wait_rendered_after(self, seq: int | None, timeout: float = 15.0, what: str = "") -> dict[str, Any]:
+    def wait_rendered_after(self, seq: int | None, timeout: float = 45.0, what: str = "") -> dict[str, Any]:
         def rendered(s: dict[str, Any]) -> bool:
             return s.get("renderedSeq") is not None and (seq is None or s["renderedSeq"] > seq)
 

@@ -46,7 +46,7 @@ def test_page_loads_offline_with_a_legend_on_every_chart(open_page: OpenPage) ->
     assert st["nrPages"] > 0 and st["sharePath"].startswith("/s/z1.")
     # the charts are drawn once the first metrics arrived; each shows a legend (the map: an HTML
     # colour key naming every class of the lens, plus the cursor and skip marks)
-    w.page.wait_for_selector("#chart-compact .legend", timeout=10_000)
+    w.page.wait_for_selector("#chart-compact .legend", timeout=30_000)
     for sel in CHARTS[1:]:
         assert w.page.locator(f"{sel} .legend").count() == 1, sel
     key = w.page.inner_text("#map-legend")
