@@ -156,6 +156,8 @@ export function bindControls(app) {
     if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
     if (ev.key === "Escape" && !help.hidden) { toggleHelp(false); ev.preventDefault(); return; }
     if (isTyping(ev.target)) return;
+    // a focused speed slider keeps its arrow keys (keyboard users set the speed with them)
+    if (ev.target.type === "range" && ev.key.startsWith("Arrow")) return;
     if (ev.key === "?") { toggleHelp(); ev.preventDefault(); return; }
     if (!help.hidden) return;
     const follower = s.role === "follower";
