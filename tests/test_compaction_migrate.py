@@ -1,11 +1,11 @@
-"""Migration: the inlined order-0 move equals Node.move_alloc; compound pages move as a unit."""
+"""Migration: the inlined and batched order-0 moves equal Node.move_alloc; compound pages move as a unit."""
 
 from __future__ import annotations
 
 import numpy as np
 from compaction_helpers import compactor, layout_node, manual_run, pattern
 
-from simcore.compaction.migrate import move_order0
+from simcore.compaction.migrate import move_order0, move_order0_batch
 from simcore.constants import PageKind
 from simcore.invariants import check
 
@@ -31,6 +31,31 @@ def test_move_order0_matches_move_alloc() -> None:
             else:
                 move(node, src, dst)
     assert state(a) == state(b)
+
+
+def test_move_order0_batch_matches_move_alloc() -> None:
+    # anon and page cache pages (two streams) moved to free pages in several pageblocks, in an order
+    # that is not sorted by pfn
+    kinds = pattern(["ap.."] * 2 + ["pa.."] * 2)
+    a, b = layout_node(kinds), layout_node(kinds)
+    srcs = [0, 1, 4, 513, 1025, 1540, 5, 8]
+    dsts = [1030, 2, 1539, 3, 6, 1538, 1031, 7]  # four free order-1 blocks, taken off their lists
+    for node in (a, b):
+        zone = node.zones[0]
+        for dst in dsts:
+            assert node.kind[dst] == PageKind.FREE
+            if node.buddy[dst] == 2:
+                zone.del_free_block(dst, 1)
+        for src in srcs:
+            assert node.alloc_order[src] == 1
+    for src, dst in zip(srcs, dsts, strict=True):
+        a.move_alloc(src, dst)
+    move_order0_batch(compactor(b), srcs, dsts)
+    assert state(a) == state(b)
+    for node in (a, b):
+        for src in srcs:
+            node.zones[0].free_one_page(src, 0)
+        check(node)
 
 
 def test_compound_pages_migrate_as_a_unit() -> None:

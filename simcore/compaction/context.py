@@ -50,6 +50,8 @@ class Compactor:
         self.kindv = np.frombuffer(node.kind, dtype=np.uint8)
         self.buddyv = np.frombuffer(node.buddy, dtype=np.uint8)
         self.aov = np.frombuffer(node.alloc_order, dtype=np.uint8)
+        self.asv = np.frombuffer(node.alloc_stream, dtype=np.uint32)
+        self.aiv = np.frombuffer(node.alloc_index, dtype=np.uint32)
         self.iso_fill = [bytes([PageKind.ISOLATED_FREE]) * (1 << o) for o in range(NR_PAGE_ORDERS)]
         self.free_fill = [bytes(1 << o) for o in range(NR_PAGE_ORDERS)]
         self.trail_migrate: deque[int] = deque(maxlen=TRAIL)
@@ -69,20 +71,23 @@ class Compactor:
         copied view would be a detached array). The arrays travel in the state, so that this works
         while the copied node is still being rebuilt (the object graph has cycles)."""
         state = dict(self.__dict__)
-        for view in ("kindv", "buddyv", "aov"):
+        for view in ("kindv", "buddyv", "aov", "asv", "aiv"):
             del state[view]
-        state["page_arrays"] = (self.node.kind, self.node.buddy, self.node.alloc_order)
+        node = self.node
+        state["page_arrays"] = (node.kind, node.buddy, node.alloc_order, node.alloc_stream, node.alloc_index)
         return state
 
     def __setstate__(self, state: dict[str, object]) -> None:
         state = dict(state)
         arrays = state.pop("page_arrays")
         assert isinstance(arrays, tuple)
-        kind, buddy, alloc_order = arrays
+        kind, buddy, alloc_order, alloc_stream, alloc_index = arrays
         self.__dict__.update(state)
         self.kindv = np.frombuffer(kind, dtype=np.uint8)
         self.buddyv = np.frombuffer(buddy, dtype=np.uint8)
         self.aov = np.frombuffer(alloc_order, dtype=np.uint8)
+        self.asv = np.frombuffer(alloc_stream, dtype=np.uint32)
+        self.aiv = np.frombuffer(alloc_index, dtype=np.uint32)
 
     def set_settings(self, settings: CompactSettings) -> None:
         self.settings = settings

@@ -35,6 +35,32 @@ def move_order0(node: Node, src: int, dst: int) -> None:
     where[dst] = i
 
 
+def move_order0_batch(c: Compactor, srcs: list[int], dsts: list[int]) -> None:
+    """`move_order0(node, src, dst)` for each pair of a batch, as numpy writes over the page arrays.
+
+    Sources are order-0 allocations, destinations isolated free pages: the two sets are disjoint,
+    so the order of the writes does not matter. Only the stream position arrays (one per stream)
+    are written in a Python loop. tests/test_compaction_migrate.py checks it against `move_alloc`.
+    """
+    s = np.array(srcs, dtype=np.intp)
+    d = np.array(dsts, dtype=np.intp)
+    kindv = c.kindv
+    kindv[d] = kindv[s]
+    kindv[s] = 0
+    aov = c.aov
+    aov[d] = 1
+    aov[s] = 0
+    asv = c.asv
+    sids = asv[s]
+    asv[d] = sids
+    aiv = c.aiv
+    pos = aiv[s]
+    aiv[d] = pos
+    streams = c.node.streams
+    for sid, j, dst in zip(sids.tolist(), pos.tolist(), dsts, strict=True):
+        streams[sid].pfns[j] = dst
+
+
 def flush_sources(c: Compactor, cc: CompactControl) -> None:
     """Give the migrated-from order-0 pages held in ``cc.pending_free`` back to the buddy allocator.
 
@@ -102,35 +128,27 @@ def migrate_pages(c: Compactor, cc: CompactControl) -> int:
             err = ENOMEM
             nr_failed += len(order0) - len(dsts)
             cc.nr_migratepages -= len(order0) - len(dsts)
-        kind = node.kind
-        defer = cc.defer_frees
-        pending = cc.pending_free
-        alloc_stream = node.alloc_stream
-        streams = node.streams
-        for i, dst in zip(order0, dsts, strict=False):
-            if draws is not None and draws[i] < fail_rate:
-                compaction_free(cc, dst, 0)
-                cc.nr_migratepages -= 1
-                nr_failed += 1
-                continue
-            src = srcs[i]
-            # move_order0(node, src, dst), inlined: the hottest loop of a full compaction
-            sid = alloc_stream[src]
-            kind[dst] = kind[src]
-            kind[src] = 0
-            alloc_order[dst] = 1
-            alloc_order[src] = 0
-            alloc_stream[dst] = sid
-            st = streams[sid]
-            where = st.where
-            j = where[src]
-            st.pfns[j] = dst
-            where[dst] = j
-            if defer:
-                pending.append(src)
+        if draws is None:
+            moved = srcs if len(dsts) == len(srcs) else [srcs[i] for i in order0[: len(dsts)]]
+        else:
+            moved = []
+            for i, dst in zip(order0, dsts, strict=False):
+                if draws[i] < fail_rate:
+                    compaction_free(cc, dst, 0)
+                    cc.nr_migratepages -= 1
+                    nr_failed += 1
+                    continue
+                moved.append(srcs[i])
+            if len(moved) < len(dsts):
+                dsts = [d for i, d in zip(order0, dsts, strict=False) if draws[i] >= fail_rate]
+        if moved:
+            move_order0_batch(c, moved, dsts)
+            if cc.defer_frees:
+                cc.pending_free.extend(moved)
             else:
-                free_one_page(src, 0)
-            nr_succeeded += 1
+                for p in moved:
+                    free_one_page(p, 0)
+            nr_succeeded += len(moved)
     for i in compound:
         src = srcs[i]
         order = alloc_order[src] - 1
