@@ -83,9 +83,16 @@ def flush_sources(c: Compactor, cc: CompactControl) -> None:
     if same_block and node.kind.count(0, block_start, block_start + PAGEBLOCK_NR_PAGES) == PAGEBLOCK_NR_PAGES:
         seg = c.buddyv[block_start : block_start + PAGEBLOCK_NR_PAGES]
         rel = np.flatnonzero(seg)
-        del_free_block = zone.del_free_block
-        for h, o1 in zip((rel + block_start).tolist(), seg[rel].tolist(), strict=True):
-            del_free_block(h, o1 - 1)
+        ord1 = seg[rel]
+        # `zone.del_free_block(h, o)` for each free block of the pageblock, in bulk: one dict
+        # delete each from the free lists of the pageblock's type, then the buddy bytes and
+        # free_pages at once
+        mt = node.pb_mt[block_start >> PAGEBLOCK_ORDER]
+        lists = [row[mt] for row in zone.free_area]
+        for h, o1 in zip((rel + block_start).tolist(), ord1.tolist(), strict=True):
+            del lists[o1 - 1][h]
+        zone.free_pages -= int((1 << (ord1.astype(np.int64) - 1)).sum())
+        seg[rel] = 0
         free_one_page(block_start, PAGEBLOCK_ORDER)
     else:
         for p in pending:
