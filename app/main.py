@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 
 from app.hub import Hub
 from app.routes_api import router as api_router
+from app.routes_docs import router as docs_router
 from app.routes_pages import router as pages_router
 from app.routes_ws import router as ws_router
 from app.settings import Settings
@@ -32,7 +33,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         await hub.close()
 
-    app = FastAPI(title="zonescope", version="0.1.0", lifespan=lifespan,
+    # docs_url / redoc_url off: FastAPI's pages load their scripts from a CDN; app/routes_docs.py serves /docs
+    app = FastAPI(title="zonescope", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Live simulator of Linux physical memory management: dashboard server.")
     app.state.settings = settings
     app.state.hub = hub
@@ -40,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
     app.state.template_dir = TEMPLATE_DIR
     app.include_router(api_router)
+    app.include_router(docs_router)
     app.include_router(pages_router)
     app.include_router(ws_router)
     app.add_middleware(CaptureRawSend)

@@ -31,6 +31,13 @@ def test_healthz_and_openapi(client: TestClient) -> None:
     assert {"/healthz", "/api/presets", "/api/link", "/api/scenario/{name}"} <= set(paths)
 
 
+def test_docs_page_works_offline(client: TestClient) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200 and "/api/link" in page.text and "/openapi.json" in page.text
+    assert "http://" not in page.text and "https://" not in page.text  # no CDN (FastAPI's Swagger UI has one)
+    assert "<script" not in page.text
+
+
 def test_presets_and_normalized_scenario(client: TestClient) -> None:
     presets = client.get("/api/presets").json()
     assert [p["name"] for p in presets] == preset_names()
