@@ -191,3 +191,16 @@ def test_no_traceback_from_the_installed_command() -> None:
     assert p.stdout == ""
     assert p.stderr.startswith("zonescope: error: node.zones.0.pages: ")
     assert "Traceback" not in p.stderr
+
+
+def test_serve_on_a_busy_port_is_one_error_line(capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, out, err = run_cli(capsys, "serve", "--host", "127.0.0.1", "--port", str(port))
+    assert code == 2
+    assert err.strip() == f"zonescope: error: --port {port}: cannot listen on 127.0.0.1: Address already in use"
+    assert "Traceback" not in out + err

@@ -31,6 +31,24 @@ def uvicorn_config(app: Any, host: str, port: int, max_message_bytes: int, log_l
     )
 
 
+def address_in_use(host: str, port: int) -> str:
+    """Why `host:port` cannot be listened on ("" if it can), checked before uvicorn starts."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except OSError as err:
+        return str(err.strerror or err)
+    family, kind, proto, _, addr = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(addr)
+        except OSError as err:
+            return str(err.strerror or err)
+    return ""
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import sys
 
@@ -55,6 +73,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         detail = "; ".join(f"{name(tuple(e['loc']))}: {e['msg']}, got {e['input']!r}" for e in err.errors())
         print(f"zonescope: error: settings: {detail}", file=sys.stderr)
+        return 2
+    busy = address_in_use(settings.host, settings.port)
+    if busy:
+        print(f"zonescope: error: --port {settings.port}: cannot listen on {settings.host}: {busy}",
+              file=sys.stderr)
         return 2
     app = create_app(settings)
     server = uvicorn.Server(uvicorn_config(app, settings.host, settings.port, settings.max_message_bytes,

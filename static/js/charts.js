@@ -45,6 +45,15 @@ export class Series {
   push(tick, zone, vmstat) {
     this.truncateFrom(tick);
     this.rev += 1;
+    const n = this.tick.length;
+    if (n >= 2) {
+      // a seek forward: leave a gap (nulls) rather than draw a line across ticks never seen
+      const step = Math.max(1, this.tick[n - 1] - this.tick[n - 2]);
+      if (tick - this.tick[n - 1] > Math.max(10, 4 * step)) {
+        for (const col of this.columns()) col.push(null);
+        this.tick[this.tick.length - 1] = this.tick[n - 1] + 1;
+      }
+    }
     this.tick.push(tick);
     this.free.push(zone.free_pages);
     this.min.push(zone.watermark_min);
@@ -67,6 +76,7 @@ export class Series {
       ...COUNTERS];
     const lines = [`# zone ${zoneName}`, head.join(",")];
     for (let i = 0; i < this.tick.length; i++) {
+      if (this.free[i] === null) continue; // the gap left by a seek
       const row = [this.tick[i], this.free[i], this.min[i], this.low[i], this.high[i], this.frag[i],
         ...COUNTERS.map((c) => this.counters[c][i] ?? "")];
       lines.push(row.join(","));

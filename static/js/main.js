@@ -269,7 +269,13 @@ class App {
     if (!evs.length && !m.events_dropped) return;
     this.state.events += evs.length + (m.events_dropped || 0);
     this.logQueue.push(m);
-    if (this.logQueue.length > 20) this.logQueue.shift();
+    if (this.logQueue.length > 20) {
+      // a slow page: fold the oldest two messages into one rather than lose their events
+      const a = this.logQueue.shift();
+      const b = this.logQueue[0];
+      this.logQueue[0] = { ...b, events: [...(a.events || []), ...(b.events || [])],
+        events_dropped: (a.events_dropped || 0) + (b.events_dropped || 0) };
+    }
   }
 
   /** Write the queued events into the log (with the charts, a few times a second). */
