@@ -202,5 +202,6 @@ def test_serve_on_a_busy_port_is_one_error_line(capsys: pytest.CaptureFixture[st
         port = taken.getsockname()[1]
         code, out, err = run_cli(capsys, "serve", "--host", "127.0.0.1", "--port", str(port))
     assert code == 2
-    assert err.strip() == f"zonescope: error: --port {port}: cannot listen on 127.0.0.1: Address already in use"
+    expected = f"zonescope: error: --port {port}: cannot listen on 127.0.0.1: Address already in use"
+    assert err.strip() == expected
     assert "Traceback" not in out + err
