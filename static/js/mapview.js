@@ -279,7 +279,9 @@ export class MapView {
   hoverDetail(m) {
     if (this.hoverPfn === null || this.tooltip.hidden) return;
     if (!(m.start_pfn <= this.hoverPfn && this.hoverPfn < m.end_pfn)) return;
-    const lines = [...this.hoverLines];
+    // the migratetype lens line says what "pageblock type" says: keep one of them
+    const sameAsLens = this.frame && this.frame.unit === 0 && this.frame.lens === "migratetype";
+    const lines = this.hoverLines.filter((_, i) => !(sameAsLens && i === 2));
     lines.push(`pageblock type: ${m.migratetype}`);
     lines.push(`pages: ${m.free} free, ${m.movable} movable, ${m.reclaimable} reclaimable, ${m.unmovable} unmovable`);
     lines.push(m.largest_order >= 0 ? `largest free block: order ${m.largest_order}` : "no free block");
