@@ -78,36 +78,30 @@ class MmCompactionSuitable(Event):
 
 
 @dataclass(frozen=True, slots=True)
-class MmCompactionDeferred(Event):
+class MmCompactionDeferTemplate(Event):
+    """The kernel's `mm_compaction_defer_template` event class, shared by the three below."""
+
+    nid: int
+    idx: int
+    order: int
+    considered: int
+    defer_shift: int
+    order_failed: int
+
+
+@dataclass(frozen=True, slots=True)
+class MmCompactionDeferred(MmCompactionDeferTemplate):
     name: ClassVar[str] = "mm_compaction_deferred"
-    nid: int
-    idx: int
-    order: int
-    considered: int
-    defer_shift: int
-    order_failed: int
 
 
 @dataclass(frozen=True, slots=True)
-class MmCompactionDeferCompaction(Event):
+class MmCompactionDeferCompaction(MmCompactionDeferTemplate):
     name: ClassVar[str] = "mm_compaction_defer_compaction"
-    nid: int
-    idx: int
-    order: int
-    considered: int
-    defer_shift: int
-    order_failed: int
 
 
 @dataclass(frozen=True, slots=True)
-class MmCompactionDeferReset(Event):
+class MmCompactionDeferReset(MmCompactionDeferTemplate):
     name: ClassVar[str] = "mm_compaction_defer_reset"
-    nid: int
-    idx: int
-    order: int
-    considered: int
-    defer_shift: int
-    order_failed: int
 
 
 @dataclass(frozen=True, slots=True)
