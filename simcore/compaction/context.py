@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
 
-from simcore.constants import CLASS_INFO, NR_PAGE_ORDERS, PageKind
+from simcore.constants import CLASS_INFO, NR_PAGE_ORDERS, PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER, PageKind
 from simcore.frame import SKIP_REASONS
 from simcore.node import Node
+from simcore.zone import Zone
 
 #: 1 where a page kind may be isolated for migration (PageLRU or __PageMovable).
 MOVABLE_NP = np.zeros(256, dtype=bool)
@@ -29,6 +31,8 @@ SKIP_UNMOVABLE = SKIP_REASONS.index("unmovable page made the block unmigratable"
 SKIP_PERSISTENT = SKIP_REASONS.index("huge page fills the block (skip persistent)")
 
 TRAIL = 8
+#: pageblocks whose candidates the scanners find in one numpy pass (see `Compactor.isolatable`)
+WINDOW_BLOCKS = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +67,13 @@ class Compactor:
         self.blockskip_flush: set[int] = set()
         self._mig_key: tuple[int, int] = (-1, -1)
         self._mig: tuple[list[int], list[int], list[bool]] = ([], [], [])
-        self._free_key: tuple[int, int] = (-1, -1)
-        self._free: tuple[list[int], list[int]] = ([], [])
+        self._ok_key: tuple[int, int] = (-1, -2)
+        self._ok_lo = self._ok_hi = 0
+        self._ok: tuple[list[int], list[int]] = ([], [0])
+        self._free_epoch = -1
+        self._free_lo = self._free_hi = 0
+        self._free: tuple[list[int], list[int], list[int]] = ([], [], [0])
+        self._lists: dict[tuple[int, int], list[dict[int, None]]] = {}
 
     def __getstate__(self) -> dict[str, object]:
         """For copies (keyframes): the numpy views are rebuilt over the copy's own page arrays (a
@@ -133,15 +142,79 @@ class Compactor:
             self._mig_key = key
         return self._mig
 
-    def free_candidates(self, block_start: int, block_end: int) -> tuple[list[int], list[int]]:
-        """Free block heads (PageBuddy) of a pageblock and their orders, one numpy pass."""
-        key = (block_start, self.epoch)
-        if key != self._free_key:
-            seg = self.buddyv[block_start:block_end]
+    def isolatable(
+        self, block_start: int, block_end: int, order: int
+    ) -> tuple[list[int], list[int], int, int]:
+        """The heads that may be isolated (`migrate_candidates` with ``ok``) of a window of pageblocks
+        from this one up, in pfn order; the running page total before each (``cum[i]`` pages in
+        ``heads[:i]``, one more entry than heads); and the range ``[lo, hi)`` of this pageblock's.
+
+        A window of WINDOW_BLOCKS pageblocks costs one numpy pass. It stays valid for the burst:
+        the blocks ahead of the migration scanner are below the free scanner, and nothing else
+        writes them in a burst (the migrated-to pages are above, the migrated-from pages behind).
+        """
+        if self._ok_key == (self.epoch, order) and self._ok_lo <= block_start < self._ok_hi:
+            heads, cum = self._ok
+        else:
+            w1 = min(block_start + WINDOW_BLOCKS * PAGEBLOCK_NR_PAGES, len(self.aov))
+            seg = self.aov[block_start:w1]
             rel = np.flatnonzero(seg)
-            self._free = ((rel + block_start).tolist(), (seg[rel].astype(np.int64) - 1).tolist())
-            self._free_key = key
-        return self._free
+            orders = seg[rel].astype(np.int64) - 1
+            h = rel + block_start
+            ok = MOVABLE_NP[self.kindv[h]]
+            if self.old:
+                ok &= orders == 0
+            else:
+                compound_skip = orders >= PAGEBLOCK_ORDER
+                if order >= 0:
+                    compound_skip |= (orders > 0) & (orders >= order)
+                ok &= ~compound_skip
+            c = np.zeros(int(np.count_nonzero(ok)) + 1, dtype=np.int64)
+            np.cumsum(np.left_shift(1, orders[ok]), out=c[1:])
+            heads, cum = h[ok].tolist(), c.tolist()
+            self._ok = (heads, cum)
+            self._ok_key = (self.epoch, order)
+            self._ok_lo, self._ok_hi = block_start, w1
+        return heads, cum, bisect_left(heads, block_start), bisect_left(heads, block_end)
+
+    def free_candidates(
+        self, block_start: int, block_end: int
+    ) -> tuple[list[int], list[int], list[int], int, int]:
+        """Free block heads (PageBuddy) of a window of pageblocks from this one down, their orders,
+        the running page total before each (``cum[i]`` pages in ``heads[:i]``, one more entry than
+        heads), and the range ``[lo, hi)`` of this pageblock's. One numpy pass a window; valid for
+        the burst, as the free scanner walks down and nothing else changes the free blocks below
+        it: the pages the run frees are in the migration scanner's pageblock or behind it, and can
+        only merge up into the next pageblock when the scanner has finished with its own, when the
+        free scanner can no longer go there (see also `forget_free_candidates`)."""
+        if self._free_epoch == self.epoch and self._free_lo <= block_start < self._free_hi:
+            heads, orders, cum = self._free
+        else:
+            w0 = max(block_end - WINDOW_BLOCKS * PAGEBLOCK_NR_PAGES, 0)
+            seg = self.buddyv[w0:block_end]
+            rel = np.flatnonzero(seg)
+            o = seg[rel].astype(np.int64) - 1
+            c = np.zeros(len(rel) + 1, dtype=np.int64)
+            np.cumsum(np.left_shift(1, o), out=c[1:])
+            heads, orders, cum = (rel + w0).tolist(), o.tolist(), c.tolist()
+            self._free = (heads, orders, cum)
+            self._free_epoch = self.epoch
+            self._free_lo, self._free_hi = w0, block_end
+        return heads, orders, cum, bisect_left(heads, block_start), bisect_left(heads, block_end)
+
+    def free_lists(self, zone: Zone, mt: int) -> list[dict[int, None]]:
+        """The zone's free lists of one migratetype, by order (``zone.free_area[o][mt]`` for each o)."""
+        key = (zone.idx, mt)
+        lists = self._lists.get(key)
+        if lists is None or lists[0] is not zone.free_area[0][mt]:
+            lists = [row[mt] for row in zone.free_area]
+            self._lists[key] = lists
+        return lists
+
+    def forget_free_candidates(self) -> None:
+        """A pageblock was searched out of order (`fast_isolate_freepages`): look at the free
+        blocks again when the walk gets there."""
+        self._free_epoch = -1
 
     def new_epoch(self) -> None:
         """Start a burst of steps: the page arrays may have changed since the last one."""

@@ -13,7 +13,7 @@ from typing import ClassVar
 from simcore.events import Event
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MmCompactionBegin(Event):
     name: ClassVar[str] = "mm_compaction_begin"
     zone_start: int
@@ -23,7 +23,7 @@ class MmCompactionBegin(Event):
     sync: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MmCompactionEnd(Event):
     name: ClassVar[str] = "mm_compaction_end"
     zone_start: int
@@ -34,7 +34,7 @@ class MmCompactionEnd(Event):
     status: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MmCompactionIsolateMigratepages(Event):
     name: ClassVar[str] = "mm_compaction_isolate_migratepages"
     start_pfn: int
@@ -43,7 +43,7 @@ class MmCompactionIsolateMigratepages(Event):
     nr_taken: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MmCompactionIsolateFreepages(Event):
     name: ClassVar[str] = "mm_compaction_isolate_freepages"
     start_pfn: int
@@ -52,14 +52,14 @@ class MmCompactionIsolateFreepages(Event):
     nr_taken: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MmCompactionMigratepages(Event):
     name: ClassVar[str] = "mm_compaction_migratepages"
     nr_migrated: int
     nr_failed: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MmCompactionFinished(Event):
     name: ClassVar[str] = "mm_compaction_finished"
     nid: int
@@ -68,7 +68,7 @@ class MmCompactionFinished(Event):
     ret: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MmCompactionSuitable(Event):
     name: ClassVar[str] = "mm_compaction_suitable"
     nid: int
@@ -77,7 +77,7 @@ class MmCompactionSuitable(Event):
     ret: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MmCompactionDeferTemplate(Event):
     """The kernel's `mm_compaction_defer_template` event class, shared by the three below."""
 
@@ -89,22 +89,22 @@ class MmCompactionDeferTemplate(Event):
     order_failed: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MmCompactionDeferred(MmCompactionDeferTemplate):
     name: ClassVar[str] = "mm_compaction_deferred"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MmCompactionDeferCompaction(MmCompactionDeferTemplate):
     name: ClassVar[str] = "mm_compaction_defer_compaction"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MmCompactionDeferReset(MmCompactionDeferTemplate):
     name: ClassVar[str] = "mm_compaction_defer_reset"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MmCompactionWakeupKcompactd(Event):
     name: ClassVar[str] = "mm_compaction_wakeup_kcompactd"
     nid: int
@@ -112,7 +112,7 @@ class MmCompactionWakeupKcompactd(Event):
     highest_zoneidx: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MmCompactionKcompactdWake(Event):
     name: ClassVar[str] = "mm_compaction_kcompactd_wake"
     nid: int
@@ -120,13 +120,13 @@ class MmCompactionKcompactdWake(Event):
     highest_zoneidx: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MmCompactionKcompactdSleep(Event):
     name: ClassVar[str] = "mm_compaction_kcompactd_sleep"
     nid: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MmVmscanLruIsolate(Event):
     """include/trace/events/vmscan.h `mm_vmscan_lru_isolate` as of 2.6.36-3.4, with the lumpy counts."""
 

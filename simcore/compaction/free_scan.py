@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections import deque
+from itertools import compress
+from operator import not_
 
 from simcore.compaction.context import SKIP_FREE_BLOCK, SKIP_HINT, SKIP_NOT_TARGET, Compactor
 from simcore.compaction.control import CompactControl, MigrateMode
@@ -20,6 +23,9 @@ from simcore.zone import WMARK_LOW, WMARK_MIN
 ISOLATED_FREE = int(PageKind.ISOLATED_FREE)
 
 _MASK = PAGEBLOCK_NR_PAGES - 1
+#: bytes.translate table: a FREE page becomes ISOLATED_FREE, any other kind stays
+FREE_TO_ISOLATED = bytes([ISOLATED_FREE]) + bytes(range(1, 256))
+ZEROS = memoryview(bytes(PAGEBLOCK_NR_PAGES))
 
 
 def suitable_migration_target(c: Compactor, cc: CompactControl, block_start: int) -> int:
@@ -149,7 +155,11 @@ def fast_isolate_freepages(c: Compactor, cc: CompactControl) -> None:
     if suitable_migration_target(c, cc, block_start):
         return
     c.note_free_block(block_start)
+    # the block may hold pages the scanner took earlier in this burst: look at it afresh, and
+    # make the regular walk do the same if it comes here
+    c.forget_free_candidates()
     _, stop = isolate_freepages_block(c, cc, block_start, block_start + PAGEBLOCK_NR_PAGES, 1)
+    c.forget_free_candidates()
     if stop == block_start + PAGEBLOCK_NR_PAGES:
         c.node.pb_skip[block_start >> PAGEBLOCK_ORDER] = 1
 
@@ -167,10 +177,13 @@ def isolate_freepages_block(
     node = c.node
     zone = cc.zone
     kind = node.kind
-    heads, orders = c.free_candidates(end - PAGEBLOCK_NR_PAGES, end)
+    heads, orders, cum, lo, hi = c.free_candidates(end - PAGEBLOCK_NR_PAGES, end)
     buddy = node.buddy
     old = c.old
     mark = zone.watermark[WMARK_LOW] if old else zone.watermark[WMARK_MIN]
+    if stride == 1 and not old:
+        a = bisect_left(heads, start, lo, hi)
+        return _isolate_freepages_run(c, cc, start, end, heads, orders, cum, a, hi, mark)
     p = start
     nr_scanned = 0
     total = 0
@@ -184,7 +197,7 @@ def isolate_freepages_block(
     mt = node.pb_mt[(end - 1) >> PAGEBLOCK_ORDER]
     free_area = zone.free_area
     room = zone.free_pages + held - mark  # a block of n pages is taken while room - total > n
-    for idx in range(bisect_left(heads, start), len(heads)):
+    for idx in range(bisect_left(heads, start, lo, hi), hi):
         h = heads[idx]
         if h < p:
             continue
@@ -225,6 +238,77 @@ def isolate_freepages_block(
     cc.total_free_scanned += nr_scanned
     if total:
         node.vm_events["compact_isolated"] += total
+    node.emit(MmCompactionIsolateFreepages(node.tick, start, p, nr_scanned, total))
+    return total, p
+
+
+def _isolate_freepages_run(
+    c: Compactor,
+    cc: CompactControl,
+    start: int,
+    end: int,
+    heads: list[int],
+    orders: list[int],
+    cum: list[int],
+    a: int,
+    n: int,
+    mark: int,
+) -> tuple[int, int]:
+    """`isolate_freepages_block()` for a sync scan in modern mode (stride 1): every free block
+    from ``start`` on is taken in pfn order, so the blocks taken are a run of the pageblock's
+    heads, found by bisection on their running page total ``cum``. The run ends after the block
+    that brings the total to the pages wanted, or before the first block the watermark refuses
+    (taken while free pages - min - pages taken so far > its size, as `__isolate_free_page`
+    checks); scanning counts every page from ``start`` up to where it stopped. The pageblock's
+    heads from ``start`` on are ``heads[a:n]``."""
+    node = c.node
+    zone = cc.zone
+    base = cum[a]
+    room = zone.free_pages + len(cc.pending_free) - mark
+    # first head the watermark refuses: the smallest j with cum[j + 1] - base >= room
+    refused = bisect_left(cum, base + room, a + 1, n + 1) - 1
+    # the head that makes the total reach what is wanted ends the run (inclusive)
+    enough = bisect_left(cum, base + cc.nr_migratepages - cc.nr_freepages, a + 1, n + 1)
+    if refused < n and refused < enough:
+        b = refused
+        p = heads[refused]
+        nr_scanned = p - start + 1
+    elif enough <= n:
+        b = enough
+        p = heads[b - 1] + cum[b] - cum[b - 1]
+        nr_scanned = p - start
+    else:
+        b = n
+        p = end
+        nr_scanned = end - start
+    if p > end:
+        p = end
+    total = cum[b] - base
+    if total:
+        mt = node.pb_mt[(end - 1) >> PAGEBLOCK_ORDER]
+        lists = c.free_lists(zone, mt)
+        hs = heads[a:b]
+        freepages = cc.freepages
+        # the taken blocks tile [first, last) with the pages in use between them: their buddy bytes
+        # (heads) clear, their kind bytes go FREE -> ISOLATED_FREE, in two slice writes
+        first = hs[0]
+        last = heads[b - 1] + cum[b] - cum[b - 1]
+        kind = node.kind
+        kind[first:last] = kind[first:last].translate(FREE_TO_ISOLATED)
+        node.buddy[first:last] = ZEROS[: last - first]
+        if total == b - a:  # all order 0
+            deque(map(lists[0].__delitem__, hs), 0)
+            freepages[0].extend(hs)
+        else:
+            os_ = orders[a:b]
+            deque(map(dict.__delitem__, map(lists.__getitem__, os_), hs), 0)
+            freepages[0].extend(compress(hs, map(not_, os_)))
+            for i in compress(range(len(os_)), os_):
+                freepages[os_[i]].append(hs[i])
+        zone.free_pages -= total
+        cc.nr_freepages += total
+        node.vm_events["compact_isolated"] += total
+    cc.total_free_scanned += nr_scanned
     node.emit(MmCompactionIsolateFreepages(node.tick, start, p, nr_scanned, total))
     return total, p
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import deque
+
 import numpy as np
 
 from simcore.compaction.context import Compactor
@@ -70,29 +72,37 @@ def flush_sources(c: Compactor, cc: CompactControl) -> None:
     its free blocks come off the lists and it is freed as one order-9 block, one call instead of
     hundreds; otherwise each page is freed on its own. The buddy allocator ends in the same state as
     after freeing every page at once (a fully free pageblock merges to order 9 either way).
+
+    The page array writes of those pages' moves (``cc.pending_dst`` holds where each went) wait
+    here too, and are made in one `move_order0_batch` for the pageblock: nothing reads those pages
+    in between (the destinations are isolated, above the migration scanner; the sources are
+    behind it), and every burst of steps ends with this flush.
     """
     pending = cc.pending_free
     if not pending:
         return
+    move_order0_batch(c, pending, cc.pending_dst)
+    cc.pending_dst.clear()
     zone = cc.zone
     node = c.node
     free_one_page = zone.free_one_page
+    buddy = node.buddy
     block_start = pending[0] & ~(PAGEBLOCK_NR_PAGES - 1)
     # pending pages are appended in pfn order and flushed when the scanner changes pageblock
     same_block = pending[-1] & ~(PAGEBLOCK_NR_PAGES - 1) == block_start
     if same_block and node.kind.count(0, block_start, block_start + PAGEBLOCK_NR_PAGES) == PAGEBLOCK_NR_PAGES:
-        seg = c.buddyv[block_start : block_start + PAGEBLOCK_NR_PAGES]
+        end = block_start + PAGEBLOCK_NR_PAGES
+        seg = c.buddyv[block_start:end]
         rel = np.flatnonzero(seg)
-        ord1 = seg[rel]
         # `zone.del_free_block(h, o)` for each free block of the pageblock, in bulk: one dict
-        # delete each from the free lists of the pageblock's type, then the buddy bytes and
-        # free_pages at once
-        mt = node.pb_mt[block_start >> PAGEBLOCK_ORDER]
-        lists = [row[mt] for row in zone.free_area]
-        for h, o1 in zip((rel + block_start).tolist(), ord1.tolist(), strict=True):
-            del lists[o1 - 1][h]
-        zone.free_pages -= int((1 << (ord1.astype(np.int64) - 1)).sum())
-        seg[rel] = 0
+        # delete each from the free lists of the pageblock's type (a loop in C), then the buddy
+        # bytes and free_pages at once. Every page of the block is free, and the ones not held
+        # here were on the free lists.
+        lists = c.free_lists(zone, node.pb_mt[block_start >> PAGEBLOCK_ORDER])
+        orders = (seg[rel] - 1).tolist()
+        deque(map(dict.__delitem__, map(lists.__getitem__, orders), (rel + block_start).tolist()), 0)
+        zone.free_pages -= PAGEBLOCK_NR_PAGES - len(pending)
+        buddy[block_start:end] = bytes(PAGEBLOCK_NR_PAGES)
         free_one_page(block_start, PAGEBLOCK_ORDER)
     else:
         for p in pending:
@@ -149,10 +159,12 @@ def migrate_pages(c: Compactor, cc: CompactControl) -> int:
             if len(moved) < len(dsts):
                 dsts = [d for i, d in zip(order0, dsts, strict=False) if draws[i] >= fail_rate]
         if moved:
-            move_order0_batch(c, moved, dsts)
             if cc.defer_frees:
+                # the moves' page array writes wait with the frees (see flush_sources)
                 cc.pending_free.extend(moved)
+                cc.pending_dst.extend(dsts)
             else:
+                move_order0_batch(c, moved, dsts)
                 for p in moved:
                     free_one_page(p, 0)
             nr_succeeded += len(moved)

@@ -98,32 +98,38 @@ def isolate_migratepages_block(c: Compactor, cc: CompactControl, low: int, end: 
     """
     node = c.node
     block_start = end - PAGEBLOCK_NR_PAGES
-    heads, orders, ok = c.migrate_candidates(block_start, end, cc.order)
-    i = bisect_left(heads, low)
-    n = len(heads)
     start = low
     nr_isolated = 0
     mp = cc.migratepages
     first = len(mp)
     skip_on_failure = not c.old and cc.direct_compaction and cc.mode == MigrateMode.ASYNC and cc.order > 0
-    chunk = 1 << max(cc.order, 0)
-    next_skip = ((low // chunk) + 1) * chunk if skip_on_failure else end
     stop = end
     failed_chunk = False
+    heads: list[int] = []
+    orders: list[int] = []
+    ok: list[bool] = []
+    i = n = 0
+    next_skip = chunk = 0
     if not skip_on_failure:
-        # the common case, without the chunk bookkeeping: isolate until COMPACT_CLUSTER_MAX pages
-        need = COMPACT_CLUSTER_MAX - cc.nr_migratepages
-        while i < n:
-            if ok[i]:
-                pfn = heads[i]
-                mp.append(pfn)
-                nr_isolated += 1 << orders[i]
-                if nr_isolated >= need:
-                    stop = pfn + (1 << orders[i])
-                    break
-            i += 1
+        # the common case, without the chunk bookkeeping: isolate the isolatable heads from `low` on
+        # until COMPACT_CLUSTER_MAX pages, found by bisection on their running page total
+        okh, cum, lo, hi = c.isolatable(block_start, end, cc.order)
+        a = bisect_left(okh, low, lo, hi)
+        base = cum[a]
+        b = bisect_left(cum, base + COMPACT_CLUSTER_MAX - cc.nr_migratepages, a + 1, hi + 1)
+        if b <= hi:
+            stop = okh[b - 1] + cum[b] - cum[b - 1]
+        else:
+            b = hi
+        mp.extend(okh[a:b])
+        nr_isolated = cum[b] - base
         cc.nr_migratepages += nr_isolated
-        i = n
+    else:
+        heads, orders, ok = c.migrate_candidates(block_start, end, cc.order)
+        i = bisect_left(heads, low)
+        n = len(heads)
+        chunk = 1 << max(cc.order, 0)
+        next_skip = ((low // chunk) + 1) * chunk
     while i < n:
         pfn = heads[i]
         if skip_on_failure and pfn >= next_skip:

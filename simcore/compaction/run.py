@@ -80,6 +80,8 @@ class CompactionRun:
         c = self.c
         cc = self.cc
         self.steps += 1
+        if not self.in_burst:
+            c.new_epoch()  # a step on its own: memory may have changed since the last one
         if cc.pending_free and (
             not cc.migrate_pfn & (PAGEBLOCK_NR_PAGES - 1) or cc.migrate_pfn >> 9 != cc.pending_free[0] >> 9
         ):

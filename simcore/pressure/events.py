@@ -9,7 +9,7 @@ from typing import ClassVar
 from simcore.events import Event
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class KswapdWake(Event):
     """vmscan.h `mm_vmscan_kswapd_wake`: kswapd starts a balance_pgdat() run."""
 
@@ -19,7 +19,7 @@ class KswapdWake(Event):
     order: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class KswapdSleep(Event):
     """vmscan.h `mm_vmscan_kswapd_sleep`: every zone is above its high watermark again."""
 
@@ -27,7 +27,7 @@ class KswapdSleep(Event):
     nid: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DirectReclaimBegin(Event):
     """vmscan.h `mm_vmscan_direct_reclaim_begin`."""
 
@@ -36,7 +36,7 @@ class DirectReclaimBegin(Event):
     gfp_flags: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DirectReclaimEnd(Event):
     """vmscan.h `mm_vmscan_direct_reclaim_end`."""
 
@@ -44,7 +44,7 @@ class DirectReclaimEnd(Event):
     nr_reclaimed: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MarkVictim(Event):
     """oom.h `mark_victim`: the OOM killer chose this task (the fields of the 6.x tracepoint)."""
 
@@ -61,7 +61,7 @@ class MarkVictim(Event):
     points: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class WakeReaper(Event):
     """oom.h `wake_reaper`: the victim is queued for the OOM reaper (it runs after the delay)."""
 
@@ -69,7 +69,7 @@ class WakeReaper(Event):
     pid: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class FinishTaskReaping(Event):
     """oom.h `finish_task_reaping`: the victim's memory has been released."""
 
@@ -78,7 +78,7 @@ class FinishTaskReaping(Event):
     pages: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OomScoreAdjUpdate(Event):
     """oom.h `oom_score_adj_update`."""
 
@@ -88,7 +88,7 @@ class OomScoreAdjUpdate(Event):
     oom_score_adj: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OomNotify(Event):
     """A registered OOM notifier freed memory, so nothing was killed (no kernel tracepoint)."""
 
@@ -97,7 +97,7 @@ class OomNotify(Event):
     remaining: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OomFail(Event):
     """out_of_memory() found nothing it may kill (every task exempt) (no kernel tracepoint)."""
 
@@ -105,7 +105,7 @@ class OomFail(Event):
     order: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class VmEnoughMemoryFail(Event):
     """`__vm_enough_memory()` (overcommit) or the lowmem LSM refused a commit with ENOMEM."""
 
@@ -117,7 +117,7 @@ class VmEnoughMemoryFail(Event):
     free_pages: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PressureNotify(Event):
     """A notification delivered to one process: mechanism, level and why (zonescope's own event)."""
 
@@ -129,7 +129,7 @@ class PressureNotify(Event):
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MemThreshold(Event):
     """One of the two thresholds ("about_to_swap", "about_to_oom") was crossed downwards."""
 
@@ -139,7 +139,7 @@ class MemThreshold(Event):
     threshold: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Sigdanger(Event):
     """AIX: free paging space fell below npswarn (SIGDANGER to all) or npskill (SIGKILL to one)."""
 
@@ -149,7 +149,7 @@ class Sigdanger(Event):
     threshold: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LowmemState(Event):
     """Nokia lowmem: the low or high watermark state changed (what sysfs_notify reported)."""
 
@@ -159,7 +159,7 @@ class LowmemState(Event):
     free: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MemNotifyWake(Event):
     """/dev/mem_notify: `memory_pressure_notify()` woke `woken` of `nr_watchers` pollers."""
 
@@ -169,7 +169,7 @@ class MemNotifyWake(Event):
     woken: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class VmpressureEvent(Event):
     """memcg vmpressure: a 512-page window closed at this level (no kernel tracepoint)."""
 
@@ -180,7 +180,7 @@ class VmpressureEvent(Event):
     reclaimed: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PsiTrigger(Event):
     """A /proc/pressure/memory trigger fired (userspace sees POLLPRI; no kernel tracepoint)."""
 
@@ -192,7 +192,7 @@ class PsiTrigger(Event):
     growth_us: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TaskReaction(Event):
     """A process acted on a notification (zonescope's own event)."""
 
@@ -204,14 +204,14 @@ class TaskReaction(Event):
     pages: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TaskStart(Event):
     name: ClassVar[str] = "task_start"
     pid: int
     comm: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TaskExit(Event):
     """A process exited: `reason` is exit, restart, oom_kill, sigkill or ENOMEM."""
 
@@ -222,7 +222,7 @@ class TaskExit(Event):
     pages: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Madvise(Event):
     """madvise(MADV_FREE / MADV_DONTNEED) over `pages` pages (no kernel tracepoint)."""
 
