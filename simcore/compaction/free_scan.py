@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import deque
-from itertools import compress
+from itertools import chain, compress
 from operator import not_
 
 from simcore.compaction.context import SKIP_FREE_BLOCK, SKIP_HINT, SKIP_NOT_TARGET, Compactor
@@ -22,6 +22,10 @@ from simcore.zone import WMARK_LOW, WMARK_MIN
 
 ISOLATED_FREE = int(PageKind.ISOLATED_FREE)
 
+# enum members the scanners read for every pageblock, bound once (an Enum class attribute is a slow lookup)
+_ASYNC = MigrateMode.ASYNC
+_MOVABLE = int(MigrateType.MOVABLE)
+_ISOLATE = int(MigrateType.ISOLATE)
 _MASK = PAGEBLOCK_NR_PAGES - 1
 #: bytes.translate table: a FREE page becomes ISOLATED_FREE, any other kind stays
 FREE_TO_ISOLATED = bytes([ISOLATED_FREE]) + bytes(range(1, 256))
@@ -39,16 +43,16 @@ def suitable_migration_target(c: Compactor, cc: CompactControl, block_start: int
     head = node.buddy[block_start]
     mt = node.pb_mt[block_start >> PAGEBLOCK_ORDER]
     if c.old:
-        if mt == MigrateType.ISOLATE:
+        if mt == _ISOLATE:
             return SKIP_NOT_TARGET
         if head and head - 1 >= PAGEBLOCK_ORDER:
             return 0
-        return 0 if mt == MigrateType.MOVABLE else SKIP_NOT_TARGET
+        return 0 if mt == _MOVABLE else SKIP_NOT_TARGET
     if head and head - 1 >= PAGEBLOCK_ORDER:
         return SKIP_FREE_BLOCK
     if cc.ignore_block_suitable:
         return 0
-    return 0 if mt == MigrateType.MOVABLE else SKIP_NOT_TARGET
+    return 0 if mt == _MOVABLE else SKIP_NOT_TARGET
 
 
 def isolate_freepages(c: Compactor, cc: CompactControl) -> None:
@@ -68,7 +72,7 @@ def isolate_freepages(c: Compactor, cc: CompactControl) -> None:
     block_start = isolate_start & ~_MASK
     block_end = min(block_start + PAGEBLOCK_NR_PAGES, zone.end_pfn)
     low = (cc.migrate_pfn & ~_MASK) + PAGEBLOCK_NR_PAGES
-    stride = COMPACT_CLUSTER_MAX if cc.mode == MigrateMode.ASYNC else 1
+    stride = COMPACT_CLUSTER_MAX if cc.mode == _ASYNC else 1
     if c.old:
         stride = 1
     while block_start >= low:
@@ -126,7 +130,7 @@ def fast_isolate_freepages(c: Compactor, cc: CompactControl) -> None:
     nr_scanned = 0
     found = -1
     for order in range(min(cc.order - 1, NR_PAGE_ORDERS - 1), -1, -1):
-        lst = zone.free_area[order][MigrateType.MOVABLE]
+        lst = zone.free_area[order][_MOVABLE]
         high_pfn = -1
         order_scanned = 0
         for pfn in lst:
@@ -297,11 +301,11 @@ def _isolate_freepages_run(
         kind[first:last] = kind[first:last].translate(FREE_TO_ISOLATED)
         node.buddy[first:last] = ZEROS[: last - first]
         if total == b - a:  # all order 0
-            deque(map(lists[0].__delitem__, hs), 0)
+            deque(map(lists[0].pop, hs), 0)
             freepages[0].extend(hs)
         else:
             os_ = orders[a:b]
-            deque(map(dict.__delitem__, map(lists.__getitem__, os_), hs), 0)
+            deque(map(dict.pop, map(lists.__getitem__, os_), hs), 0)
             freepages[0].extend(compress(hs, map(not_, os_)))
             for i in compress(range(len(os_)), os_):
                 freepages[os_[i]].append(hs[i])
@@ -346,8 +350,9 @@ def compaction_alloc_order0(c: Compactor, cc: CompactControl, n: int) -> list[in
     out: list[int] = []
     fp = cc.freepages
     scanned = False
-    while len(out) < n:
-        o = 0
+    need = n
+    o = 0
+    while need:
         while o < NR_PAGE_ORDERS and not fp[o]:
             o += 1
         if o == NR_PAGE_ORDERS:
@@ -355,22 +360,31 @@ def compaction_alloc_order0(c: Compactor, cc: CompactControl, n: int) -> list[in
                 break
             isolate_freepages(c, cc)
             scanned = True
+            o = 0
             continue
         scanned = False
-        need = n - len(out)
         lst = fp[o]
         if o == 0:
             k = min(need, len(lst))
-            out.extend(lst[-k:])
+            out += lst[-k:]
             del lst[-k:]
+            need -= k
             continue
-        pfn = lst.pop()
         size = 1 << o
-        if size <= need:
-            out.extend(range(pfn, pfn + size))
+        k = min(len(lst), need >> o)
+        if k:
+            # whole blocks, the last isolated first (as taking them one by one would)
+            taken = lst[-k:]
+            del lst[-k:]
+            taken.reverse()
+            out.extend(chain.from_iterable(map(range, taken, map(size.__add__, taken))))
+            need -= k << o
             continue
+        # a block larger than what is left to place: split it
+        pfn = lst.pop()
         out.extend(range(pfn, pfn + need))
         start, end = pfn + need, pfn + size
+        need = 0
         while start < end:
             piece = (start & -start).bit_length() - 1
             while start + (1 << piece) > end:

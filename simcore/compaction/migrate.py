@@ -14,6 +14,8 @@ from simcore.constants import PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER
 from simcore.node import Node
 
 ENOMEM = -12
+#: a batch whose pages' streams span fewer ids than this writes each stream's array with numpy
+STREAM_SPAN = 8
 
 
 def move_order0(node: Node, src: int, dst: int) -> None:
@@ -41,8 +43,9 @@ def move_order0_batch(c: Compactor, srcs: list[int], dsts: list[int]) -> None:
     """`move_order0(node, src, dst)` for each pair of a batch, as numpy writes over the page arrays.
 
     Sources are order-0 allocations, destinations isolated free pages: the two sets are disjoint,
-    so the order of the writes does not matter. Only the stream position arrays (one per stream)
-    are written in a Python loop. tests/test_compaction_migrate.py checks it against `move_alloc`.
+    so the order of the writes does not matter. Each stream's ``pfns`` array is written through a
+    numpy view too (page by page when the batch spans many streams). tests/test_compaction_migrate.py
+    checks it against `move_alloc`.
     """
     s = np.array(srcs, dtype=np.intp)
     d = np.array(dsts, dtype=np.intp)
@@ -59,8 +62,21 @@ def move_order0_batch(c: Compactor, srcs: list[int], dsts: list[int]) -> None:
     pos = aiv[s]
     aiv[d] = pos
     streams = c.node.streams
-    for sid, j, dst in zip(sids.tolist(), pos.tolist(), dsts, strict=True):
-        streams[sid].pfns[j] = dst
+    lo = int(sids.min())
+    hi = int(sids.max())
+    if hi - lo >= STREAM_SPAN:
+        for sid, j, dst in zip(sids.tolist(), pos.tolist(), dsts, strict=True):
+            streams[sid].pfns[j] = dst
+        return
+    for sid in range(lo, hi + 1):
+        # a view of the stream's typed array, dropped at once (an array with a view cannot grow)
+        pfns = np.frombuffer(streams[sid].pfns, dtype=np.uint32)
+        if lo == hi:
+            pfns[pos] = d
+        else:
+            mine = sids == sid
+            pfns[pos[mine]] = d[mine]
+        del pfns
 
 
 def flush_sources(c: Compactor, cc: CompactControl) -> None:
@@ -100,7 +116,7 @@ def flush_sources(c: Compactor, cc: CompactControl) -> None:
         # here were on the free lists.
         lists = c.free_lists(zone, node.pb_mt[block_start >> PAGEBLOCK_ORDER])
         orders = (seg[rel] - 1).tolist()
-        deque(map(dict.__delitem__, map(lists.__getitem__, orders), (rel + block_start).tolist()), 0)
+        deque(map(dict.pop, map(lists.__getitem__, orders), (rel + block_start).tolist()), 0)
         zone.free_pages -= PAGEBLOCK_NR_PAGES - len(pending)
         buddy[block_start:end] = bytes(PAGEBLOCK_NR_PAGES)
         free_one_page(block_start, PAGEBLOCK_ORDER)

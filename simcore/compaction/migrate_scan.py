@@ -21,6 +21,9 @@ from simcore.compaction.control import (
 from simcore.compaction.events import MmCompactionIsolateMigratepages
 from simcore.constants import COMPACT_CLUSTER_MAX, PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER, MigrateType
 
+# enum members the scanners read for every pageblock, bound once (an Enum class attribute is a slow lookup)
+_ASYNC = MigrateMode.ASYNC
+_MOVABLE = int(MigrateType.MOVABLE)
 _MASK = PAGEBLOCK_NR_PAGES - 1
 
 
@@ -29,7 +32,7 @@ def update_cached_migrate(cc: CompactControl, pfn: int) -> None:
     z = cc.zone
     if pfn > z.compact_cached_migrate_pfn[0]:
         z.compact_cached_migrate_pfn[0] = pfn
-    if cc.mode != MigrateMode.ASYNC and pfn > z.compact_cached_migrate_pfn[1]:
+    if cc.mode != _ASYNC and pfn > z.compact_cached_migrate_pfn[1]:
         z.compact_cached_migrate_pfn[1] = pfn
 
 
@@ -42,11 +45,11 @@ def suitable_migration_source(c: Compactor, cc: CompactControl, block_start: int
     """
     if not c.old and c.node.alloc_order[block_start] > PAGEBLOCK_ORDER:
         return SKIP_PERSISTENT
-    if cc.mode != MigrateMode.ASYNC or not cc.direct_compaction:
+    if cc.mode != _ASYNC or not cc.direct_compaction:
         return 0
     block_mt = c.node.pb_mt[block_start >> PAGEBLOCK_ORDER]
-    if cc.migratetype == MigrateType.MOVABLE:
-        return 0 if block_mt == MigrateType.MOVABLE else SKIP_ASYNC_TYPE
+    if cc.migratetype == _MOVABLE:
+        return 0 if block_mt == _MOVABLE else SKIP_ASYNC_TYPE
     return 0 if block_mt == cc.migratetype else SKIP_ASYNC_TYPE
 
 
@@ -102,7 +105,7 @@ def isolate_migratepages_block(c: Compactor, cc: CompactControl, low: int, end: 
     nr_isolated = 0
     mp = cc.migratepages
     first = len(mp)
-    skip_on_failure = not c.old and cc.direct_compaction and cc.mode == MigrateMode.ASYNC and cc.order > 0
+    skip_on_failure = not c.old and cc.direct_compaction and cc.mode == _ASYNC and cc.order > 0
     stop = end
     failed_chunk = False
     heads: list[int] = []

@@ -17,6 +17,10 @@ from simcore.compaction.migrate_scan import isolate_migratepages
 from simcore.compaction.suitable import compact_finished, compaction_suitable, reset_isolation_suitable
 from simcore.constants import PAGEBLOCK_NR_PAGES
 
+# enum members read in every step, bound once (a class attribute of an Enum is a slow lookup)
+_CONTINUE = CompactResult.CONTINUE
+_ASYNC = MigrateMode.ASYNC
+
 
 class CompactionRun:
     def __init__(self, c: Compactor, cc: CompactControl) -> None:
@@ -87,10 +91,10 @@ class CompactionRun:
         ):
             flush_sources(c, cc)
         ret = compact_finished(c, cc)
-        if ret != CompactResult.CONTINUE:
+        if ret != _CONTINUE:
             return self.finish(ret)
         if isolate_migratepages(c, cc) == ISOLATE_NONE:
-            return CompactResult.CONTINUE
+            return _CONTINUE
         if cc.pending_free and cc.migratepages and cc.migratepages[0] >> 9 != cc.pending_free[0] >> 9:
             flush_sources(c, cc)
         err = migrate_pages(c, cc)
@@ -98,20 +102,20 @@ class CompactionRun:
             flush_sources(c, cc)
         if err == ENOMEM and not cc.scanners_met(c.old):
             return self.finish(CompactResult.CONTENDED)
-        if err and cc.direct_compaction and cc.mode == MigrateMode.ASYNC:
+        if err and cc.direct_compaction and cc.mode == _ASYNC:
             # async direct compaction gives up the rest of the order-aligned chunk
             chunk = 1 << max(cc.order, 0)
             cc.migrate_pfn = ((cc.migrate_pfn - 1) // chunk + 1) * chunk
-        return CompactResult.CONTINUE
+        return _CONTINUE
 
     def advance(self, n: int) -> CompactResult:
         """Up to n steps in one burst (nothing else touches memory in between)."""
         self.c.new_epoch()
-        ret = CompactResult.CONTINUE
+        ret = _CONTINUE
         self.in_burst = True
         for _ in range(n):
             ret = self.step()
-            if ret != CompactResult.CONTINUE:
+            if ret != _CONTINUE:
                 break
         self.in_burst = False
         flush_sources(self.c, self.cc)
@@ -119,7 +123,7 @@ class CompactionRun:
 
     def run(self) -> CompactResult:
         """Begin (if needed) and step until the run ends; returns the result."""
-        if not self.started and not self.done and self.begin() != CompactResult.CONTINUE:
+        if not self.started and not self.done and self.begin() != _CONTINUE:
             return self.result
         self.c.new_epoch()
         self.in_burst = True

@@ -21,6 +21,15 @@ from simcore.zone import WMARK_LOW, WMARK_MIN, Zone
 COMPACTION_HPAGE_ORDER = PAGEBLOCK_ORDER
 
 
+
+# enum members compact_finished() reads in every step, bound once (an Enum class attribute is a slow lookup)
+_CONTINUE = CompactResult.CONTINUE
+_COMPLETE = CompactResult.COMPLETE
+_PARTIAL_SKIPPED = CompactResult.PARTIAL_SKIPPED
+_SUCCESS = CompactResult.SUCCESS
+_NO_SUITABLE_PAGE = CompactResult.NO_SUITABLE_PAGE
+_CONTENDED = CompactResult.CONTENDED
+
 def compact_gap(order: int) -> int:
     """`compact_gap()`: free pages compaction needs beyond the watermark (2 << order)."""
     return 2 << order
@@ -134,24 +143,24 @@ def compact_finished(c: Compactor, cc: CompactControl) -> CompactResult:
         reset_cached_positions(zone)
         if cc.direct_compaction:
             c.blockskip_flush.add(zone.idx)
-        ret = CompactResult.COMPLETE if cc.whole_zone else CompactResult.PARTIAL_SKIPPED
+        ret = _COMPLETE if cc.whole_zone else _PARTIAL_SKIPPED
     elif cc.proactive_compaction:
         score = fragmentation_score_zone(zone)
         low = fragmentation_score_wmark(c.settings.proactiveness, True)
-        ret = CompactResult.CONTINUE if score > low else CompactResult.SUCCESS
+        ret = _CONTINUE if score > low else _SUCCESS
     elif cc.order < 0 or cc.migrate_pfn & (PAGEBLOCK_NR_PAGES - 1):
-        ret = CompactResult.CONTINUE
+        ret = _CONTINUE
     else:
-        ret = CompactResult.NO_SUITABLE_PAGE
+        ret = _NO_SUITABLE_PAGE
         own, fallback = _free_block_of_type(zone, cc.order, cc.migratetype)
         # a claimable fallback also counts: the current pageblock is finished (checked above)
         if own or fallback:
-            ret = CompactResult.SUCCESS
+            ret = _SUCCESS
     if cc.contended:
-        ret = CompactResult.CONTENDED
+        ret = _CONTENDED
     node.emit(MmCompactionFinished(node.tick, node.nid, zone.idx, cc.order, int(ret)))
-    if ret == CompactResult.NO_SUITABLE_PAGE:
-        ret = CompactResult.CONTINUE
+    if ret == _NO_SUITABLE_PAGE:
+        ret = _CONTINUE
     return ret
 
 
