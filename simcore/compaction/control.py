@@ -120,8 +120,9 @@ class CompactControl:
     # migrated-from pages (kind FREE) not yet given back to the buddy allocator, all in one pageblock:
     # see `simcore.compaction.migrate.flush_sources`
     pending_free: list[int] = field(default_factory=list)
-    # where each of them went: the page array writes of those moves, made in bulk by flush_sources
-    pending_dst: list[int] = field(default_factory=list)
+    # order-0 moves whose page array writes wait (from, to): made in bulk by flush_sources
+    moved_src: list[int] = field(default_factory=list)
+    moved_dst: list[int] = field(default_factory=list)
     defer_frees: bool = False
 
     @property

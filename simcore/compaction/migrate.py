@@ -16,6 +16,8 @@ from simcore.node import Node
 ENOMEM = -12
 #: a batch whose pages' streams span fewer ids than this writes each stream's array with numpy
 STREAM_SPAN = 8
+#: order-0 moves whose page array writes are made at once (see flush_sources)
+MOVE_BATCH = 1 << 15
 
 
 def move_order0(node: Node, src: int, dst: int) -> None:
@@ -79,7 +81,7 @@ def move_order0_batch(c: Compactor, srcs: list[int], dsts: list[int]) -> None:
         del pfns
 
 
-def flush_sources(c: Compactor, cc: CompactControl) -> None:
+def flush_sources(c: Compactor, cc: CompactControl, final: bool = True) -> None:
     """Give the migrated-from order-0 pages held in ``cc.pending_free`` back to the buddy allocator.
 
     Within a burst of steps, a run that only looks at the free lists when its migration scanner
@@ -89,16 +91,24 @@ def flush_sources(c: Compactor, cc: CompactControl) -> None:
     hundreds; otherwise each page is freed on its own. The buddy allocator ends in the same state as
     after freeing every page at once (a fully free pageblock merges to order 9 either way).
 
-    The page array writes of those pages' moves (``cc.pending_dst`` holds where each went) wait
-    here too, and are made in one `move_order0_batch` for the pageblock: nothing reads those pages
-    in between (the destinations are isolated, above the migration scanner; the sources are
-    behind it), and every burst of steps ends with this flush.
+    The page array writes of the moves wait too (``cc.moved_src`` and ``cc.moved_dst``), and are
+    made in one `move_order0_batch` for many pageblocks: at the ``final`` flush that ends every
+    burst of steps, or once MOVE_BATCH have gathered. Nothing reads those pages in between: the
+    destinations are isolated, above the migration scanner, and the sources are behind it (until
+    then they keep their old kind, so a held pageblock is entirely free when its FREE pages and
+    the held ones make up the whole block).
     """
     pending = cc.pending_free
-    if not pending:
-        return
-    move_order0_batch(c, pending, cc.pending_dst)
-    cc.pending_dst.clear()
+    if pending:
+        _free_held(c, cc, pending)
+    if cc.moved_src and (final or len(cc.moved_src) >= MOVE_BATCH):
+        move_order0_batch(c, cc.moved_src, cc.moved_dst)
+        cc.moved_src.clear()
+        cc.moved_dst.clear()
+
+
+def _free_held(c: Compactor, cc: CompactControl, pending: list[int]) -> None:
+    """The held pages back to the buddy allocator: their pageblock at once if it is now free."""
     zone = cc.zone
     node = c.node
     free_one_page = zone.free_one_page
@@ -106,8 +116,8 @@ def flush_sources(c: Compactor, cc: CompactControl) -> None:
     block_start = pending[0] & ~(PAGEBLOCK_NR_PAGES - 1)
     # pending pages are appended in pfn order and flushed when the scanner changes pageblock
     same_block = pending[-1] & ~(PAGEBLOCK_NR_PAGES - 1) == block_start
-    if same_block and node.kind.count(0, block_start, block_start + PAGEBLOCK_NR_PAGES) == PAGEBLOCK_NR_PAGES:
-        end = block_start + PAGEBLOCK_NR_PAGES
+    end = block_start + PAGEBLOCK_NR_PAGES
+    if same_block and node.kind.count(0, block_start, end) + len(pending) == PAGEBLOCK_NR_PAGES:
         seg = c.buddyv[block_start:end]
         rel = np.flatnonzero(seg)
         # `zone.del_free_block(h, o)` for each free block of the pageblock, in bulk: one dict
@@ -178,7 +188,8 @@ def migrate_pages(c: Compactor, cc: CompactControl) -> int:
             if cc.defer_frees:
                 # the moves' page array writes wait with the frees (see flush_sources)
                 cc.pending_free.extend(moved)
-                cc.pending_dst.extend(dsts)
+                cc.moved_src.extend(moved)
+                cc.moved_dst.extend(dsts)
             else:
                 move_order0_batch(c, moved, dsts)
                 for p in moved:

@@ -89,14 +89,14 @@ class CompactionRun:
         if cc.pending_free and (
             not cc.migrate_pfn & (PAGEBLOCK_NR_PAGES - 1) or cc.migrate_pfn >> 9 != cc.pending_free[0] >> 9
         ):
-            flush_sources(c, cc)
+            flush_sources(c, cc, final=not self.in_burst)
         ret = compact_finished(c, cc)
         if ret != _CONTINUE:
             return self.finish(ret)
         if isolate_migratepages(c, cc) == ISOLATE_NONE:
             return _CONTINUE
         if cc.pending_free and cc.migratepages and cc.migratepages[0] >> 9 != cc.pending_free[0] >> 9:
-            flush_sources(c, cc)
+            flush_sources(c, cc, final=not self.in_burst)
         err = migrate_pages(c, cc)
         if not self.in_burst:
             flush_sources(c, cc)
