@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections import deque
 from dataclasses import dataclass
 
@@ -69,10 +68,10 @@ class Compactor:
         self._mig: tuple[list[int], list[int], list[bool]] = ([], [], [])
         self._ok_key: tuple[int, int] = (-1, -2)
         self._ok_lo = self._ok_hi = 0
-        self._ok: tuple[list[int], list[int]] = ([], [0])
+        self._ok: tuple[list[int], list[int], list[int]] = ([], [0], [0])
         self._free_epoch = -1
         self._free_lo = self._free_hi = 0
-        self._free: tuple[list[int], list[int], list[int]] = ([], [], [0])
+        self._free: tuple[list[int], list[int], list[int], list[int]] = ([], [], [0], [0])
         self._lists: dict[tuple[int, int], list[dict[int, None]]] = {}
 
     def __getstate__(self) -> dict[str, object]:
@@ -154,7 +153,7 @@ class Compactor:
         writes them in a burst (the migrated-to pages are above, the migrated-from pages behind).
         """
         if self._ok_key == (self.epoch, order) and self._ok_lo <= block_start < self._ok_hi:
-            heads, cum = self._ok
+            heads, cum, bounds = self._ok
         else:
             w1 = min(block_start + WINDOW_BLOCKS * PAGEBLOCK_NR_PAGES, len(self.aov))
             seg = self.aov[block_start:w1]
@@ -171,11 +170,15 @@ class Compactor:
                 ok &= ~compound_skip
             c = np.zeros(int(np.count_nonzero(ok)) + 1, dtype=np.int64)
             np.cumsum(np.left_shift(1, orders[ok]), out=c[1:])
-            heads, cum = h[ok].tolist(), c.tolist()
-            self._ok = (heads, cum)
+            hk = h[ok]
+            # bounds[k]: index of the first head of the window's k-th pageblock
+            bounds = np.searchsorted(hk, np.arange(block_start, w1 + 1, PAGEBLOCK_NR_PAGES)).tolist()
+            heads, cum = hk.tolist(), c.tolist()
+            self._ok = (heads, cum, bounds)
             self._ok_key = (self.epoch, order)
             self._ok_lo, self._ok_hi = block_start, w1
-        return heads, cum, bisect_left(heads, block_start), bisect_left(heads, block_end)
+        k = (block_start - self._ok_lo) >> PAGEBLOCK_ORDER
+        return heads, cum, bounds[k], bounds[k + 1]
 
     def free_candidates(
         self, block_start: int, block_end: int
@@ -188,7 +191,7 @@ class Compactor:
         only merge up into the next pageblock when the scanner has finished with its own, when the
         free scanner can no longer go there (see also `forget_free_candidates`)."""
         if self._free_epoch == self.epoch and self._free_lo <= block_start < self._free_hi:
-            heads, orders, cum = self._free
+            heads, orders, cum, bounds = self._free
         else:
             w0 = max(block_end - WINDOW_BLOCKS * PAGEBLOCK_NR_PAGES, 0)
             seg = self.buddyv[w0:block_end]
@@ -196,11 +199,14 @@ class Compactor:
             o = seg[rel].astype(np.int64) - 1
             c = np.zeros(len(rel) + 1, dtype=np.int64)
             np.cumsum(np.left_shift(1, o), out=c[1:])
+            # bounds[k]: index of the first head of the window's k-th pageblock
+            bounds = np.searchsorted(rel, np.arange(0, block_end - w0 + 1, PAGEBLOCK_NR_PAGES)).tolist()
             heads, orders, cum = (rel + w0).tolist(), o.tolist(), c.tolist()
-            self._free = (heads, orders, cum)
+            self._free = (heads, orders, cum, bounds)
             self._free_epoch = self.epoch
             self._free_lo, self._free_hi = w0, block_end
-        return heads, orders, cum, bisect_left(heads, block_start), bisect_left(heads, block_end)
+        k = (block_start - self._free_lo) >> PAGEBLOCK_ORDER
+        return heads, orders, cum, bounds[k], bounds[k + 1]
 
     def free_lists(self, zone: Zone, mt: int) -> list[dict[int, None]]:
         """The zone's free lists of one migratetype, by order (``zone.free_area[o][mt]`` for each o)."""
