@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import deque
-from itertools import chain, compress
+from itertools import compress
 from operator import not_
 
 from simcore.compaction.context import SKIP_FREE_BLOCK, SKIP_HINT, SKIP_NOT_TARGET, Compactor
@@ -376,8 +376,8 @@ def compaction_alloc_order0(c: Compactor, cc: CompactControl, n: int) -> list[in
             # whole blocks, the last isolated first (as taking them one by one would)
             taken = lst[-k:]
             del lst[-k:]
-            taken.reverse()
-            out.extend(chain.from_iterable(map(range, taken, map(size.__add__, taken))))
+            for pfn in reversed(taken):
+                out.extend(range(pfn, pfn + size))
             need -= k << o
             continue
         # a block larger than what is left to place: split it
