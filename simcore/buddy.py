@@ -60,6 +60,7 @@ class FreeArea:
     start_pfn: int
     end_pfn: int
     free_area: list[list[dict[int, None]]]
+    free_area_by_type: list[list[dict[int, None]]]
     free_pages: int
     buddy: bytearray
     kind: bytearray
@@ -67,6 +68,8 @@ class FreeArea:
 
     def _init_free_area(self) -> None:
         self.free_area = [[{} for _ in range(MIGRATE_TYPES)] for _ in range(NR_PAGE_ORDERS)]
+        # the same lists by type, then order: free_area_by_type[mt][order] is free_area[order][mt]
+        self.free_area_by_type = [[row[mt] for row in self.free_area] for mt in range(MIGRATE_TYPES)]
         self.free_pages = 0
 
     # ----------------------------------------------------------------- queries

@@ -25,6 +25,8 @@ def check(node: Node) -> None:
         list_pages = 0
         for order in range(MAX_PAGE_ORDER + 1):
             for mt, lst in enumerate(z.free_area[order]):
+                if z.free_area_by_type[mt][order] is not lst:
+                    raise InvariantError(f"{z.name}: free_area_by_type[{mt}][{order}] is not the same list")
                 for pfn in lst:
                     n = 1 << order
                     if pfn & (n - 1):

@@ -10,7 +10,6 @@ import numpy as np
 from simcore.constants import CLASS_INFO, NR_PAGE_ORDERS, PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER, PageKind
 from simcore.frame import SKIP_REASONS
 from simcore.node import Node
-from simcore.zone import Zone
 
 #: 1 where a page kind may be isolated for migration (PageLRU or __PageMovable).
 MOVABLE_NP = np.zeros(256, dtype=bool)
@@ -72,7 +71,6 @@ class Compactor:
         self._free_epoch = -1
         self._free_lo = self._free_hi = 0
         self._free: tuple[list[int], list[int], list[int], list[int]] = ([], [], [0], [0])
-        self._lists: dict[tuple[int, int], list[dict[int, None]]] = {}
 
     def __getstate__(self) -> dict[str, object]:
         """For copies (keyframes): the numpy views are rebuilt over the copy's own page arrays (a
@@ -207,15 +205,6 @@ class Compactor:
             self._free_lo, self._free_hi = w0, block_end
         k = (block_start - self._free_lo) >> PAGEBLOCK_ORDER
         return heads, orders, cum, bounds[k], bounds[k + 1]
-
-    def free_lists(self, zone: Zone, mt: int) -> list[dict[int, None]]:
-        """The zone's free lists of one migratetype, by order (``zone.free_area[o][mt]`` for each o)."""
-        key = (zone.idx, mt)
-        lists = self._lists.get(key)
-        if lists is None or lists[0] is not zone.free_area[0][mt]:
-            lists = [row[mt] for row in zone.free_area]
-            self._lists[key] = lists
-        return lists
 
     def forget_free_candidates(self) -> None:
         """A pageblock was searched out of order (`fast_isolate_freepages`): look at the free

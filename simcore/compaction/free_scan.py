@@ -290,7 +290,7 @@ def _isolate_freepages_run(
     total = cum[b] - base
     if total:
         mt = node.pb_mt[(end - 1) >> PAGEBLOCK_ORDER]
-        lists = c.free_lists(zone, mt)
+        lists = zone.free_area_by_type[mt]
         hs = heads[a:b]
         freepages = cc.freepages
         # the taken blocks tile [first, last) with the pages in use between them: their buddy bytes

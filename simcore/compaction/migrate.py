@@ -124,7 +124,7 @@ def _free_held(c: Compactor, cc: CompactControl, pending: list[int]) -> None:
         # delete each from the free lists of the pageblock's type (a loop in C), then the buddy
         # bytes and free_pages at once. Every page of the block is free, and the ones not held
         # here were on the free lists.
-        lists = c.free_lists(zone, node.pb_mt[block_start >> PAGEBLOCK_ORDER])
+        lists = zone.free_area_by_type[node.pb_mt[block_start >> PAGEBLOCK_ORDER]]
         orders = (seg[rel] - 1).tolist()
         deque(map(dict.pop, map(lists.__getitem__, orders), (rel + block_start).tolist()), 0)
         zone.free_pages -= PAGEBLOCK_NR_PAGES - len(pending)
