@@ -353,8 +353,11 @@ def compaction_alloc_order0(c: Compactor, cc: CompactControl, n: int) -> list[in
     need = n
     o = 0
     while need:
-        while o < NR_PAGE_ORDERS and not fp[o]:
-            o += 1
+        if cc.nr_freepages > n - need:  # isolated pages left (this call takes n - need of them)
+            while o < NR_PAGE_ORDERS and not fp[o]:
+                o += 1
+        else:
+            o = NR_PAGE_ORDERS
         if o == NR_PAGE_ORDERS:
             if scanned:
                 break
