@@ -78,3 +78,28 @@ def test_compound_pages_migrate_as_a_unit() -> None:
     assert all(node.alloc_order[h] == 3 and h % 4 == 0 for h in heads)
     assert all(np.all(np.frombuffer(node.kind, dtype=np.uint8)[h : h + 4] == PageKind.ANON) for h in heads)
     assert min(heads) >= 512  # moved out of the bottom block, each into a free block of order >= 2
+
+
+def test_move_order0_batch_across_many_streams_matches_move_alloc() -> None:
+    # pages of twelve streams in one batch: the stream arrays are written page by page
+    kinds = pattern(["aaaa...."] * 4)
+    a, b = layout_node(kinds), layout_node(kinds)
+    srcs = [8 * k + i for k in range(12) for i in range(4)]
+    holes = [2044 - 8 * k for k in range(12)]  # free order-2 blocks at the top
+    dsts = [h + i for h in holes for i in range(4)]
+    for node in (a, b):
+        zone = node.zones[0]
+        for i, src in enumerate(srcs):
+            st = node.stream(node.process(f"p{i % 12}"), "anon", PageKind.ANON)
+            node.free_alloc(src)  # and take it again for this process's stream
+            assert node.buddy[src] == 1
+            zone.del_free_block(src, 0)
+            node.commit_alloc(src, 0, PageKind.ANON, st.sid)
+        for h in holes:
+            assert node.buddy[h] == 3
+            zone.del_free_block(h, 2)
+    assert len({b.alloc_stream[s] for s in srcs}) == 12
+    for src, dst in zip(srcs, dsts, strict=True):
+        a.move_alloc(src, dst)
+    move_order0_batch(compactor(b), srcs, dsts)
+    assert state(a) == state(b)
