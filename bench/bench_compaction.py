@@ -13,6 +13,12 @@ reported with pages migrated per second. The kernel compacts a 32 GB machine in 
     python bench/bench_compaction.py --pages 1048576   # a 4 GiB zone
     python bench/bench_compaction.py --profile 30      # cProfile of one round: the top 30 functions
     python bench/bench_compaction.py --check           # run the invariant checker after (slow)
+
+Wall time on a shared VM varies by 1.5x from minute to minute; an instruction count does not. With
+valgrind installed, the instructions of the compaction run alone are the difference of
+    valgrind --tool=cachegrind --cache-sim=no python bench/bench_compaction.py --pages 131072 --rounds 1
+and the same command with --no-run (builds the state, does not compact), each run with
+PYTHONHASHSEED=0 OPENBLAS_NUM_THREADS=1 and the real interpreter (not a pyenv shim).
 """
 
 from __future__ import annotations
@@ -70,8 +76,10 @@ def build(pages: int, seed: int) -> Node:
     return node
 
 
-def one_round(pages: int, seed: int, profile: int, check: bool) -> dict[str, Any]:
+def one_round(pages: int, seed: int, profile: int, check: bool, no_run: bool = False) -> dict[str, Any]:
     node = build(pages, seed)
+    if no_run:
+        return {"wall_s": 0.0}
     zone = node.zones[0]
     free_before = zone.nr_free_per_order()
     c = Compactor(node, CompactSettings(), np.zeros(pages >> PAGEBLOCK_ORDER, dtype=np.uint8))
@@ -118,9 +126,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--profile", type=int, default=0, metavar="N")
     p.add_argument("--check", action="store_true")
+    p.add_argument("--no-run", action="store_true", help="build the state only (a baseline for counting)")
     args = p.parse_args(argv)
     rounds = [
-        one_round(args.pages, args.seed + i, args.profile if i == 0 else 0, args.check)
+        one_round(args.pages, args.seed + i, args.profile if i == 0 else 0, args.check, args.no_run)
         for i in range(args.rounds)
     ]
     best = min(rounds, key=lambda r: r["wall_s"])
