@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 from compaction_helpers import compactor, layout_node, manual_run, pattern
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from simcore.compaction.migrate import move_order0, move_order0_batch
-from simcore.constants import PageKind
+from simcore.compaction.migrate import free_into_pageblock, move_order0, move_order0_batch
+from simcore.constants import PAGEBLOCK_NR_PAGES, PageKind
 from simcore.invariants import check
 
 
@@ -103,3 +105,34 @@ def test_move_order0_batch_across_many_streams_matches_move_alloc() -> None:
         a.move_alloc(src, dst)
     move_order0_batch(compactor(b), srcs, dsts)
     assert state(a) == state(b)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**31), st.floats(0.05, 0.95), st.floats(0.0, 1.0))
+def test_free_into_pageblock_equals_freeing_page_by_page(
+    seed: int, free_share: float, held_share: float
+) -> None:
+    # a pageblock with free pages already on the lists, and held pages (allocated until now) to free:
+    # the bulk free leaves the same buddy bytes, free lists (in their order) and free page count
+    rng = np.random.default_rng(seed)
+    u = rng.random(3 * PAGEBLOCK_NR_PAGES)
+    kinds = np.where(u < free_share, PageKind.FREE, PageKind.ANON).astype(np.uint8)
+    kinds[PAGEBLOCK_NR_PAGES + rng.integers(PAGEBLOCK_NR_PAGES)] = PageKind.KERNEL  # never entirely free
+    a, b = layout_node(kinds), layout_node(kinds)
+    block = PAGEBLOCK_NR_PAGES
+    in_use = [p for p in range(block, 2 * block) if kinds[p] == PageKind.ANON]
+    held = sorted(p for p in in_use if rng.random() < held_share)
+    if not held:
+        return
+    for node in (a, b):
+        for p in held:
+            node.kind[p] = PageKind.FREE  # migrated away: the page is the allocator's again
+            node.alloc_order[p] = 0
+    for p in held:
+        a.zones[0].free_one_page(p, 0)
+    free_into_pageblock(b.zones[0], block, held)
+    za, zb = a.zones[0], b.zones[0]
+    assert bytes(a.buddy) == bytes(b.buddy)
+    lists = [[[list(lst) for lst in row] for row in z.free_area] for z in (za, zb)]
+    assert lists[0] == lists[1]
+    assert za.free_pages == zb.free_pages

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import deque
 
 import numpy as np
@@ -12,6 +13,7 @@ from simcore.compaction.events import MmCompactionMigratepages
 from simcore.compaction.free_scan import compaction_alloc, compaction_alloc_order0, compaction_free
 from simcore.constants import PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER
 from simcore.node import Node
+from simcore.zone import Zone
 
 ENOMEM = -12
 #: a batch whose pages' streams span fewer ids than this writes each stream's array with numpy
@@ -130,10 +132,55 @@ def _free_held(c: Compactor, cc: CompactControl, pending: list[int]) -> None:
         zone.free_pages -= PAGEBLOCK_NR_PAGES - len(pending)
         buddy[block_start:end] = bytes(PAGEBLOCK_NR_PAGES)
         free_one_page(block_start, PAGEBLOCK_ORDER)
+    elif same_block:
+        free_into_pageblock(zone, block_start, pending)
     else:
         for p in pending:
             free_one_page(p, 0)
     pending.clear()
+
+
+def free_into_pageblock(zone: Zone, block_start: int, pages: list[int]) -> None:
+    """`free_one_page(p, 0)` for each of `pages` in turn (ascending pfns of one pageblock that does
+    not become entirely free), with the same outcome computed per pageblock.
+
+    Buddy merging is confluent: the free blocks at the end are the pageblock's free pages cut into
+    the largest aligned blocks, whatever the order of the frees. The free lists' order is that of
+    the sequential frees too: a block that was already free and is still whole keeps its place, the
+    free blocks it merged into are gone, and each new block was put at the head of its list when
+    its last page was freed, so the new blocks go on in the order of their highest freed pfn. (No
+    block reaches pageblock order here, so no merge crosses the pageblock or depends on its type.)
+    """
+    end = block_start + PAGEBLOCK_NR_PAGES
+    buddyv = np.frombuffer(zone.buddy, dtype=np.uint8)[block_start:end]
+    rel = np.flatnonzero(buddyv)
+    old_orders = buddyv[rel].astype(np.int64) - 1
+    # free pages before: each old free block [h, h + 2^o) marked by a +1 / -1 running sum
+    edges = np.bincount(rel, minlength=PAGEBLOCK_NR_PAGES + 1) - np.bincount(
+        rel + (1 << old_orders), minlength=PAGEBLOCK_NR_PAGES + 1
+    )
+    free = np.cumsum(edges[:PAGEBLOCK_NR_PAGES]) > 0
+    free[np.array(pages, dtype=np.int64) - block_start] = True
+    final: list[tuple[int, int]] = []
+    whole: np.ndarray = free
+    for order in range(PAGEBLOCK_ORDER):
+        parent = np.logical_and(whole[0::2], whole[1::2])
+        largest = whole & ~np.repeat(parent, 2)
+        final.extend((block_start + (i << order), order) for i in np.flatnonzero(largest).tolist())
+        whole = parent
+    before = set(zip((rel + block_start).tolist(), old_orders.tolist(), strict=True))
+    after = set(final)
+    lists = zone.free_area_by_type[zone.pb_mt[block_start >> PAGEBLOCK_ORDER]]
+    buddy = zone.buddy
+    for h, order in before - after:
+        del lists[order][h]
+        buddy[h] = 0
+    fresh = [(bisect_left(pages, h + (1 << order)), h, order) for h, order in after - before]
+    fresh.sort()
+    for _, h, order in fresh:
+        lists[order][h] = None
+        buddy[h] = order + 1
+    zone.free_pages += len(pages)
 
 
 def migrate_pages(c: Compactor, cc: CompactControl) -> int:
