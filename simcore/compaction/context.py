@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from array import array
 from collections import deque
 from dataclasses import dataclass
 
@@ -67,10 +68,10 @@ class Compactor:
         self._mig: tuple[list[int], list[int], list[bool]] = ([], [], [])
         self._ok_key: tuple[int, int] = (-1, -2)
         self._ok_lo = self._ok_hi = 0
-        self._ok: tuple[list[int], list[int], list[int]] = ([], [0], [0])
+        self._ok: tuple[list[int], array[int], list[int]] = ([], array("q", [0]), [0])
         self._free_epoch = -1
         self._free_lo = self._free_hi = 0
-        self._free: tuple[list[int], list[int], list[int], list[int]] = ([], [], [0], [0])
+        self._free: tuple[list[int], list[int], array[int], list[int]] = ([], [], array("q", [0]), [0])
 
     def __getstate__(self) -> dict[str, object]:
         """For copies (keyframes): the numpy views are rebuilt over the copy's own page arrays (a
@@ -141,14 +142,16 @@ class Compactor:
 
     def isolatable(
         self, block_start: int, block_end: int, order: int
-    ) -> tuple[list[int], list[int], int, int]:
+    ) -> tuple[list[int], array[int], int, int]:
         """The heads that may be isolated (`migrate_candidates` with ``ok``) of a window of pageblocks
         from this one up, in pfn order; the running page total before each (``cum[i]`` pages in
         ``heads[:i]``, one more entry than heads); and the range ``[lo, hi)`` of this pageblock's.
 
-        A window of WINDOW_BLOCKS pageblocks costs one numpy pass. It stays valid for the burst:
-        the blocks ahead of the migration scanner are below the free scanner, and nothing else
-        writes them in a burst (the migrated-to pages are above, the migrated-from pages behind).
+        The running totals are a typed array: they are only bisected and read a few at a time, so
+        most of them never become Python ints. A window of WINDOW_BLOCKS pageblocks costs one numpy
+        pass. It stays valid for the burst: the blocks ahead of the migration scanner are below the
+        free scanner, and nothing else writes them in a burst (the migrated-to pages are above, the
+        migrated-from pages behind).
         """
         if self._ok_key == (self.epoch, order) and self._ok_lo <= block_start < self._ok_hi:
             heads, cum, bounds = self._ok
@@ -171,7 +174,7 @@ class Compactor:
             hk = h[ok]
             # bounds[k]: index of the first head of the window's k-th pageblock
             bounds = np.searchsorted(hk, np.arange(block_start, w1 + 1, PAGEBLOCK_NR_PAGES)).tolist()
-            heads, cum = hk.tolist(), c.tolist()
+            heads, cum = hk.tolist(), array("q", c.tobytes())
             self._ok = (heads, cum, bounds)
             self._ok_key = (self.epoch, order)
             self._ok_lo, self._ok_hi = block_start, w1
@@ -180,7 +183,7 @@ class Compactor:
 
     def free_candidates(
         self, block_start: int, block_end: int
-    ) -> tuple[list[int], list[int], list[int], int, int]:
+    ) -> tuple[list[int], list[int], array[int], int, int]:
         """Free block heads (PageBuddy) of a window of pageblocks from this one down, their orders,
         the running page total before each (``cum[i]`` pages in ``heads[:i]``, one more entry than
         heads), and the range ``[lo, hi)`` of this pageblock's. One numpy pass a window; valid for
@@ -199,7 +202,7 @@ class Compactor:
             np.cumsum(np.left_shift(1, o), out=c[1:])
             # bounds[k]: index of the first head of the window's k-th pageblock
             bounds = np.searchsorted(rel, np.arange(0, block_end - w0 + 1, PAGEBLOCK_NR_PAGES)).tolist()
-            heads, orders, cum = (rel + w0).tolist(), o.tolist(), c.tolist()
+            heads, orders, cum = (rel + w0).tolist(), o.tolist(), array("q", c.tobytes())
             self._free = (heads, orders, cum, bounds)
             self._free_epoch = self.epoch
             self._free_lo, self._free_hi = w0, block_end

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import deque
+from collections.abc import Sequence
 from itertools import compress
 from operator import not_
 
@@ -253,7 +254,7 @@ def _isolate_freepages_run(
     end: int,
     heads: list[int],
     orders: list[int],
-    cum: list[int],
+    cum: Sequence[int],
     a: int,
     n: int,
     mark: int,
