@@ -112,6 +112,7 @@ class Session:
         self.viewers.append(viewer)
         viewer.push({**self.hello(viewer), **hello_extra})
         if self.latest is not None:
+            viewer.push(self.run.history.message())
             viewer.event_cursor = self.latest.event_start
             viewer.offer(self.latest)
 
@@ -255,6 +256,7 @@ class Session:
                 self.broadcast({"type": "progress", "done": run.tick - start, "total": target - start})
         await self._in_thread(lambda: None)
         self.broadcast(self.status())
+        self.broadcast(run.history.message())  # the charts' ticks before the target, gap-free
         await asyncio.to_thread(run.prefill_back)  # paused here: the first step back is a restore
 
     async def _command(self, viewer: Viewer | None, msg: ClientMessage) -> None:

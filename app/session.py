@@ -19,6 +19,7 @@ import hashlib
 import time
 from collections.abc import Callable
 
+from app.chart_history import ChartHistory
 from app.keyframes import KeyframeStore, RunKeyframe
 from app.pressure_view import adopt_memory, memory_at
 from simcore.actions import Action, CompactAction
@@ -39,6 +40,7 @@ class SimRun:
         self.keyframes = KeyframeStore(keyframe_every, keyframe_bytes)
         # ticks (lo, hi] of a backward seek's replay that leave extra keyframes
         self._extra_span = (0, 0)
+        self.history = ChartHistory()
         self._build(scenario)
 
     def _build(self, scenario: Scenario) -> None:
@@ -61,6 +63,7 @@ class SimRun:
         self._hasher.update(frame.digest())
         self.frame: Frame = frame
         self.pending_events.extend(frame.events)
+        self.history.record(frame)
 
     def _keyframe(self, unpublished: list[Event]) -> RunKeyframe:
         return RunKeyframe(self.sim.snapshot(), self.frame, self._hasher.copy(), self._hash_before.copy(),
@@ -71,6 +74,7 @@ class SimRun:
         self.sim = kf.sim.restore(self.sim.recorded)
         adopt_memory(self.sim, kf.view)  # type: ignore[arg-type]
         self.frame = kf.frame
+        self.history.record(kf.frame)
         self._hasher = kf.hasher.copy()
         self._hash_before = kf.hash_before.copy()
 
@@ -127,6 +131,7 @@ class SimRun:
         self._hasher = self._hash_before.copy()
         self._hasher.update(frame.digest())
         self.frame = frame
+        self.history.record(frame)
         self.keyframes.discard_from(self.sim.tick)  # history diverges here
         self._extra_span = (0, 0)
         self._keep()
@@ -142,6 +147,7 @@ class SimRun:
         if scenario is not None:
             self.keyframes.clear()
         self._extra_span = (0, 0)
+        self.history.clear()
         self._build(self.sim.recorded if scenario is None else scenario)
 
     def rewind(self, target: int) -> bool:
@@ -179,7 +185,11 @@ class SimRun:
             return  # nothing to start from, nothing to do, or no room for extras (a huge node)
         head = self._keyframe([])
         pending = self.pending_events
-        self.rewind(now - 1)
-        self.advance(now - 1 - self.tick)
-        self._restore(head)
+        self.history.frozen = True  # the charts' history stays as it is: the run comes back here
+        try:
+            self.rewind(now - 1)
+            self.advance(now - 1 - self.tick)
+            self._restore(head)
+        finally:
+            self.history.frozen = False
         self.pending_events = pending

@@ -358,3 +358,19 @@ def test_origin_allowlist_and_same_host_default(client: TestClient) -> None:
                 c.websocket_connect(f"/ws?link={TOKEN0}", headers=ORIGIN) as ws:
             ws.receive()
         assert exc.value.code == 1008
+
+
+def test_history_after_a_seek_and_for_a_viewer_who_joins_late(client: TestClient) -> None:
+    # the charts' samples of every tick so far: after a seek, and after hello for a late joiner
+    with connect(client, f"link={TOKEN0}") as teacher:
+        hello, _ = until(teacher, "hello")
+        teacher.send_json({"type": "seek", "tick": 9})
+        history, _ = until(teacher, "history")
+        assert history["tick"] == list(range(10))
+        assert [z["name"] for z in history["zones"]] == ["DMA32", "Normal"]
+        assert all(len(z["free_pages"]) == 10 for z in history["zones"])
+        assert len(history["vmstat"]["compact_stall"]) == 10
+        with connect(client, f"session={hello['session']}") as student:
+            joined, seen = until(student, "history")
+            assert next(m["type"] for m in seen if isinstance(m, dict)) == "hello"
+            assert joined["tick"] == list(range(10)) and joined["zones"] == history["zones"]

@@ -84,6 +84,29 @@ export class Series {
     return `${lines.join("\n")}\n`;
   }
 
+  /** Replace the series with the session's history (a `history` message: columns by zone and counter). */
+  load(h, zoneIndex) {
+    const markers = this.markers;
+    this.clear();
+    const z = h.zones[zoneIndex];
+    const n = h.tick.length;
+    for (let i = 0; i < n; i++) {
+      this.tick.push(h.tick[i]);
+      this.free.push(z.free_pages[i]);
+      this.min.push(z.watermark_min[i]);
+      this.low.push(z.watermark_low[i]);
+      this.high.push(z.watermark_high[i]);
+      this.frag.push(z.fragindex_9[i] <= -1000 ? -1 : z.fragindex_9[i] / 1000);
+      for (const c of COUNTERS) this.counters[c].push(h.vmstat && h.vmstat[c] ? h.vmstat[c][i] : null);
+    }
+    // event markers are not in the history: keep the ones seen up to its last tick
+    const last = n ? h.tick[n - 1] : -1;
+    for (const [name, m] of markers) {
+      const kept = new Map([...m].filter(([t]) => t <= last));
+      if (kept.size) this.markers.set(name, kept);
+    }
+  }
+
   addEvents(events) {
     for (const ev of events) {
       let m = this.markers.get(ev.name);
@@ -118,6 +141,17 @@ export class Charts {
     let best = 0;
     zones.forEach((z, i) => { if (z.managed > zones[best].managed) best = i; });
     return best;
+  }
+
+  /** The session's chart history (on joining, and after a seek): the series up to now, gap-free. */
+  loadHistory(h) {
+    if (!Array.isArray(h.tick) || !Array.isArray(h.zones) || !h.zones.length) return;
+    this.zoneIndex = this.pickZone(h.zones);
+    this.series.load(h, this.zoneIndex);
+    const m = this.lastMetrics;
+    if (m && m.zones && m.zones.length && (!h.tick.length || m.tick > h.tick[h.tick.length - 1])) {
+      this.series.push(m.tick, m.zones[this.zoneIndex], m.vmstat); // a frame newer than the history
+    }
   }
 
   addMetrics(m) {

@@ -92,6 +92,7 @@ class App {
     switch (m.type) {
       case "hello": return this.onHello(m);
       case "metrics": return this.onMetrics(m);
+      case "history": return this.onHistory(m);
       case "status": return this.onStatus(m);
       case "progress": return this.onProgress(m);
       case "proc": return this.onProc(m);
@@ -140,6 +141,11 @@ class App {
     $("seek-progress").hidden = true;
     $("seek-progress-text").textContent = "";
     this.controls.syncStatus(s);
+  }
+
+  onHistory(m) {
+    this.charts.loadHistory(m);
+    if (this.charts.lastMetrics) this.scheduleCharts();
   }
 
   onProgress(m) {

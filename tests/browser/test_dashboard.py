@@ -221,3 +221,19 @@ def test_bad_link_shows_a_readable_error(open_page: OpenPage) -> None:
     w.page.wait_for_selector("#error-banner", state="visible")
     assert "session: no such session" in w.page.inner_text("#error-text")
     assert not w.page_errors, w.page_errors
+
+
+def test_charts_show_the_run_so_far_after_a_seek_and_for_a_late_joiner(open_page: OpenPage) -> None:
+    a = open_page("/")
+    a.page.fill("#seek-tick", "30")
+    a.page.press("#seek-tick", "Enter")
+    a.wait_for(lambda s: s.get("frameTick") == 30, what="tick 30")
+    series = "() => { const s = window.zonescope.app.charts.series; return [s.tick, s.free]; }"
+    ticks, free = a.page.evaluate(series)
+    assert ticks[:3] == [0, 1, 2] and ticks[-1] == 30 and None not in free, (ticks, free)
+    sid = a.state()["session"]
+    b = open_page(f"/?session={sid}")
+    b.wait_for(lambda s: s.get("frameTick") == 30, what="the follower at tick 30")
+    ticks_b, free_b = b.page.evaluate(series)
+    assert ticks_b == ticks and free_b == free
+    assert not b.page_errors and not b.console_errors, (b.page_errors, b.console_errors)
