@@ -306,10 +306,14 @@ def _isolate_freepages_run(
             freepages[0].extend(hs)
         else:
             os_ = orders[a:b]
-            deque(map(dict.pop, map(lists.__getitem__, os_), hs), 0)
-            freepages[0].extend(compress(hs, map(not_, os_)))
+            singles = list(compress(hs, map(not_, os_)))
+            deque(map(lists[0].pop, singles), 0)
+            freepages[0].extend(singles)
             for i in compress(range(len(os_)), os_):
-                freepages[os_[i]].append(hs[i])
+                o = os_[i]
+                h = hs[i]
+                del lists[o][h]
+                freepages[o].append(h)
         zone.free_pages -= total
         cc.nr_freepages += total
         node.vm_events["compact_isolated"] += total
