@@ -247,6 +247,7 @@ class Session:
         """Fast-forward to `target` (from the nearest keyframe first if it lies behind or a keyframe
         lies on the way), with progress messages."""
         run = self.run
+        before = run.tick
         await asyncio.to_thread(run.rewind, target)
         start = run.tick
         budget = self.settings.progress_interval_s
@@ -256,7 +257,8 @@ class Session:
                 self.broadcast({"type": "progress", "done": run.tick - start, "total": target - start})
         await self._in_thread(lambda: None)
         self.broadcast(self.status())
-        self.broadcast(run.history.message())  # the charts' ticks before the target, gap-free
+        if target > before + 1:  # ticks no viewer saw: the charts' history, gap-free (a page cuts its
+            self.broadcast(run.history.message())  # own series when the run goes back)
         await asyncio.to_thread(run.prefill_back)  # paused here: the first step back is a restore
 
     async def _command(self, viewer: Viewer | None, msg: ClientMessage) -> None:

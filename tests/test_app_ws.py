@@ -374,3 +374,9 @@ def test_history_after_a_seek_and_for_a_viewer_who_joins_late(client: TestClient
             joined, seen = until(student, "history")
             assert next(m["type"] for m in seen if isinstance(m, dict)) == "hello"
             assert joined["tick"] == list(range(10)) and joined["zones"] == history["zones"]
+        # a step back needs none: the page cuts its own series
+        teacher.send_json({"type": "seek", "tick": 8})
+        until(teacher, "status")
+        teacher.send_json({"type": "seek", "tick": 12})
+        later, _ = until(teacher, "history")  # the next history is the forward seek's
+        assert later["tick"] == list(range(13))
