@@ -14,14 +14,18 @@ isolated free pages go back too. The scanners only move toward each other, and t
 they meet in the same pageblock (or earlier, by the finish rules of the trigger).
 
 Array layout: the node's ``kind``, ``buddy`` and ``alloc_order`` bytearrays (see `simcore.node`).
-Each scanner computes, once per pageblock and burst of steps, the heads it may act on with numpy over those
-arrays (`np.flatnonzero` on a pageblock slice), then walks that short list in Python, so a pageblock
-costs one vector pass plus one Python iteration per allocation or free block, never one per page.
+Each scanner finds the heads it may act on (allocations it may isolate, free blocks) for a window of
+pageblocks in one numpy pass, with their running page total, and keeps them for the burst of steps
+(`Compactor.isolatable`, `Compactor.free_candidates`): nothing but the run touches memory in a burst,
+and it only changes blocks behind its scanners. A step then finds its batch by bisection on that
+total; Python loops run per block taken (a free list removal each), never per page scanned.
 
 Isolated free pages are off the free lists with ``kind == ISOLATED_FREE``. They are kept by order
 (Linux 6.9+) or split to order 0 (earlier kernels and the `2.6.35` mode) in ``freepages[order]``.
 Pages isolated for migration are moved within the same step, so ``nr_isolated_anon/file`` (0 at
-every point between steps) are not touched.
+every point between steps) are not touched. Within a burst the page array writes of order-0 moves,
+and the frees of the pages moved from, wait and are made in bulk (`migrate.flush_sources`); every
+burst ends with them done, so nothing outside a burst sees the difference.
 
 What differs from Linux is listed in docs/fidelity.md ("Compaction"): no fast_find_migrateblock /
 fast_isolate_freepages searches, no dirty/writeback pages, no lock contention, no capture control.
