@@ -51,6 +51,8 @@ def move_order0_batch(c: Compactor, srcs: list[int], dsts: list[int]) -> None:
     numpy view too (page by page when the batch spans many streams). tests/test_compaction_migrate.py
     checks it against `move_alloc`.
     """
+    if not srcs:
+        return
     s = np.array(srcs, dtype=np.intp)
     d = np.array(dsts, dtype=np.intp)
     kindv = c.kindv
