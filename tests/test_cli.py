@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 from pathlib import Path
@@ -205,3 +206,24 @@ def test_serve_on_a_busy_port_is_one_error_line(capsys: pytest.CaptureFixture[st
     expected = f"zonescope: error: --port {port}: cannot listen on 127.0.0.1: Address already in use"
     assert err.strip() == expected
     assert "Traceback" not in out + err
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.cli import common
+
+    small = ["node.zones.0.pages=8192", "workload.events_per_tick=50"]
+    monkeypatch.setattr(common.Progress, "PROGRESS_S", 0.0)
+    term = _Terminal()
+    monkeypatch.setattr(common.sys, "stderr", term)
+    common.run_to(Simulation(load_scenario("default", small)), 5)
+    out = term.getvalue()
+    assert "\rtick 1 / 5 (20 %)" in out and "\rtick 5 / 5 (100 %)" in out and out.endswith("\r\033[K")
+    pipe = io.StringIO()  # not a terminal: nothing written
+    monkeypatch.setattr(common.sys, "stderr", pipe)
+    common.run_to(Simulation(load_scenario("default", small)), 5)
+    assert pipe.getvalue() == ""

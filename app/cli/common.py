@@ -6,6 +6,7 @@ import argparse
 import hashlib
 import json
 import sys
+import time
 from typing import Any
 
 from simcore.link import decode_link, is_link
@@ -48,13 +49,57 @@ def load(args: argparse.Namespace) -> tuple[Scenario, int]:
     return scenario, ticks
 
 
+class Progress:
+    """`tick N / M (P %)` on stderr, rewritten in place at most every PROGRESS_S, once a run has taken
+    longer than that, and only when stderr is a terminal (so pipes, files and JSON stay clean)."""
+
+    PROGRESS_S = 0.5
+
+    def __init__(self, start: int, target: int) -> None:
+        self.start = start
+        self.target = target
+        self.on = sys.stderr.isatty() and target > start
+        self.t0 = time.monotonic()
+        self.last = self.t0
+        self.shown = False
+
+    def update(self, tick: int) -> None:
+        if not self.on:
+            return
+        now = time.monotonic()
+        if now - self.last < self.PROGRESS_S:
+            return
+        self.last = now
+        pct = 100 * (tick - self.start) // (self.target - self.start)
+        sys.stderr.write(f"\rtick {tick} / {self.target} ({pct} %)")
+        sys.stderr.flush()
+        self.shown = True
+
+    def done(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+def run_to(sim: Simulation, ticks: int) -> None:
+    """`sim.run_until(ticks)`, with progress on a terminal."""
+    progress = Progress(sim.tick, ticks)
+    while sim.tick < ticks:
+        sim.step()
+        progress.update(sim.tick)
+    progress.done()
+
+
 def run_hashed(sim: Simulation, ticks: int) -> str:
     """Run to `ticks`, hashing every frame (the initial one included). Returns the hex digest."""
     h = hashlib.blake2b(digest_size=16)
     h.update(sim.frame().digest())
+    progress = Progress(sim.tick, ticks)
     while sim.tick < ticks:
         sim.step()
         h.update(sim.frame().digest())
+        progress.update(sim.tick)
+    progress.done()
     return h.hexdigest()
 
 

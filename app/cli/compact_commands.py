@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from app.cli.common import add_scenario_args, buddyinfo_json, load, print_json
+from app.cli.common import add_scenario_args, buddyinfo_json, load, print_json, run_to
 from simcore.actions import CompactAction
 from simcore.compaction.control import RESULT_NAMES, CompactResult
 from simcore.compaction.install import Compaction, find
@@ -64,7 +64,7 @@ def cmd_compact(args: argparse.Namespace) -> int:
     if args.mode:
         scenario = _with(scenario, mode=args.mode)
     sim = Simulation(scenario)
-    sim.run_until(ticks)
+    run_to(sim, ticks)
     comp = _compaction(sim)
     before = _state(sim)
     before_text = render(sim.node, "buddyinfo")
@@ -172,7 +172,7 @@ class AllocCounter:
 def compare_row(scenario: Scenario, policy: str, ticks: int) -> dict[str, Any]:
     sim = Simulation(_with(scenario, defrag=policy))
     counter = AllocCounter(sim)
-    sim.run_until(ticks)
+    run_to(sim, ticks)
     v = sim.vmstat()
     ok_costly, tried_costly = counter.rate(PAGE_ALLOC_COSTLY_ORDER + 1)
     ok_huge, tried_huge = counter.rate(PAGEBLOCK_ORDER)

@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from app.cli.common import add_scenario_args, buddyinfo_json, load, pageblocks_json, print_json, run_hashed
+from app.cli.common import (
+    add_scenario_args,
+    buddyinfo_json,
+    load,
+    pageblocks_json,
+    print_json,
+    run_hashed,
+    run_to,
+)
 from simcore.link import make_token
 from simcore.pressure.report import pressure_json
 from simcore.procfs import PROC_FILES, render
@@ -88,7 +96,7 @@ def register_proc(sub: Any) -> None:
 def cmd_proc(args: argparse.Namespace) -> int:
     scenario, ticks = load(args)
     sim = Simulation(scenario)
-    sim.run_until(ticks)
+    run_to(sim, ticks)
     print(render(sim.node, args.file), end="")
     return 0
 
