@@ -72,6 +72,8 @@ class Compactor:
         self._free_epoch = -1
         self._free_lo = self._free_hi = 0
         self._free: tuple[list[int], list[int], array[int], list[int]] = ([], [], array("q", [0]), [0])
+        #: the heads of the current free_candidates window by order: (order, heads of that order)
+        self.free_by_order: list[tuple[int, list[int]]] = []
 
     def __getstate__(self) -> dict[str, object]:
         """For copies (keyframes): the numpy views are rebuilt over the copy's own page arrays (a
@@ -202,8 +204,10 @@ class Compactor:
             np.cumsum(np.left_shift(1, o), out=c[1:])
             # bounds[k]: index of the first head of the window's k-th pageblock
             bounds = np.searchsorted(rel, np.arange(0, block_end - w0 + 1, PAGEBLOCK_NR_PAGES)).tolist()
-            heads, orders, cum = (rel + w0).tolist(), o.tolist(), array("q", c.tobytes())
+            h = rel + w0
+            heads, orders, cum = h.tolist(), o.tolist(), array("q", c.tobytes())
             self._free = (heads, orders, cum, bounds)
+            self.free_by_order = [(k, h[o == k].tolist()) for k in np.flatnonzero(np.bincount(o)).tolist()]
             self._free_epoch = self.epoch
             self._free_lo, self._free_hi = w0, block_end
         k = (block_start - self._free_lo) >> PAGEBLOCK_ORDER

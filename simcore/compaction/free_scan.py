@@ -5,8 +5,6 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections import deque
 from collections.abc import Sequence
-from itertools import compress
-from operator import not_
 
 from simcore.compaction.context import SKIP_FREE_BLOCK, SKIP_HINT, SKIP_NOT_TARGET, Compactor
 from simcore.compaction.control import CompactControl, MigrateMode
@@ -120,8 +118,11 @@ def fast_isolate_freepages(c: Compactor, cc: CompactControl) -> None:
     """
     zone = cc.zone
     start_search = cc.free_pfn >= zone.last_pageblock_start()
-    limit = (PAGEBLOCK_NR_PAGES >> 1) if start_search else max(1, ((COMPACT_CLUSTER_MAX >> min(
-        cc.fast_search_fail, 31)) + 1) >> 1)
+    limit = (
+        (PAGEBLOCK_NR_PAGES >> 1)
+        if start_search
+        else max(1, ((COMPACT_CLUSTER_MAX >> min(cc.fast_search_fail, 31)) + 1) >> 1)
+    )
     distance = cc.free_pfn - cc.migrate_pfn
     low_pfn = (cc.free_pfn - (distance >> 2)) & ~_MASK
     min_pfn = (cc.free_pfn - (distance >> 1)) & ~_MASK
@@ -290,36 +291,45 @@ def _isolate_freepages_run(
         p = end
     total = cum[b] - base
     if total:
-        mt = node.pb_mt[(end - 1) >> PAGEBLOCK_ORDER]
-        lists = zone.free_area_by_type[mt]
-        hs = heads[a:b]
-        freepages = cc.freepages
-        # the taken blocks tile [first, last) with the pages in use between them: their buddy bytes
-        # (heads) clear, their kind bytes go FREE -> ISOLATED_FREE, in two slice writes
-        first = hs[0]
-        last = heads[b - 1] + cum[b] - cum[b - 1]
-        kind = node.kind
-        kind[first:last] = kind[first:last].translate(FREE_TO_ISOLATED)
-        node.buddy[first:last] = ZEROS[: last - first]
-        if total == b - a:  # all order 0
-            deque(map(lists[0].pop, hs), 0)
-            freepages[0].extend(hs)
-        else:
-            os_ = orders[a:b]
-            singles = list(compress(hs, map(not_, os_)))
-            deque(map(lists[0].pop, singles), 0)
-            freepages[0].extend(singles)
-            for i in compress(range(len(os_)), os_):
-                o = os_[i]
-                h = hs[i]
-                del lists[o][h]
-                freepages[o].append(h)
-        zone.free_pages -= total
-        cc.nr_freepages += total
-        node.vm_events["compact_isolated"] += total
+        take_free_blocks(c, cc, heads, a, b, heads[b - 1] + cum[b] - cum[b - 1], total)
     cc.total_free_scanned += nr_scanned
     node.emit(MmCompactionIsolateFreepages(node.tick, start, p, nr_scanned, total))
     return total, p
+
+
+def take_free_blocks(
+    c: Compactor, cc: CompactControl, heads: list[int], a: int, b: int, last: int, total: int
+) -> None:
+    """`__isolate_free_page()` for the free blocks ``heads[a:b]`` of one pageblock (``total`` pages,
+    the last one ending at ``last``): off the buddy lists of the pageblock's type, their pages
+    ISOLATED_FREE, onto ``cc.freepages`` by order in pfn order. ``heads`` is the current
+    `Compactor.free_candidates` window."""
+    node = c.node
+    zone = cc.zone
+    lists = zone.free_area_by_type[node.pb_mt[(last - 1) >> PAGEBLOCK_ORDER]]
+    hs = heads[a:b]
+    freepages = cc.freepages
+    # the taken blocks tile [first, last) with the pages in use between them: their buddy bytes
+    # (heads) clear, their kind bytes go FREE -> ISOLATED_FREE, in two slice writes
+    first = hs[0]
+    kind = node.kind
+    kind[first:last] = kind[first:last].translate(FREE_TO_ISOLATED)
+    node.buddy[first:last] = ZEROS[: last - first]
+    if total == b - a:  # all order 0
+        deque(map(lists[0].pop, hs), 0)
+        freepages[0].extend(hs)
+    else:
+        # order by order: the run's heads of each order are a slice of that order's heads
+        for o, ho in c.free_by_order:
+            i = bisect_left(ho, first)
+            j = bisect_left(ho, last, i)
+            if i < j:
+                sl = ho[i:j]
+                deque(map(lists[o].pop, sl), 0)
+                freepages[o].extend(sl)
+    zone.free_pages -= total
+    cc.nr_freepages += total
+    node.vm_events["compact_isolated"] += total
 
 
 def compaction_alloc(c: Compactor, cc: CompactControl, order: int) -> int:
@@ -348,29 +358,40 @@ def compaction_alloc(c: Compactor, cc: CompactControl, order: int) -> int:
 def compaction_alloc_order0(c: Compactor, cc: CompactControl, n: int) -> list[int]:
     """`compaction_alloc()` for n order-0 pages at once (the common case), same choices in bulk.
 
-    Whole isolated blocks are taken smallest order first; the last one is split and its unused
-    part goes back on the isolated lists in buddy-aligned pieces. When the lists run dry the free
-    scanner runs; if it finds nothing, fewer than n pages come back (the rest get -ENOMEM).
+    Whole isolated blocks are taken smallest order first (`take_isolated`). When the lists run dry
+    the free scanner runs; if it finds nothing, fewer than n pages come back (the rest get -ENOMEM).
     """
     out: list[int] = []
     fp = cc.freepages
     scanned = False
     need = n
-    o = 0
     while need:
         if cc.nr_freepages > n - need:  # isolated pages left (this call takes n - need of them)
-            while o < NR_PAGE_ORDERS and not fp[o]:
-                o += 1
-        else:
-            o = NR_PAGE_ORDERS
+            left = take_isolated(fp, need, out)
+            if left < need:
+                need = left
+                scanned = False
+                continue
+        if scanned:
+            break
+        isolate_freepages(c, cc)
+        scanned = True
+    cc.nr_freepages -= len(out)
+    cc.nr_migratepages -= len(out)
+    return out
+
+
+def take_isolated(fp: list[list[int]], need: int, out: list[int]) -> int:
+    """Up to `need` order-0 destinations from the isolated lists ``fp`` onto `out`, as that many
+    `compaction_alloc()` calls would choose them: the smallest order first, the last isolated
+    block first, a block larger than what is left split with its unused part going back on the
+    lists in buddy-aligned pieces. Returns how many are still needed (the lists ran dry)."""
+    o = 0
+    while need:
+        while o < NR_PAGE_ORDERS and not fp[o]:
+            o += 1
         if o == NR_PAGE_ORDERS:
-            if scanned:
-                break
-            isolate_freepages(c, cc)
-            scanned = True
-            o = 0
-            continue
-        scanned = False
+            break
         lst = fp[o]
         if o == 0:
             k = min(need, len(lst))
@@ -399,9 +420,7 @@ def compaction_alloc_order0(c: Compactor, cc: CompactControl, n: int) -> list[in
                 piece -= 1
             fp[piece].append(start)
             start += 1 << piece
-    cc.nr_freepages -= len(out)
-    cc.nr_migratepages -= len(out)
-    return out
+    return need
 
 
 def compaction_free(cc: CompactControl, pfn: int, order: int) -> None:

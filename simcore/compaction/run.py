@@ -7,6 +7,7 @@ releases unused free pages, counts, and emits mm_compaction_end. `run()` drives 
 
 from __future__ import annotations
 
+from simcore.compaction.burst import common_steps, fusable
 from simcore.compaction.context import Compactor
 from simcore.compaction.control import ISOLATE_NONE, CompactControl, CompactResult, MigrateMode
 from simcore.compaction.defer import compaction_restarting
@@ -113,8 +114,18 @@ class CompactionRun:
         self.c.new_epoch()
         ret = _CONTINUE
         self.in_burst = True
-        for _ in range(n):
+        fuse = fusable(self.c, self.cc)
+        left = n
+        while left > 0:
+            if fuse:
+                left -= self._common_steps(left)
+                if self.done:
+                    ret = self.result
+                    break
+                if left <= 0:
+                    break
             ret = self.step()
+            left -= 1
             if ret != _CONTINUE:
                 break
         self.in_burst = False
@@ -127,10 +138,25 @@ class CompactionRun:
             return self.result
         self.c.new_epoch()
         self.in_burst = True
+        fuse = fusable(self.c, self.cc)
         while not self.done:
+            if fuse:
+                self._common_steps(1 << 62)
+                if self.done:
+                    break
             self.step()
         self.in_burst = False
         return self.result
+
+    def _common_steps(self, limit: int) -> int:
+        """`step()` while the turns are the common case, fused (`simcore.compaction.burst`)."""
+        if self.done:
+            return 0
+        taken, out_of_memory = common_steps(self.c, self.cc, limit)
+        self.steps += taken
+        if out_of_memory and not self.cc.scanners_met(self.c.old):
+            self.finish(CompactResult.CONTENDED)
+        return taken
 
     def finish(self, ret: CompactResult) -> CompactResult:
         """The end of `compact_zone()`: unused free pages back, counters, mm_compaction_end."""

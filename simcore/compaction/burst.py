@@ -1,0 +1,234 @@
+"""The common turn of `compact_zone()`'s loop, fused: many 32-page steps in one Python frame.
+
+Theory of operation
+-------------------
+A full-speed compaction run spends almost all of its turns in one situation: the migration
+scanner is in the middle of a pageblock it has already accepted, the free scanner is above it,
+and the batch it isolates is order-0 pages only. `CompactionRun.step()` then calls about twenty
+functions (compact_finished, isolate_migratepages, isolate_migratepages_block, migrate_pages,
+compaction_alloc_order0, isolate_freepages, ...) to do a few bisections and list moves.
+`common_steps()` does the same turns in one loop with the state in local variables, and returns
+to `step()` at the first turn that is anything else: a pageblock boundary (where held pages are
+freed and the next block is chosen), a compound page in the batch, nothing left to isolate in the
+block, the scanners about to meet, or a destination shortage. It then leaves exactly the state
+and the events that the same number of `step()` calls would; tests/test_compaction_burst.py
+checks this on many zones, comparing page arrays, free lists in order, counters and every event.
+
+It is used within a burst of steps only (`CompactionRun.run()` and `advance()`), for modern-mode
+runs that are sync or sync-light, not proactive, with no migration failures drawn and no event
+listeners: the runs whose turns are all alike. Everything else takes `step()` each turn.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+
+from simcore.compaction.context import Compactor
+from simcore.compaction.control import CompactControl, CompactResult, MigrateMode
+from simcore.compaction.events import (
+    MmCompactionFinished,
+    MmCompactionIsolateFreepages,
+    MmCompactionIsolateMigratepages,
+    MmCompactionMigratepages,
+)
+from simcore.compaction.free_scan import compaction_alloc_order0, take_free_blocks, take_isolated
+from simcore.constants import COMPACT_CLUSTER_MAX, PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER, MigrateType
+from simcore.zone import WMARK_MIN
+
+_ASYNC = MigrateMode.ASYNC
+_CONTINUE = int(CompactResult.CONTINUE)
+_MASK = PAGEBLOCK_NR_PAGES - 1
+_FINISHED = MmCompactionFinished.name
+_ISOLATE_MIGRATE = MmCompactionIsolateMigratepages.name
+_MIGRATE = MmCompactionMigratepages.name
+_ISOLATE_FREE = MmCompactionIsolateFreepages.name
+_MOVABLE = int(MigrateType.MOVABLE)
+
+
+def fusable(c: Compactor, cc: CompactControl) -> bool:
+    """Whether a run's turns may go through `common_steps()` at all."""
+    return (
+        not c.old
+        and cc.mode != _ASYNC
+        and not cc.proactive_compaction
+        and cc.defer_frees
+        and c.settings.migrate_fail_rate <= 0
+        and not c.node.listeners
+    )
+
+
+def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, bool]:
+    """Up to `limit` turns of the loop while each is the common case (see the module docstring).
+
+    Returns (turns taken, out_of_memory): the second is True if the last turn found fewer free
+    pages than it isolated to migrate (-ENOMEM from migrate_pages), for the caller to end the run
+    as `step()` would.
+    """
+    node = c.node
+    zone = cc.zone
+    events = node.events
+    emit = events.append
+    tick = node.tick
+    order = cc.order
+    alloc_order = node.alloc_order
+    mp = cc.migratepages
+    fp = cc.freepages
+    fp0 = fp[0]
+    pending = cc.pending_free
+    moved_src = cc.moved_src
+    moved_dst = cc.moved_dst
+    zone_start = zone.start_pfn
+    trail = c.trail_migrate
+    isolatable = c.isolatable
+    # compact_finished()'s event is the same for every such turn, and migrate_pages()'s for every
+    # full batch: events never change once emitted, so the turns share them
+    finished = MmCompactionFinished(tick, node.nid, zone.idx, order, _CONTINUE)
+    whole = MmCompactionMigratepages(tick, COMPACT_CLUSTER_MAX, 0)
+    steps = 0
+    migrated = 0
+    isolated = 0
+    nfree = 0
+    oom = False
+    while steps < limit:
+        low = cc.migrate_pfn
+        # mid-pageblock, the scanners apart, the block's end below the free scanner
+        if not low & _MASK or low <= zone_start:
+            break
+        block_start = low & ~_MASK
+        block_end = block_start + PAGEBLOCK_NR_PAGES
+        free_pfn = cc.free_pfn
+        if block_end > free_pfn or (free_pfn >> PAGEBLOCK_ORDER) <= (low >> PAGEBLOCK_ORDER):
+            break
+        if cc.contended or mp or (pending and pending[0] >> PAGEBLOCK_ORDER != low >> PAGEBLOCK_ORDER):
+            break
+        if alloc_order[block_start] > PAGEBLOCK_ORDER:  # suitable_migration_source: skip persistent
+            break
+        # isolate_migratepages_block(): the isolatable heads from `low` on, 32 pages' worth
+        heads, cum, lo, hi = isolatable(block_start, block_end, order)
+        a = bisect_left(heads, low, lo, hi)
+        if a == hi:
+            break  # nothing left in the block: step() sets the skip bit
+        base = cum[a]
+        b = bisect_left(cum, base + COMPACT_CLUSTER_MAX, a + 1, hi + 1)
+        if b <= hi:
+            stop = heads[b - 1] + cum[b] - cum[b - 1]
+        else:
+            b = hi
+            stop = block_end
+        n = cum[b] - base
+        if n != b - a:
+            break  # a compound page: migrate_pages() handles it
+        # the turn is the common case from here on: compact_finished() said continue
+        steps += 1
+        emit(finished)
+        srcs = heads[a:b]
+        if stop > block_end:
+            stop = block_end
+        cc.migrate_pfn = stop
+        if not trail or trail[-1] != block_start:
+            trail.append(block_start)
+        cc.total_migrate_scanned += stop - low
+        cc.nr_migratepages = n
+        isolated += n
+        emit(MmCompactionIsolateMigratepages(tick, low, stop, stop - low, n))
+        # migrate_pages(): destinations from compaction_alloc()
+        if len(fp0) >= n:
+            dsts = fp0[-n:]
+            del fp0[-n:]
+            cc.nr_freepages -= n
+            cc.nr_migratepages = 0
+        else:
+            dsts = []
+            if cc.nr_freepages == len(fp0) and order <= 0:
+                # the isolated pages are not enough: take them all, then the free scanner
+                # (isolate_freepages()) runs; in the common case it finds the rest in the pageblock
+                # it is on, from where it stopped (see `_free_common`)
+                dsts += fp0
+                fp0.clear()
+                if _free_common(c, cc, n, stop):
+                    nfree += 1
+                    take_isolated(fp, n - len(dsts), dsts)
+                    cc.nr_freepages -= n
+                    cc.nr_migratepages = 0
+            if len(dsts) < n:
+                mp.extend(srcs)  # as isolated, while the free scanner runs
+                cc.nr_freepages -= len(dsts)
+                cc.nr_migratepages -= len(dsts)
+                dsts += compaction_alloc_order0(c, cc, n - len(dsts))
+                mp.clear()
+                cc.nr_migratepages = 0
+                if len(dsts) < n:
+                    # -ENOMEM: the rest stay where they are (as migrate_pages() puts them back)
+                    oom = True
+                    node.vm_events["pgmigrate_fail"] += n - len(dsts)
+                    cc.nr_failed += n - len(dsts)
+                    srcs = srcs[: len(dsts)]
+        k = len(srcs)
+        pending.extend(srcs)
+        moved_src.extend(srcs)
+        moved_dst.extend(dsts)
+        migrated += k
+        cc.nr_migrated += k
+        emit(whole if k == COMPACT_CLUSTER_MAX and n == k else MmCompactionMigratepages(tick, k, n - k))
+        if oom:
+            break
+    if steps:
+        counts = node.event_counts
+        counts[_FINISHED] = counts.get(_FINISHED, 0) + steps
+        counts[_ISOLATE_MIGRATE] = counts.get(_ISOLATE_MIGRATE, 0) + steps
+        counts[_MIGRATE] = counts.get(_MIGRATE, 0) + steps
+        counts[_ISOLATE_FREE] = counts.get(_ISOLATE_FREE, 0) + nfree
+        ev = node.vm_events
+        ev["compact_isolated"] += isolated
+        ev["pgmigrate_success"] += migrated
+        node.pgfree += migrated
+    return steps, oom
+
+
+def _free_common(c: Compactor, cc: CompactControl, n: int, migrate_pfn: int) -> bool:
+    """`isolate_freepages()` when it takes what is wanted from the pageblock it is on, not stopped
+    by the watermark (the turn's other ``n - nr_freepages`` destinations), with the same outcome.
+    Returns False, having changed nothing, when that is not the case."""
+    zone = cc.zone
+    node = c.node
+    isolate_start = cc.free_pfn
+    block_start = isolate_start & ~_MASK
+    if block_start < (migrate_pfn & ~_MASK) + PAGEBLOCK_NR_PAGES:
+        return False
+    b = block_start >> PAGEBLOCK_ORDER
+    head = node.buddy[block_start]
+    if head and head - 1 >= PAGEBLOCK_ORDER:
+        return False
+    if not cc.ignore_block_suitable and node.pb_mt[b] != _MOVABLE:
+        return False
+    if not cc.ignore_skip_hint and node.pb_skip[b]:
+        return False
+    block_end = min(block_start + PAGEBLOCK_NR_PAGES, zone.end_pfn)
+    heads, _, cum, lo, hi = c.free_candidates(block_end - PAGEBLOCK_NR_PAGES, block_end)
+    a = bisect_left(heads, isolate_start, lo, hi)
+    base = cum[a]
+    enough = bisect_left(cum, base + n - cc.nr_freepages, a + 1, hi + 1)
+    if enough > hi:
+        return False
+    room = zone.free_pages + len(cc.pending_free) - zone.watermark[WMARK_MIN]
+    if bisect_left(cum, base + room, a + 1, hi + 1) - 1 < enough:
+        return False  # the watermark stops it first
+    # as isolate_freepages() with isolate_freepages_block() and its run of blocks
+    trail = c.trail_free
+    if not trail or trail[-1] != block_start:
+        trail.append(block_start)
+    p = heads[enough - 1] + cum[enough] - cum[enough - 1]
+    total = cum[enough] - base
+    take_free_blocks(c, cc, heads, a, enough, p, total)
+    nr_scanned = p - isolate_start
+    if p > block_end:
+        p = block_end
+    cc.total_free_scanned += nr_scanned
+    node.events.append(MmCompactionIsolateFreepages(node.tick, isolate_start, p, nr_scanned, total))
+    if p == block_end:
+        node.pb_skip[b] = 1
+        if block_start - PAGEBLOCK_NR_PAGES < zone.compact_cached_free_pfn:
+            zone.compact_cached_free_pfn = max(block_start - PAGEBLOCK_NR_PAGES, zone.start_pfn)
+        p = block_start - PAGEBLOCK_NR_PAGES
+    cc.free_pfn = p
+    return True
