@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
+from test_compaction_outcome import _bench, digest
 
 from simcore.compaction import burst, run
 from simcore.compaction.context import Compactor, CompactSettings
@@ -21,7 +22,6 @@ from simcore.invariants import check
 from simcore.node import Node
 from simcore.scenario import load_scenario
 from simcore.simulation import Simulation
-from test_compaction_outcome import _bench, digest
 
 
 def _unfused(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
