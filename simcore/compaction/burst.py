@@ -31,7 +31,12 @@ from simcore.compaction.events import (
     MmCompactionIsolateMigratepages,
     MmCompactionMigratepages,
 )
-from simcore.compaction.free_scan import compaction_alloc_order0, take_free_blocks, take_isolated
+from simcore.compaction.free_scan import (
+    compaction_alloc_order0,
+    take_free_blocks,
+    take_isolated,
+    walk_freepages,
+)
 from simcore.constants import COMPACT_CLUSTER_MAX, PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER, MigrateType
 from simcore.zone import WMARK_MIN
 
@@ -87,7 +92,6 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
     steps = 0
     migrated = 0
     isolated = 0
-    nfree = 0
     oom = False
     while steps < limit:
         low = cc.migrate_pfn
@@ -137,32 +141,34 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
             del fp0[-n:]
             cc.nr_freepages -= n
             cc.nr_migratepages = 0
-        else:
-            dsts = []
-            if cc.nr_freepages == len(fp0) and order <= 0:
-                # the isolated pages are not enough: take them all, then the free scanner
-                # (isolate_freepages()) runs; in the common case it finds the rest in the pageblock
-                # it is on, from where it stopped (see `_free_common`)
-                dsts += fp0
-                fp0.clear()
-                if _free_common(c, cc, n, stop):
-                    nfree += 1
-                    take_isolated(fp, n - len(dsts), dsts)
-                    cc.nr_freepages -= n
-                    cc.nr_migratepages = 0
-            if len(dsts) < n:
-                mp.extend(srcs)  # as isolated, while the free scanner runs
-                cc.nr_freepages -= len(dsts)
-                cc.nr_migratepages -= len(dsts)
-                dsts += compaction_alloc_order0(c, cc, n - len(dsts))
+        elif cc.nr_freepages == len(fp0) and order <= 0:
+            # compaction_alloc(): the isolated pages are not enough; take them all, then the free
+            # scanner runs (`_free_walk`), then take from what it isolated
+            d = len(fp0)
+            dsts = fp0[:]
+            fp0.clear()
+            _free_walk(c, cc, stop)
+            left = take_isolated(fp, n - d, dsts)
+            placed = n - left
+            cc.nr_freepages -= placed
+            cc.nr_migratepages -= placed
+            if left and placed > d:
+                # it found some but not enough: compaction_alloc() runs the free scanner again
+                mp.extend(srcs)
+                dsts += compaction_alloc_order0(c, cc, left)
                 mp.clear()
-                cc.nr_migratepages = 0
-                if len(dsts) < n:
-                    # -ENOMEM: the rest stay where they are (as migrate_pages() puts them back)
-                    oom = True
-                    node.vm_events["pgmigrate_fail"] += n - len(dsts)
-                    cc.nr_failed += n - len(dsts)
-                    srcs = srcs[: len(dsts)]
+            cc.nr_migratepages = 0
+        else:
+            mp.extend(srcs)  # as isolated, while the free scanner runs
+            dsts = compaction_alloc_order0(c, cc, n)
+            mp.clear()
+            cc.nr_migratepages = 0
+        if len(dsts) < n:
+            # -ENOMEM: the rest stay where they are (as migrate_pages() puts them back)
+            oom = True
+            node.vm_events["pgmigrate_fail"] += n - len(dsts)
+            cc.nr_failed += n - len(dsts)
+            srcs = srcs[: len(dsts)]
         k = len(srcs)
         pending.extend(srcs)
         moved_src.extend(srcs)
@@ -177,7 +183,6 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
         counts[_FINISHED] = counts.get(_FINISHED, 0) + steps
         counts[_ISOLATE_MIGRATE] = counts.get(_ISOLATE_MIGRATE, 0) + steps
         counts[_MIGRATE] = counts.get(_MIGRATE, 0) + steps
-        counts[_ISOLATE_FREE] = counts.get(_ISOLATE_FREE, 0) + nfree
         ev = node.vm_events
         ev["compact_isolated"] += isolated
         ev["pgmigrate_success"] += migrated
@@ -185,50 +190,75 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
     return steps, oom
 
 
-def _free_common(c: Compactor, cc: CompactControl, n: int, migrate_pfn: int) -> bool:
-    """`isolate_freepages()` when it takes what is wanted from the pageblock it is on, not stopped
-    by the watermark (the turn's other ``n - nr_freepages`` destinations), with the same outcome.
-    Returns False, having changed nothing, when that is not the case."""
+def _free_walk(c: Compactor, cc: CompactControl, migrate_pfn: int) -> None:
+    """`isolate_freepages()` in a sync modern run (stride 1, no fast search), with the same outcome:
+    the pageblock walk down from ``free_pfn``, fused while each block is the common case (a target
+    with free pages from the cursor on, the watermark not in the way), then `walk_freepages()`
+    for the rest of the walk from the first block that is not."""
     zone = cc.zone
     node = c.node
+    events = node.events
+    pb_skip = node.pb_skip
+    trail = c.trail_free
     isolate_start = cc.free_pfn
     block_start = isolate_start & ~_MASK
-    if block_start < (migrate_pfn & ~_MASK) + PAGEBLOCK_NR_PAGES:
-        return False
-    b = block_start >> PAGEBLOCK_ORDER
-    head = node.buddy[block_start]
-    if head and head - 1 >= PAGEBLOCK_ORDER:
-        return False
-    if not cc.ignore_block_suitable and node.pb_mt[b] != _MOVABLE:
-        return False
-    if not cc.ignore_skip_hint and node.pb_skip[b]:
-        return False
     block_end = min(block_start + PAGEBLOCK_NR_PAGES, zone.end_pfn)
-    heads, _, cum, lo, hi = c.free_candidates(block_end - PAGEBLOCK_NR_PAGES, block_end)
-    a = bisect_left(heads, isolate_start, lo, hi)
-    base = cum[a]
-    enough = bisect_left(cum, base + n - cc.nr_freepages, a + 1, hi + 1)
-    if enough > hi:
-        return False
-    room = zone.free_pages + len(cc.pending_free) - zone.watermark[WMARK_MIN]
-    if bisect_left(cum, base + room, a + 1, hi + 1) - 1 < enough:
-        return False  # the watermark stops it first
-    # as isolate_freepages() with isolate_freepages_block() and its run of blocks
-    trail = c.trail_free
-    if not trail or trail[-1] != block_start:
-        trail.append(block_start)
-    p = heads[enough - 1] + cum[enough] - cum[enough - 1]
-    total = cum[enough] - base
-    take_free_blocks(c, cc, heads, a, enough, p, total)
-    nr_scanned = p - isolate_start
-    if p > block_end:
-        p = block_end
-    cc.total_free_scanned += nr_scanned
-    node.events.append(MmCompactionIsolateFreepages(node.tick, isolate_start, p, nr_scanned, total))
-    if p == block_end:
-        node.pb_skip[b] = 1
-        if block_start - PAGEBLOCK_NR_PAGES < zone.compact_cached_free_pfn:
-            zone.compact_cached_free_pfn = max(block_start - PAGEBLOCK_NR_PAGES, zone.start_pfn)
-        p = block_start - PAGEBLOCK_NR_PAGES
-    cc.free_pfn = p
-    return True
+    low = (migrate_pfn & ~_MASK) + PAGEBLOCK_NR_PAGES
+    mark = zone.watermark[WMARK_MIN]
+    emitted = 0
+    while block_start >= low:
+        b = block_start >> PAGEBLOCK_ORDER
+        head = node.buddy[block_start]
+        if head and head - 1 >= PAGEBLOCK_ORDER:
+            break
+        if not cc.ignore_block_suitable and node.pb_mt[b] != _MOVABLE:
+            break
+        if not cc.ignore_skip_hint and pb_skip[b]:
+            break
+        heads, _, cum, lo, hi = c.free_candidates(block_end - PAGEBLOCK_NR_PAGES, block_end)
+        a = bisect_left(heads, isolate_start, lo, hi)
+        if a == hi:
+            break  # nothing from the cursor on: the stride would double
+        base = cum[a]
+        room = zone.free_pages + len(cc.pending_free) - mark
+        refused = bisect_left(cum, base + room, a + 1, hi + 1) - 1
+        enough = bisect_left(cum, base + cc.nr_migratepages - cc.nr_freepages, a + 1, hi + 1)
+        if refused < hi and refused < enough:
+            break  # the watermark stops it in this block
+        # isolate_freepages_block(): the run of free blocks from the cursor
+        if not trail or trail[-1] != block_start:
+            trail.append(block_start)
+        last_idx = enough if enough <= hi else hi
+        last = heads[last_idx - 1] + cum[last_idx] - cum[last_idx - 1]
+        total = cum[last_idx] - base
+        take_free_blocks(c, cc, heads, a, last_idx, last, total)
+        p = last if enough <= hi else block_end
+        nr_scanned = p - isolate_start
+        if p > block_end:
+            p = block_end
+        cc.total_free_scanned += nr_scanned
+        events.append(MmCompactionIsolateFreepages(node.tick, isolate_start, p, nr_scanned, total))
+        emitted += 1
+        if p == block_end:
+            pb_skip[b] = 1
+            if block_start - PAGEBLOCK_NR_PAGES < zone.compact_cached_free_pfn:
+                zone.compact_cached_free_pfn = max(block_start - PAGEBLOCK_NR_PAGES, zone.start_pfn)
+        if enough <= hi:  # enough isolated
+            isolate_start = block_start - PAGEBLOCK_NR_PAGES if p >= block_end else p
+            break
+        # the block is used up and took pages: on to the next one, stride 1
+        block_end = block_start
+        block_start -= PAGEBLOCK_NR_PAGES
+        isolate_start = block_start
+    else:
+        cc.free_pfn = isolate_start
+        isolate_start = -1
+    if emitted:
+        counts = node.event_counts
+        counts[_ISOLATE_FREE] = counts.get(_ISOLATE_FREE, 0) + emitted
+    if isolate_start < 0:
+        return
+    if cc.nr_freepages >= cc.nr_migratepages:
+        cc.free_pfn = isolate_start
+    else:
+        walk_freepages(c, cc, isolate_start, 1)

@@ -61,19 +61,20 @@ def isolate_freepages(c: Compactor, cc: CompactControl) -> None:
     stopped, sets the skip bit of every block it scanned to the end, and samples with a stride
     (32 for async, 1 for sync) that resets to 1 when a block yields pages and doubles when not.
     """
-    zone = cc.zone
-    node = c.node
     if not c.old and cc.order > 0:
         fast_isolate_freepages(c, cc)
         if cc.nr_freepages:
             return
-    isolate_start = cc.free_pfn
+    walk_freepages(c, cc, cc.free_pfn, 1 if c.old or cc.mode != _ASYNC else COMPACT_CLUSTER_MAX)
+
+
+def walk_freepages(c: Compactor, cc: CompactControl, isolate_start: int, stride: int) -> None:
+    """The pageblock walk of `isolate_freepages()` from ``isolate_start`` with the given stride."""
+    zone = cc.zone
+    node = c.node
     block_start = isolate_start & ~_MASK
     block_end = min(block_start + PAGEBLOCK_NR_PAGES, zone.end_pfn)
     low = (cc.migrate_pfn & ~_MASK) + PAGEBLOCK_NR_PAGES
-    stride = COMPACT_CLUSTER_MAX if cc.mode == _ASYNC else 1
-    if c.old:
-        stride = 1
     while block_start >= low:
         b = block_start >> PAGEBLOCK_ORDER
         reason = suitable_migration_target(c, cc, block_start)
