@@ -141,3 +141,70 @@ def test_fused_turns_leave_scenarios_unchanged(monkeypatch: pytest.MonkeyPatch) 
             single = hashed()
         assert fused == single, name
         assert fused[1]["pgmigrate_success"] > 0
+
+
+def _eager(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every free block leaves its list at once (no lazy removal in bursts)."""
+    begin = CompactionRun._begin_burst
+
+    def eager_begin(self: CompactionRun) -> None:
+        begin(self)
+        self.c.lazy_lists = False
+
+    monkeypatch.setattr(CompactionRun, "_begin_burst", eager_begin)
+
+
+@pytest.mark.parametrize(
+    ("pages", "seed", "free_share", "drive"),
+    [
+        (1 << 15, 21, 0.0, _to_end),  # most of the lists go: settled by filtering each list
+        (1 << 15, 22, 0.25, _to_end),
+        (1 << 14, 23, 0.0, _in_bursts(5)),  # a few entries a burst: settled one by one
+        (1 << 15, 24, 0.02, _to_end),
+    ],
+)
+def test_lazy_list_removal_equals_eager(
+    monkeypatch: pytest.MonkeyPatch,
+    pages: int,
+    seed: int,
+    free_share: float,
+    drive: Callable[[CompactionRun], None],
+) -> None:
+    def state() -> Node:
+        if free_share:
+            return _compound_state(pages, seed, free_share)
+        return _bench().build(pages, seed)
+
+    settled = []
+    real = Compactor.settle_lists
+
+    def counting(self: Compactor, lists: list[list[dict[int, None]]]) -> None:
+        settled.append(self.nr_stale)
+        real(self, lists)
+
+    with monkeypatch.context() as m:
+        m.setattr(Compactor, "settle_lists", counting)
+        lazy = _manual(state(), drive)
+    assert max(settled) > 0  # entries were left for later
+    with monkeypatch.context() as m:
+        _eager(m)
+        eager = _manual(state(), drive)
+    assert lazy == eager
+
+
+def test_lazy_removal_only_in_full_manual_bursts(monkeypatch: pytest.MonkeyPatch) -> None:
+    # direct compaction and kcompactd read the free lists during their runs: they stay eager
+    seen: list[tuple[int, bool]] = []
+    begin = CompactionRun._begin_burst
+
+    def spy(self: CompactionRun) -> None:
+        begin(self)
+        seen.append((self.cc.order, self.c.lazy_lists))
+
+    monkeypatch.setattr(CompactionRun, "_begin_burst", spy)
+    sim = Simulation(
+        load_scenario("compaction-vs-lumpy", ["node.zones.0.pages=65536", "workload.events_per_tick=1500"])
+    )
+    sim.run_until(95)
+    assert seen and all(lazy == (order < 0) for order, lazy in seen)
+    assert any(order > 0 for order, _ in seen)

@@ -22,6 +22,7 @@ listeners: the runs whose turns are all alike. Everything else takes `step()` ea
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Sequence
 
 from simcore.compaction.context import Compactor
 from simcore.compaction.control import CompactControl, CompactResult, MigrateMode
@@ -93,6 +94,12 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
     migrated = 0
     isolated = 0
     oom = False
+    if cc.contended or mp:
+        return 0, False
+    current = -1  # the pageblock whose isolatable heads are in `heads` (from index `a` on)
+    heads: list[int] = []
+    cum: Sequence[int] = []
+    a = hi = 0
     while steps < limit:
         low = cc.migrate_pfn
         # mid-pageblock, the scanners apart, the block's end below the free scanner
@@ -103,13 +110,15 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
         free_pfn = cc.free_pfn
         if block_end > free_pfn or (free_pfn >> PAGEBLOCK_ORDER) <= (low >> PAGEBLOCK_ORDER):
             break
-        if cc.contended or mp or (pending and pending[0] >> PAGEBLOCK_ORDER != low >> PAGEBLOCK_ORDER):
-            break
-        if alloc_order[block_start] > PAGEBLOCK_ORDER:  # suitable_migration_source: skip persistent
-            break
-        # isolate_migratepages_block(): the isolatable heads from `low` on, 32 pages' worth
-        heads, cum, lo, hi = isolatable(block_start, block_end, order)
-        a = bisect_left(heads, low, lo, hi)
+        if block_start != current:
+            if pending and pending[0] >> PAGEBLOCK_ORDER != low >> PAGEBLOCK_ORDER:
+                break
+            if alloc_order[block_start] > PAGEBLOCK_ORDER:  # suitable_migration_source: persistent skip
+                break
+            heads, cum, lo, hi = isolatable(block_start, block_end, order)
+            a = bisect_left(heads, low, lo, hi)
+            current = block_start
+        # isolate_migratepages_block(): the isolatable heads from `low` on (heads[a:]), 32 pages' worth
         if a == hi:
             break  # nothing left in the block: step() sets the skip bit
         base = cum[a]
@@ -126,6 +135,7 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
         steps += 1
         emit(finished)
         srcs = heads[a:b]
+        a = b  # the next turn starts at stop, which is where heads[b] is or after it
         if stop > block_end:
             stop = block_end
         cc.migrate_pfn = stop

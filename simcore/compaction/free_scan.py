@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections import deque
 from collections.abc import Sequence
 
 from simcore.compaction.context import SKIP_FREE_BLOCK, SKIP_HINT, SKIP_NOT_TARGET, Compactor
@@ -307,7 +306,8 @@ def take_free_blocks(
     `Compactor.free_candidates` window."""
     node = c.node
     zone = cc.zone
-    lists = zone.free_area_by_type[node.pb_mt[(last - 1) >> PAGEBLOCK_ORDER]]
+    mt = node.pb_mt[(last - 1) >> PAGEBLOCK_ORDER]
+    lists = zone.free_area_by_type[mt]
     hs = heads[a:b]
     freepages = cc.freepages
     # the taken blocks tile [first, last) with the pages in use between them: their buddy bytes
@@ -317,7 +317,7 @@ def take_free_blocks(
     kind[first:last] = kind[first:last].translate(FREE_TO_ISOLATED)
     node.buddy[first:last] = ZEROS[: last - first]
     if total == b - a:  # all order 0
-        deque(map(lists[0].pop, hs), 0)
+        c.take_off_lists(lists, mt, 0, hs)
         freepages[0].extend(hs)
     else:
         # order by order: the run's heads of each order are a slice of that order's heads
@@ -326,7 +326,7 @@ def take_free_blocks(
             j = bisect_left(ho, last, i)
             if i < j:
                 sl = ho[i:j]
-                deque(map(lists[o].pop, sl), 0)
+                c.take_off_lists(lists, mt, o, sl)
                 freepages[o].extend(sl)
     zone.free_pages -= total
     cc.nr_freepages += total

@@ -109,11 +109,24 @@ class CompactionRun:
             cc.migrate_pfn = ((cc.migrate_pfn - 1) // chunk + 1) * chunk
         return _CONTINUE
 
+    def _begin_burst(self) -> None:
+        c = self.c
+        c.new_epoch()
+        self.in_burst = True
+        # a full manual compaction in modern mode reads no free list until it ends
+        c.lazy_lists = not c.old and self.cc.order < 0 and self.cc.defer_frees
+
+    def _end_burst(self) -> None:
+        c = self.c
+        self.in_burst = False
+        flush_sources(c, self.cc)
+        c.settle_lists(self.cc.zone.free_area_by_type)
+        c.lazy_lists = False
+
     def advance(self, n: int) -> CompactResult:
         """Up to n steps in one burst (nothing else touches memory in between)."""
-        self.c.new_epoch()
         ret = _CONTINUE
-        self.in_burst = True
+        self._begin_burst()
         fuse = fusable(self.c, self.cc)
         left = n
         while left > 0:
@@ -128,16 +141,14 @@ class CompactionRun:
             left -= 1
             if ret != _CONTINUE:
                 break
-        self.in_burst = False
-        flush_sources(self.c, self.cc)
+        self._end_burst()
         return ret
 
     def run(self) -> CompactResult:
         """Begin (if needed) and step until the run ends; returns the result."""
         if not self.started and not self.done and self.begin() != _CONTINUE:
             return self.result
-        self.c.new_epoch()
-        self.in_burst = True
+        self._begin_burst()
         fuse = fusable(self.c, self.cc)
         while not self.done:
             if fuse:
@@ -145,7 +156,7 @@ class CompactionRun:
                 if self.done:
                     break
             self.step()
-        self.in_burst = False
+        self._end_burst()
         return self.result
 
     def _common_steps(self, limit: int) -> int:
@@ -165,6 +176,7 @@ class CompactionRun:
         zone = cc.zone
         node = c.node
         flush_sources(c, cc)
+        c.settle_lists(zone.free_area_by_type)  # before the free pages go back on the lists
         if cc.nr_freepages > 0 or any(cc.freepages):
             lowest = release_freepages(c, cc)
             if not c.old and lowest >= 0:
