@@ -81,11 +81,12 @@ class Compactor:
         self._free: tuple[list[int], list[int], array[int], list[int]] = ([], [], array("q", [0]), [0])
         #: the heads of the current free_candidates window by order: (order, heads of that order)
         self.free_by_order: list[tuple[int, list[int]]] = []
-        # free blocks taken off their lists lazily (see `take_off_lists`): [migratetype][order] -> pfns
+        # free blocks taken off their lists lazily (`take_off_lists`): [migratetype][order] -> pfn chunks
         self.lazy_lists = False
-        self.stale: list[list[list[int]]] = [
+        self.stale: list[list[list[list[int] | np.ndarray]]] = [
             [[] for _ in range(NR_PAGE_ORDERS)] for _ in range(MIGRATE_TYPES)
         ]
+        self.nr_stale_at = [[0] * NR_PAGE_ORDERS for _ in range(MIGRATE_TYPES)]
         self.nr_stale = 0
 
     def __getstate__(self) -> dict[str, object]:
@@ -231,7 +232,9 @@ class Compactor:
         blocks again when the walk gets there."""
         self._free_epoch = -1
 
-    def take_off_lists(self, lists: list[dict[int, None]], mt: int, order: int, pfns: list[int]) -> None:
+    def take_off_lists(
+        self, lists: list[dict[int, None]], mt: int, order: int, pfns: list[int] | np.ndarray
+    ) -> None:
         """Take free blocks of one order off the free list ``lists[order]`` of type `mt` (each must
         be on it, its buddy byte already cleared).
 
@@ -245,10 +248,11 @@ class Compactor:
         entries are exactly the ones taken off, and the list order is kept.
         """
         if self.lazy_lists:
-            self.stale[mt][order] += pfns
+            self.stale[mt][order].append(pfns)
+            self.nr_stale_at[mt][order] += len(pfns)
             self.nr_stale += len(pfns)
         else:
-            deque(map(lists[order].pop, pfns), 0)
+            deque(map(lists[order].pop, pfns if isinstance(pfns, list) else pfns.tolist()), 0)
 
     def settle_lists(self, free_area_by_type: list[list[dict[int, None]]]) -> None:
         """Drop the stale entries of `take_off_lists` from the zone's free lists."""
@@ -256,19 +260,22 @@ class Compactor:
             return
         buddyv = self.buddyv
         for mt, by_order in enumerate(self.stale):
-            for order, pfns in enumerate(by_order):
-                if not pfns:
+            counts = self.nr_stale_at[mt]
+            for order, chunks in enumerate(by_order):
+                if not chunks:
                     continue
                 lst = free_area_by_type[mt][order]
-                if len(pfns) * 4 < len(lst):
-                    deque(map(lst.pop, pfns), 0)
+                if counts[order] * 4 < len(lst):
+                    for pfns in chunks:
+                        deque(map(lst.pop, pfns if isinstance(pfns, list) else pfns.tolist()), 0)
                 else:
                     # most of the list goes: keep the entries still free at this order, in order
                     keys = np.fromiter(lst, dtype=np.intp, count=len(lst))
                     live = keys[buddyv[keys] == order + 1].tolist()
                     lst.clear()
                     lst.update(dict.fromkeys(live))
-                pfns.clear()
+                chunks.clear()
+                counts[order] = 0
         self.nr_stale = 0
 
     def new_epoch(self) -> None:

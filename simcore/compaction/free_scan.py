@@ -387,40 +387,43 @@ def take_isolated(fp: list[list[int]], need: int, out: list[int]) -> int:
     `compaction_alloc()` calls would choose them: the smallest order first, the last isolated
     block first, a block larger than what is left split with its unused part going back on the
     lists in buddy-aligned pieces. Returns how many are still needed (the lists ran dry)."""
-    o = 0
-    while need:
-        while o < NR_PAGE_ORDERS and not fp[o]:
-            o += 1
-        if o == NR_PAGE_ORDERS:
-            break
+    for o in range(NR_PAGE_ORDERS):
         lst = fp[o]
-        if o == 0:
+        if not lst:
+            continue
+        if not o:
             k = min(need, len(lst))
             out += lst[-k:]
             del lst[-k:]
             need -= k
+            if not need:
+                return 0
             continue
         size = 1 << o
         k = min(len(lst), need >> o)
         if k:
             # whole blocks, the last isolated first (as taking them one by one would)
-            taken = lst[-k:]
+            if o == 1:
+                out += [p for pfn in reversed(lst[-k:]) for p in (pfn, pfn + 1)]
+            else:
+                out += [p for pfn in reversed(lst[-k:]) for p in range(pfn, pfn + size)]
             del lst[-k:]
-            for pfn in reversed(taken):
-                out.extend(range(pfn, pfn + size))
             need -= k << o
-            continue
+            if not need:
+                return 0
+            if not lst:
+                continue
         # a block larger than what is left to place: split it
         pfn = lst.pop()
         out.extend(range(pfn, pfn + need))
         start, end = pfn + need, pfn + size
-        need = 0
         while start < end:
             piece = (start & -start).bit_length() - 1
             while start + (1 << piece) > end:
                 piece -= 1
             fp[piece].append(start)
             start += 1 << piece
+        return 0
     return need
 
 

@@ -124,16 +124,16 @@ def _free_held(c: Compactor, cc: CompactControl, pending: list[int]) -> None:
     if same_block and node.kind.count(0, block_start, end) + len(pending) == PAGEBLOCK_NR_PAGES:
         seg = c.buddyv[block_start:end]
         rel = np.flatnonzero(seg)
-        # `zone.del_free_block(h, o)` for each free block of the pageblock, in bulk: one dict
-        # delete each from the free lists of the pageblock's type (a loop in C), then the buddy
-        # bytes and free_pages at once. Every page of the block is free, and the ones not held
-        # here were on the free lists.
+        # `zone.del_free_block(h, o)` for each free block of the pageblock, in bulk: off the free
+        # lists of the pageblock's type order by order (`Compactor.take_off_lists`), then the
+        # buddy bytes and free_pages at once. Every page of the block is free, and the ones not
+        # held here were on the free lists.
         mt = node.pb_mt[block_start >> PAGEBLOCK_ORDER]
         lists = zone.free_area_by_type[mt]
         orders = seg[rel]
         heads = rel + block_start
         for o1 in np.flatnonzero(np.bincount(orders)).tolist():
-            c.take_off_lists(lists, mt, o1 - 1, heads[orders == o1].tolist())
+            c.take_off_lists(lists, mt, o1 - 1, heads[orders == o1])
         zone.free_pages -= PAGEBLOCK_NR_PAGES - len(pending)
         buddy[block_start:end] = bytes(PAGEBLOCK_NR_PAGES)
         free_one_page(block_start, PAGEBLOCK_ORDER)
