@@ -208,3 +208,40 @@ def test_lazy_removal_only_in_full_manual_bursts(monkeypatch: pytest.MonkeyPatch
     sim.run_until(95)
     assert seen and all(lazy == (order < 0) for order, lazy in seen)
     assert any(order > 0 for order, _ in seen)
+
+
+def test_lazy_removal_on_a_workload_state(monkeypatch: pytest.MonkeyPatch) -> None:
+    # `zonescope compact fragmented-zone --ticks 200`, shrunk: pageblocks with unmovable pages are
+    # not emptied, so their held pages are freed into them (free_into_pageblock) lazily too
+    from simcore.actions import CompactAction
+    from simcore.compaction import migrate
+    from simcore.compaction.install import find
+
+    def compacted() -> tuple[bytes, dict[str, int]]:
+        sim = Simulation(
+            load_scenario("fragmented-zone", ["node.zones.0.pages=65536", "workload.events_per_tick=750"])
+        )
+        sim.run_until(200)
+        comp = find(sim)
+        assert comp is not None
+        sim.apply(CompactAction())
+        comp.finish_manual()
+        check(sim.node)
+        return sim.frame().digest(), dict(sim.vmstat())
+
+    partial = []
+    real = migrate.free_into_pageblock
+
+    def spy(*args: object) -> None:
+        partial.append(args[-1] is not None and args[-1].lazy_lists)  # type: ignore[attr-defined]
+        real(*args)  # type: ignore[arg-type]
+
+    with monkeypatch.context() as m:
+        m.setattr(migrate, "free_into_pageblock", spy)
+        lazy = compacted()
+    assert any(partial)
+    with monkeypatch.context() as m:
+        _eager(m)
+        eager = compacted()
+    assert lazy == eager
+    assert lazy[1]["pgmigrate_success"] > 0

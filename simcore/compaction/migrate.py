@@ -138,14 +138,14 @@ def _free_held(c: Compactor, cc: CompactControl, pending: list[int]) -> None:
         buddy[block_start:end] = bytes(PAGEBLOCK_NR_PAGES)
         free_one_page(block_start, PAGEBLOCK_ORDER)
     elif same_block:
-        free_into_pageblock(zone, block_start, pending)
+        free_into_pageblock(zone, block_start, pending, c)
     else:
         for p in pending:
             free_one_page(p, 0)
     pending.clear()
 
 
-def free_into_pageblock(zone: Zone, block_start: int, pages: list[int]) -> None:
+def free_into_pageblock(zone: Zone, block_start: int, pages: list[int], c: Compactor | None = None) -> None:
     """`free_one_page(p, 0)` for each of `pages` in turn (ascending pfns of one pageblock that does
     not become entirely free), with the same outcome computed per pageblock.
 
@@ -155,6 +155,7 @@ def free_into_pageblock(zone: Zone, block_start: int, pages: list[int]) -> None:
     free blocks it merged into are gone, and each new block was put at the head of its list when
     its last page was freed, so the new blocks go on in the order of their highest freed pfn. (No
     block reaches pageblock order here, so no merge crosses the pageblock or depends on its type.)
+    With a compactor `c`, the blocks merged away leave their lists through `c.take_off_lists`.
     """
     end = block_start + PAGEBLOCK_NR_PAGES
     buddyv = np.frombuffer(zone.buddy, dtype=np.uint8)[block_start:end]
@@ -175,11 +176,19 @@ def free_into_pageblock(zone: Zone, block_start: int, pages: list[int]) -> None:
         whole = parent
     before = set(zip((rel + block_start).tolist(), old_orders.tolist(), strict=True))
     after = set(final)
-    lists = zone.free_area_by_type[zone.pb_mt[block_start >> PAGEBLOCK_ORDER]]
+    mt = zone.pb_mt[block_start >> PAGEBLOCK_ORDER]
+    lists = zone.free_area_by_type[mt]
     buddy = zone.buddy
+    gone: dict[int, list[int]] = {}
     for h, order in before - after:
-        del lists[order][h]
         buddy[h] = 0
+        if c is None:
+            del lists[order][h]
+        else:
+            gone.setdefault(order, []).append(h)
+    for order, hs in gone.items():
+        assert c is not None
+        c.take_off_lists(lists, mt, order, hs)
     fresh = [(bisect_left(pages, h + (1 << order)), h, order) for h, order in after - before]
     fresh.sort()
     for _, h, order in fresh:
