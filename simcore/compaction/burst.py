@@ -33,11 +33,13 @@ from simcore.compaction.events import (
     MmCompactionMigratepages,
 )
 from simcore.compaction.free_scan import (
+    compaction_alloc,
     compaction_alloc_order0,
     take_free_blocks,
     take_isolated,
     walk_freepages,
 )
+from simcore.compaction.migrate import flush_sources
 from simcore.constants import COMPACT_CLUSTER_MAX, PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER, MigrateType
 from simcore.zone import WMARK_MIN
 
@@ -86,6 +88,8 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
     zone_start = zone.start_pfn
     trail = c.trail_migrate
     isolatable = c.isolatable
+    move_alloc = node.move_alloc
+    free_one_page = zone.free_one_page
     # compact_finished()'s event is the same for every such turn, and migrate_pages()'s for every
     # full batch: events never change once emitted, so the turns share them
     finished = MmCompactionFinished(tick, node.nid, zone.idx, order, _CONTINUE)
@@ -102,16 +106,21 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
     a = hi = 0
     while steps < limit:
         low = cc.migrate_pfn
-        # mid-pageblock, the scanners apart, the block's end below the free scanner
-        if not low & _MASK or low <= zone_start:
+        if low <= zone_start:
+            break
+        # at a pageblock's start, only a manual run's turns are alike: compact_finished() looks at
+        # the free lists there for a run with an order (and the skip bits are ignored by manual runs)
+        at_start = not low & _MASK
+        if at_start and order >= 0:
             break
         block_start = low & ~_MASK
         block_end = block_start + PAGEBLOCK_NR_PAGES
         free_pfn = cc.free_pfn
+        # the scanners apart, the block's end below the free scanner
         if block_end > free_pfn or (free_pfn >> PAGEBLOCK_ORDER) <= (low >> PAGEBLOCK_ORDER):
             break
         if block_start != current:
-            if pending and pending[0] >> PAGEBLOCK_ORDER != low >> PAGEBLOCK_ORDER:
+            if not at_start and pending and pending[0] >> PAGEBLOCK_ORDER != low >> PAGEBLOCK_ORDER:
                 break
             if alloc_order[block_start] > PAGEBLOCK_ORDER:  # suitable_migration_source: persistent skip
                 break
@@ -128,10 +137,12 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
         else:
             b = hi
             stop = block_end
-        n = cum[b] - base
-        if n != b - a:
-            break  # a compound page: migrate_pages() handles it
-        # the turn is the common case from here on: compact_finished() said continue
+        n = cum[b] - base  # pages isolated (more than b - a if compound pages are among them)
+        # the turn is the common case from here on
+        if at_start and pending:
+            # the pages held from the pageblock the migration scanner has left go back first
+            flush_sources(c, cc, final=False)
+        # compact_finished() said continue
         steps += 1
         emit(finished)
         srcs = heads[a:b]
@@ -145,21 +156,31 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
         cc.nr_migratepages = n
         isolated += n
         emit(MmCompactionIsolateMigratepages(tick, low, stop, stop - low, n))
-        # migrate_pages(): destinations from compaction_alloc()
-        if len(fp0) >= n:
-            dsts = fp0[-n:]
-            del fp0[-n:]
-            cc.nr_freepages -= n
-            cc.nr_migratepages = 0
+        # migrate_pages(): the order-0 pages get their destinations from compaction_alloc() at once
+        compound: list[int] = []
+        if n == len(srcs):
+            srcs0 = srcs
+        else:
+            srcs0 = [p for p in srcs if alloc_order[p] == 1]
+            compound = [p for p in srcs if alloc_order[p] != 1]
+        n0 = len(srcs0)
+        failed = 0
+        if not n0:
+            dsts: list[int] = []
+        elif len(fp0) >= n0:
+            dsts = fp0[-n0:]
+            del fp0[-n0:]
+            cc.nr_freepages -= n0
+            cc.nr_migratepages -= n0
         elif cc.nr_freepages == len(fp0) and order <= 0:
-            # compaction_alloc(): the isolated pages are not enough; take them all, then the free
-            # scanner runs (`_free_walk`), then take from what it isolated
+            # the isolated pages are not enough: take them all, then the free scanner runs
+            # (`_free_walk`), then take from what it isolated
             d = len(fp0)
             dsts = fp0[:]
             fp0.clear()
             _free_walk(c, cc, stop)
-            left = take_isolated(fp, n - d, dsts)
-            placed = n - left
+            left = take_isolated(fp, n0 - d, dsts)
+            placed = n0 - left
             cc.nr_freepages -= placed
             cc.nr_migratepages -= placed
             if left and placed > d:
@@ -167,25 +188,40 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
                 mp.extend(srcs)
                 dsts += compaction_alloc_order0(c, cc, left)
                 mp.clear()
-            cc.nr_migratepages = 0
         else:
             mp.extend(srcs)  # as isolated, while the free scanner runs
-            dsts = compaction_alloc_order0(c, cc, n)
+            dsts = compaction_alloc_order0(c, cc, n0)
             mp.clear()
-            cc.nr_migratepages = 0
-        if len(dsts) < n:
-            # -ENOMEM: the rest stay where they are (as migrate_pages() puts them back)
+        if len(dsts) < n0:
+            # -ENOMEM: the rest stay where they are (as migrate_pages() puts them back), and so
+            # do the compound pages
             oom = True
-            node.vm_events["pgmigrate_fail"] += n - len(dsts)
-            cc.nr_failed += n - len(dsts)
-            srcs = srcs[: len(dsts)]
-        k = len(srcs)
-        pending.extend(srcs)
-        moved_src.extend(srcs)
+            failed = n0 - len(dsts)
+            srcs0 = srcs0[: len(dsts)]
+            compound = []
+        k = len(srcs0)
+        pending.extend(srcs0)
+        moved_src.extend(srcs0)
         moved_dst.extend(dsts)
+        for src in compound:
+            # a compound page moves on its own, into a destination of its order
+            o = alloc_order[src] - 1
+            size = 1 << o
+            dst = compaction_alloc(c, cc, o)
+            if dst < 0:
+                cc.nr_migratepages -= size
+                failed += size
+                continue
+            move_alloc(src, dst)
+            free_one_page(src, o)
+            k += size
+        cc.nr_migratepages = 0
         migrated += k
         cc.nr_migrated += k
-        emit(whole if k == COMPACT_CLUSTER_MAX and n == k else MmCompactionMigratepages(tick, k, n - k))
+        if failed:
+            node.vm_events["pgmigrate_fail"] += failed
+            cc.nr_failed += failed
+        emit(whole if k == COMPACT_CLUSTER_MAX and not failed else MmCompactionMigratepages(tick, k, failed))
         if oom:
             break
     if steps:
