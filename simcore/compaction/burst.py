@@ -3,16 +3,23 @@
 Theory of operation
 -------------------
 A full-speed compaction run spends almost all of its turns in one situation: the migration
-scanner is in the middle of a pageblock it has already accepted, the free scanner is above it,
-and the batch it isolates is order-0 pages only. `CompactionRun.step()` then calls about twenty
-functions (compact_finished, isolate_migratepages, isolate_migratepages_block, migrate_pages,
-compaction_alloc_order0, isolate_freepages, ...) to do a few bisections and list moves.
-`common_steps()` does the same turns in one loop with the state in local variables, and returns
-to `step()` at the first turn that is anything else: a pageblock boundary (where held pages are
-freed and the next block is chosen), a compound page in the batch, nothing left to isolate in the
-block, the scanners about to meet, or a destination shortage. It then leaves exactly the state
-and the events that the same number of `step()` calls would; tests/test_compaction_burst.py
-checks this on many zones, comparing page arrays, free lists in order, counters and every event.
+scanner isolates up to 32 pages from a pageblock it may scan, the free scanner above it finds
+their destinations in the pageblock it is on (or the next ones down), and the pages move.
+`CompactionRun.step()` does that through about twenty functions (compact_finished,
+isolate_migratepages, isolate_migratepages_block, migrate_pages, compaction_alloc_order0,
+isolate_freepages, isolate_freepages_block, ...), each re-reading the state. `common_steps()` does
+the same turns in one loop with the state in local variables: the migration side by bisection on
+the pageblock's isolatable heads (`Compactor.isolatable`), the destinations from the isolated free
+pages or from `_free_walk()`, the free scanner's pageblock walk while each block is the common case
+(the rest of the walk is `walk_freepages()` itself). Compound pages in a batch move one by one as
+in `migrate_pages()`.
+
+It returns to `step()` at the first turn that is anything else: the scanners about to meet, a
+pageblock with nothing left to isolate (the skip bit and reason are set there), a pageblock start
+in a run with an order (where `compact_finished()` looks at the free lists), a huge page heading
+the block, or a shortage of destinations (-ENOMEM, which ends the run). It leaves exactly the state
+and the events that the same number of `step()` calls would; tests/test_compaction_burst.py checks
+this on many zones, comparing page arrays, free lists in order, counters and every event.
 
 It is used within a burst of steps only (`CompactionRun.run()` and `advance()`), for modern-mode
 runs that are sync or sync-light, not proactive, with no migration failures drawn and no event
