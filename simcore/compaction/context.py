@@ -79,8 +79,9 @@ class Compactor:
         self._free_epoch = -1
         self._free_lo = self._free_hi = 0
         self._free: tuple[list[int], list[int], array[int], list[int]] = ([], [], array("q", [0]), [0])
-        #: the heads of the current free_candidates window by order: (order, heads of that order)
-        self.free_by_order: list[tuple[int, list[int]]] = []
+        #: the heads of the current free_candidates window by order: (order, the heads of that order,
+        #: cnt) where cnt[i] is how many of them come before the window's i-th head
+        self.free_by_order: list[tuple[int, list[int], array[int]]] = []
         # free blocks taken off their lists lazily (`take_off_lists`): [migratetype][order] -> pfn chunks
         self.lazy_lists = False
         self.stale: list[list[list[list[int] | np.ndarray]]] = [
@@ -221,7 +222,14 @@ class Compactor:
             h = rel + w0
             heads, orders, cum = h.tolist(), o.tolist(), array("q", c.tobytes())
             self._free = (heads, orders, cum, bounds)
-            self.free_by_order = [(k, h[o == k].tolist()) for k in np.flatnonzero(np.bincount(o)).tolist()]
+            by_order = []
+            for k in np.flatnonzero(np.bincount(o)).tolist():
+                mine = o == k
+                # how many of the window's heads before index i are of order k: cnt[i]
+                cnt = np.zeros(len(rel) + 1, dtype=np.int64)
+                np.cumsum(mine, out=cnt[1:])
+                by_order.append((k, h[mine].tolist(), array("q", cnt.tobytes())))
+            self.free_by_order = by_order
             self._free_epoch = self.epoch
             self._free_lo, self._free_hi = w0, block_end
         k = (block_start - self._free_lo) >> PAGEBLOCK_ORDER

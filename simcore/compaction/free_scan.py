@@ -321,9 +321,9 @@ def take_free_blocks(
         freepages[0].extend(hs)
     else:
         # order by order: the run's heads of each order are a slice of that order's heads
-        for o, ho in c.free_by_order:
-            i = bisect_left(ho, first)
-            j = bisect_left(ho, last, i)
+        for o, ho, cnt in c.free_by_order:
+            i = cnt[a]
+            j = cnt[b]
             if i < j:
                 sl = ho[i:j]
                 c.take_off_lists(lists, mt, o, sl)
