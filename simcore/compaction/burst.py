@@ -92,6 +92,7 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
     pending = cc.pending_free
     moved_src = cc.moved_src
     moved_dst = cc.moved_dst
+    moved_len = cc.moved_len
     zone_start = zone.start_pfn
     trail = c.trail_migrate
     isolatable = c.isolatable
@@ -172,10 +173,12 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
             compound = [p for p in srcs if alloc_order[p] != 1]
         n0 = len(srcs0)
         failed = 0
+        got = n0  # destinations found, as runs of pages in moved_dst / moved_len
         if not n0:
-            dsts: list[int] = []
+            pass
         elif len(fp0) >= n0:
-            dsts = fp0[-n0:]
+            moved_dst += fp0[-n0:]
+            moved_len += [1] * n0
             del fp0[-n0:]
             cc.nr_freepages -= n0
             cc.nr_migratepages -= n0
@@ -183,33 +186,40 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
             # the isolated pages are not enough: take them all, then the free scanner runs
             # (`_free_walk`), then take from what it isolated
             d = len(fp0)
-            dsts = fp0[:]
+            moved_dst += fp0
+            moved_len += [1] * d
             fp0.clear()
             _free_walk(c, cc, stop)
-            left = take_isolated(fp, n0 - d, dsts)
+            left = take_isolated(fp, n0 - d, moved_dst, moved_len)
             placed = n0 - left
             cc.nr_freepages -= placed
             cc.nr_migratepages -= placed
+            got = placed
             if left and placed > d:
                 # it found some but not enough: compaction_alloc() runs the free scanner again
                 mp.extend(srcs)
-                dsts += compaction_alloc_order0(c, cc, left)
+                more = compaction_alloc_order0(c, cc, left)
                 mp.clear()
+                moved_dst += more
+                moved_len += [1] * len(more)
+                got += len(more)
         else:
             mp.extend(srcs)  # as isolated, while the free scanner runs
-            dsts = compaction_alloc_order0(c, cc, n0)
+            more = compaction_alloc_order0(c, cc, n0)
             mp.clear()
-        if len(dsts) < n0:
+            moved_dst += more
+            moved_len += [1] * len(more)
+            got = len(more)
+        if got < n0:
             # -ENOMEM: the rest stay where they are (as migrate_pages() puts them back), and so
             # do the compound pages
             oom = True
-            failed = n0 - len(dsts)
-            srcs0 = srcs0[: len(dsts)]
+            failed = n0 - got
+            srcs0 = srcs0[:got]
             compound = []
-        k = len(srcs0)
-        pending.extend(srcs0)
-        moved_src.extend(srcs0)
-        moved_dst.extend(dsts)
+        k = got
+        pending += srcs0
+        moved_src += srcs0
         for src in compound:
             # a compound page moves on its own, into a destination of its order
             o = alloc_order[src] - 1

@@ -124,9 +124,11 @@ class CompactControl:
     # migrated-from pages (kind FREE) not yet given back to the buddy allocator, all in one pageblock:
     # see `simcore.compaction.migrate.flush_sources`
     pending_free: list[int] = field(default_factory=list)
-    # order-0 moves whose page array writes wait (from, to): made in bulk by flush_sources
+    # order-0 moves whose page array writes wait: made in bulk by flush_sources. The destinations
+    # are runs of pages: moved_len[i] pages from moved_dst[i] on, for the next moved_src pages
     moved_src: list[int] = field(default_factory=list)
     moved_dst: list[int] = field(default_factory=list)
+    moved_len: list[int] = field(default_factory=list)
     defer_frees: bool = False
 
     @property

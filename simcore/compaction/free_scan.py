@@ -362,13 +362,14 @@ def compaction_alloc_order0(c: Compactor, cc: CompactControl, n: int) -> list[in
     Whole isolated blocks are taken smallest order first (`take_isolated`). When the lists run dry
     the free scanner runs; if it finds nothing, fewer than n pages come back (the rest get -ENOMEM).
     """
-    out: list[int] = []
+    starts: list[int] = []
+    lengths: list[int] = []
     fp = cc.freepages
     scanned = False
     need = n
     while need:
         if cc.nr_freepages > n - need:  # isolated pages left (this call takes n - need of them)
-            left = take_isolated(fp, need, out)
+            left = take_isolated(fp, need, starts, lengths)
             if left < need:
                 need = left
                 scanned = False
@@ -377,23 +378,31 @@ def compaction_alloc_order0(c: Compactor, cc: CompactControl, n: int) -> list[in
             break
         isolate_freepages(c, cc)
         scanned = True
+    out: list[int] = []
+    for start, length in zip(starts, lengths, strict=True):
+        if length == 1:
+            out.append(start)
+        else:
+            out.extend(range(start, start + length))
     cc.nr_freepages -= len(out)
     cc.nr_migratepages -= len(out)
     return out
 
 
-def take_isolated(fp: list[list[int]], need: int, out: list[int]) -> int:
-    """Up to `need` order-0 destinations from the isolated lists ``fp`` onto `out`, as that many
+def take_isolated(fp: list[list[int]], need: int, starts: list[int], lengths: list[int]) -> int:
+    """Up to `need` order-0 destinations from the isolated lists ``fp``, as that many
     `compaction_alloc()` calls would choose them: the smallest order first, the last isolated
     block first, a block larger than what is left split with its unused part going back on the
-    lists in buddy-aligned pieces. Returns how many are still needed (the lists ran dry)."""
+    lists in buddy-aligned pieces. They are added as runs of pages (``lengths[i]`` pages from
+    ``starts[i]`` on). Returns how many are still needed (the lists ran dry)."""
     for o in range(NR_PAGE_ORDERS):
         lst = fp[o]
         if not lst:
             continue
         if not o:
             k = min(need, len(lst))
-            out += lst[-k:]
+            starts += lst[-k:]
+            lengths += [1] * k
             del lst[-k:]
             need -= k
             if not need:
@@ -403,10 +412,10 @@ def take_isolated(fp: list[list[int]], need: int, out: list[int]) -> int:
         k = min(len(lst), need >> o)
         if k:
             # whole blocks, the last isolated first (as taking them one by one would)
-            if o == 1:
-                out += [p for pfn in reversed(lst[-k:]) for p in (pfn, pfn + 1)]
-            else:
-                out += [p for pfn in reversed(lst[-k:]) for p in range(pfn, pfn + size)]
+            taken = lst[-k:]
+            taken.reverse()
+            starts += taken
+            lengths += [size] * k
             del lst[-k:]
             need -= k << o
             if not need:
@@ -415,7 +424,8 @@ def take_isolated(fp: list[list[int]], need: int, out: list[int]) -> int:
                 continue
         # a block larger than what is left to place: split it
         pfn = lst.pop()
-        out.extend(range(pfn, pfn + need))
+        starts.append(pfn)
+        lengths.append(need)
         start, end = pfn + need, pfn + size
         while start < end:
             piece = (start & -start).bit_length() - 1

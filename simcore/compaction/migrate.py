@@ -42,7 +42,7 @@ def move_order0(node: Node, src: int, dst: int) -> None:
     where[dst] = i
 
 
-def move_order0_batch(c: Compactor, srcs: list[int], dsts: list[int]) -> None:
+def move_order0_batch(c: Compactor, srcs: list[int], dsts: list[int] | np.ndarray) -> None:
     """`move_order0(node, src, dst)` for each pair of a batch, as numpy writes over the page arrays.
 
     Sources are order-0 allocations, destinations isolated free pages: the two sets are disjoint,
@@ -54,7 +54,7 @@ def move_order0_batch(c: Compactor, srcs: list[int], dsts: list[int]) -> None:
         return
     # (np.fromiter reads a list of ints faster than np.array, which first looks at every element)
     s = np.fromiter(srcs, dtype=np.intp, count=len(srcs))
-    d = np.fromiter(dsts, dtype=np.intp, count=len(dsts))
+    d = dsts if isinstance(dsts, np.ndarray) else np.fromiter(dsts, dtype=np.intp, count=len(dsts))
     kindv = c.kindv
     kindv[d] = kindv[s]
     kindv[s] = 0
@@ -71,7 +71,7 @@ def move_order0_batch(c: Compactor, srcs: list[int], dsts: list[int]) -> None:
     lo = int(sids.min())
     hi = int(sids.max())
     if hi - lo >= STREAM_SPAN:
-        for sid, j, dst in zip(sids.tolist(), pos.tolist(), dsts, strict=True):
+        for sid, j, dst in zip(sids.tolist(), pos.tolist(), d.tolist(), strict=True):
             streams[sid].pfns[j] = dst
         return
     for sid in range(lo, hi + 1):
@@ -95,7 +95,8 @@ def flush_sources(c: Compactor, cc: CompactControl, final: bool = True) -> None:
     hundreds; otherwise each page is freed on its own. The buddy allocator ends in the same state as
     after freeing every page at once (a fully free pageblock merges to order 9 either way).
 
-    The page array writes of the moves wait too (``cc.moved_src`` and ``cc.moved_dst``), and are
+    The page array writes of the moves wait too (``cc.moved_src``, and the destinations as runs in
+    ``cc.moved_dst`` and ``cc.moved_len``), and are
     made in one `move_order0_batch` for many pageblocks: at the ``final`` flush that ends every
     burst of steps, or once MOVE_BATCH have gathered. Nothing reads those pages in between: the
     destinations are isolated, above the migration scanner, and the sources are behind it (until
@@ -106,9 +107,22 @@ def flush_sources(c: Compactor, cc: CompactControl, final: bool = True) -> None:
     if pending:
         _free_held(c, cc, pending)
     if cc.moved_src and (final or len(cc.moved_src) >= MOVE_BATCH):
-        move_order0_batch(c, cc.moved_src, cc.moved_dst)
+        move_order0_batch(c, cc.moved_src, expand_runs(cc.moved_dst, cc.moved_len))
         cc.moved_src.clear()
         cc.moved_dst.clear()
+        cc.moved_len.clear()
+
+
+def expand_runs(starts: list[int], lengths: list[int]) -> np.ndarray:
+    """The pages of runs ``[starts[i], starts[i] + lengths[i])``, run after run, as one array."""
+    h = np.fromiter(starts, dtype=np.intp, count=len(starts))
+    n = np.fromiter(lengths, dtype=np.intp, count=len(lengths))
+    total = int(n.sum())
+    if total == len(h):
+        return h
+    # page j of the whole is its run's start plus j minus the pages of the runs before it
+    before = np.cumsum(n) - n
+    return np.repeat(h - before, n) + np.arange(total, dtype=np.intp)
 
 
 def _free_held(c: Compactor, cc: CompactControl, pending: list[int]) -> None:
@@ -251,6 +265,7 @@ def migrate_pages(c: Compactor, cc: CompactControl) -> int:
                 cc.pending_free.extend(moved)
                 cc.moved_src.extend(moved)
                 cc.moved_dst.extend(dsts)
+                cc.moved_len += [1] * len(dsts)
             else:
                 move_order0_batch(c, moved, dsts)
                 for p in moved:
