@@ -278,7 +278,7 @@ def _free_walk(c: Compactor, cc: CompactControl, migrate_pfn: int) -> None:
             break
         if not cc.ignore_skip_hint and pb_skip[b]:
             break
-        heads, _, cum, lo, hi = c.free_candidates(block_end - PAGEBLOCK_NR_PAGES, block_end)
+        heads, cum, lo, hi = c.free_candidates(block_end - PAGEBLOCK_NR_PAGES, block_end)
         a = bisect_left(heads, isolate_start, lo, hi)
         if a == hi:
             break  # nothing from the cursor on: the stride would double

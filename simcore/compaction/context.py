@@ -5,6 +5,7 @@ from __future__ import annotations
 from array import array
 from collections import deque
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -78,7 +79,9 @@ class Compactor:
         self._ok: tuple[list[int], array[int], list[int]] = ([], array("q", [0]), [0])
         self._free_epoch = -1
         self._free_lo = self._free_hi = 0
-        self._free: tuple[list[int], list[int], array[int], list[int]] = ([], [], array("q", [0]), [0])
+        self._free: tuple[list[int], array[int], list[int]] = ([], array("q", [0]), [0])
+        self._free_orders: np.ndarray = np.zeros(0, dtype=np.int64)
+        self._free_orders_list: list[int] | None = None
         #: the heads of the current free_candidates window by order: (order, the heads of that order,
         #: cnt) where cnt[i] is how many of them come before the window's i-th head
         self.free_by_order: list[tuple[int, list[int], array[int]]] = []
@@ -198,18 +201,16 @@ class Compactor:
         k = (block_start - self._ok_lo) >> PAGEBLOCK_ORDER
         return heads, cum, bounds[k], bounds[k + 1]
 
-    def free_candidates(
-        self, block_start: int, block_end: int
-    ) -> tuple[list[int], list[int], array[int], int, int]:
-        """Free block heads (PageBuddy) of a window of pageblocks from this one down, their orders,
-        the running page total before each (``cum[i]`` pages in ``heads[:i]``, one more entry than
-        heads), and the range ``[lo, hi)`` of this pageblock's. One numpy pass a window; valid for
-        the burst, as the free scanner walks down and nothing else changes the free blocks below
-        it: the pages the run frees are in the migration scanner's pageblock or behind it, and can
-        only merge up into the next pageblock when the scanner has finished with its own, when the
-        free scanner can no longer go there (see also `forget_free_candidates`)."""
+    def free_candidates(self, block_start: int, block_end: int) -> tuple[list[int], array[int], int, int]:
+        """Free block heads (PageBuddy) of a window of pageblocks from this one down (their orders:
+        `free_orders()`), the running page total before each (``cum[i]`` pages in ``heads[:i]``,
+        one more entry than heads), and the range ``[lo, hi)`` of this pageblock's. One numpy pass
+        a window; valid for the burst, as the free scanner walks down and nothing else changes the
+        free blocks below it: the pages the run frees are in the migration scanner's pageblock or
+        behind it, and can only merge up into the next pageblock when the scanner has finished with
+        its own, when the free scanner can no longer go there (see also `forget_free_candidates`)."""
         if self._free_epoch == self.epoch and self._free_lo <= block_start < self._free_hi:
-            heads, orders, cum, bounds = self._free
+            heads, cum, bounds = self._free
         else:
             w0 = max(block_end - WINDOW_BLOCKS * PAGEBLOCK_NR_PAGES, 0)
             seg = self.buddyv[w0:block_end]
@@ -220,8 +221,10 @@ class Compactor:
             # bounds[k]: index of the first head of the window's k-th pageblock
             bounds = np.searchsorted(rel, np.arange(0, block_end - w0 + 1, PAGEBLOCK_NR_PAGES)).tolist()
             h = rel + w0
-            heads, orders, cum = h.tolist(), o.tolist(), array("q", c.tobytes())
-            self._free = (heads, orders, cum, bounds)
+            heads, cum = h.tolist(), array("q", c.tobytes())
+            self._free = (heads, cum, bounds)
+            self._free_orders = o
+            self._free_orders_list = None
             by_order = []
             for k in np.flatnonzero(np.bincount(o)).tolist():
                 mine = o == k
@@ -233,7 +236,14 @@ class Compactor:
             self._free_epoch = self.epoch
             self._free_lo, self._free_hi = w0, block_end
         k = (block_start - self._free_lo) >> PAGEBLOCK_ORDER
-        return heads, orders, cum, bounds[k], bounds[k + 1]
+        return heads, cum, bounds[k], bounds[k + 1]
+
+    def free_orders(self) -> list[int]:
+        """The orders of the current `free_candidates` window's heads (only the strided scan needs
+        them, so they become a list on demand)."""
+        if self._free_orders_list is None:
+            self._free_orders_list = cast(list[int], self._free_orders.tolist())
+        return self._free_orders_list
 
     def forget_free_candidates(self) -> None:
         """A pageblock was searched out of order (`fast_isolate_freepages`): look at the free

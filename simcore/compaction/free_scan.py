@@ -183,13 +183,14 @@ def isolate_freepages_block(
     node = c.node
     zone = cc.zone
     kind = node.kind
-    heads, orders, cum, lo, hi = c.free_candidates(end - PAGEBLOCK_NR_PAGES, end)
+    heads, cum, lo, hi = c.free_candidates(end - PAGEBLOCK_NR_PAGES, end)
     buddy = node.buddy
     old = c.old
     mark = zone.watermark[WMARK_LOW] if old else zone.watermark[WMARK_MIN]
     if stride == 1 and not old:
         a = bisect_left(heads, start, lo, hi)
-        return _isolate_freepages_run(c, cc, start, end, heads, orders, cum, a, hi, mark)
+        return _isolate_freepages_run(c, cc, start, end, heads, cum, a, hi, mark)
+    orders = c.free_orders()
     p = start
     nr_scanned = 0
     total = 0
@@ -254,7 +255,6 @@ def _isolate_freepages_run(
     start: int,
     end: int,
     heads: list[int],
-    orders: list[int],
     cum: Sequence[int],
     a: int,
     n: int,
