@@ -17,12 +17,8 @@ from simcore.frame import Frame
 
 #: vm_events counters of the compaction chart (static/js/charts.js COUNTERS)
 COUNTERS: Final = (
-    "compact_migrate_scanned",
-    "compact_free_scanned",
-    "compact_isolated",
-    "compact_stall",
-    "compact_success",
-    "pgmigrate_success",
+    "compact_migrate_scanned", "compact_free_scanned", "compact_isolated",
+    "compact_stall", "compact_success", "pgmigrate_success",
 )
 ZONE_FIELDS: Final = ("free_pages", "watermark_min", "watermark_low", "watermark_high", "fragindex_9")
 MAX_SAMPLES: Final = 512
@@ -72,11 +68,8 @@ class ChartHistory:
             "type": "history",
             "tick": [s[0] for s in samples],
             "zones": [
-                {
-                    "name": name,
-                    "managed": managed,
-                    **{f: [s[1][i][j] for s in samples] for j, f in enumerate(ZONE_FIELDS)},
-                }
+                {"name": name, "managed": managed,
+                 **{f: [s[1][i][j] for s in samples] for j, f in enumerate(ZONE_FIELDS)}}
                 for i, (name, managed) in enumerate(self.zones)
             ],
             "vmstat": {c: [s[2][k] for s in samples] for k, c in enumerate(COUNTERS)},

@@ -148,20 +148,8 @@ def encode_cells(cells: Cells, seq: int, tick: int, lens: str, t_send_ms: float)
         packed = zlib.compress(body, 1)
         if len(packed) * 10 <= len(body) * 9:
             body, flags = packed, FLAG_DEFLATE
-    header = HEADER.pack(
-        MAGIC,
-        VERSION,
-        flags,
-        seq & 0xFFFFFFFF,
-        tick & 0xFFFFFFFF,
-        t_send_ms,
-        LENS_ID[lens],
-        cells.unit,
-        cells.rows,
-        cells.cols,
-        cells.first_pfn,
-        0,
-    )
+    header = HEADER.pack(MAGIC, VERSION, flags, seq & 0xFFFFFFFF, tick & 0xFFFFFFFF, t_send_ms,
+                         LENS_ID[lens], cells.unit, cells.rows, cells.cols, cells.first_pfn, 0)
     return header + body
 
 
@@ -220,33 +208,20 @@ def metrics_body(frame: Frame) -> dict[str, Any]:
         "tick": frame.tick,
         "zones": [
             {
-                "name": z.name,
-                "start_pfn": z.start_pfn,
-                "end_pfn": z.end_pfn,
-                "free_pages": z.free_pages,
-                "managed": z.managed,
-                "watermark_min": z.watermark_min,
-                "watermark_low": z.watermark_low,
-                "watermark_high": z.watermark_high,
-                "watermark_boost": z.watermark_boost,
-                "free_area": [list(row) for row in z.free_area],
-                "block_types": list(z.block_types),
+                "name": z.name, "start_pfn": z.start_pfn, "end_pfn": z.end_pfn,
+                "free_pages": z.free_pages, "managed": z.managed,
+                "watermark_min": z.watermark_min, "watermark_low": z.watermark_low,
+                "watermark_high": z.watermark_high, "watermark_boost": z.watermark_boost,
+                "free_area": [list(row) for row in z.free_area], "block_types": list(z.block_types),
                 "fragindex_9": z.fragindex_9,
             }
             for z in frame.zones
         ],
         "vmstat": frame.vmstat,
         "scanners": [
-            {
-                "zone": s.zone,
-                "migrate_pfn": s.migrate_pfn,
-                "free_pfn": s.free_pfn,
-                "sync": s.sync,
-                "order": s.order,
-                "active": s.active,
-                "trail_migrate": list(s.trail_migrate),
-                "trail_free": list(s.trail_free),
-            }
+            {"zone": s.zone, "migrate_pfn": s.migrate_pfn, "free_pfn": s.free_pfn, "sync": s.sync,
+             "order": s.order, "active": s.active, "trail_migrate": list(s.trail_migrate),
+             "trail_free": list(s.trail_free)}
             for s in frame.scanners
         ],
     }
@@ -276,18 +251,12 @@ def hover_info(frame: Frame, pfn: int, zone_names: list[tuple[str, int, int]]) -
     reason = int(frame.pb_skip_reason[b])
     kind = int(frame.page_kind[pfn])
     return {
-        "type": "hover",
-        "pfn": pfn,
-        "start_pfn": b << PAGEBLOCK_ORDER,
-        "end_pfn": (b + 1) << PAGEBLOCK_ORDER,
-        "zone": zone,
+        "type": "hover", "pfn": pfn, "start_pfn": b << PAGEBLOCK_ORDER,
+        "end_pfn": (b + 1) << PAGEBLOCK_ORDER, "zone": zone,
         "migratetype": MIGRATETYPE_NAMES[int(frame.pb_mt[b])],
-        "free": int(frame.pb_free[b]),
-        "movable": int(frame.pb_movable[b]),
-        "reclaimable": int(frame.pb_reclaimable[b]),
-        "unmovable": int(frame.pb_unmovable[b]),
-        "largest_order": int(frame.pb_largest_order[b]),
-        "skip": bool(frame.pb_skip[b]),
+        "free": int(frame.pb_free[b]), "movable": int(frame.pb_movable[b]),
+        "reclaimable": int(frame.pb_reclaimable[b]), "unmovable": int(frame.pb_unmovable[b]),
+        "largest_order": int(frame.pb_largest_order[b]), "skip": bool(frame.pb_skip[b]),
         "skip_reason": SKIP_REASONS[reason] if reason < len(SKIP_REASONS) else str(reason),
         "page_kind": PageKind(kind).name.lower() if kind < NR_PAGE_KINDS else str(kind),
     }

@@ -59,15 +59,8 @@ class ServerFull(Exception):
 
 
 class Session:
-    def __init__(
-        self,
-        sid: str,
-        run: SimRun,
-        start_tick: int,
-        preset: str | None,
-        settings: Settings,
-        on_idle: Callable[[Session], None],
-    ) -> None:
+    def __init__(self, sid: str, run: SimRun, start_tick: int, preset: str | None, settings: Settings,
+                 on_idle: Callable[[Session], None]) -> None:
         self.id = sid
         self.run = run
         self.start_tick = start_tick
@@ -97,32 +90,19 @@ class Session:
     def hello(self, viewer: Viewer) -> dict[str, Any]:
         sim = self.run.sim
         return {
-            "type": "hello",
-            "session": self.id,
-            "protocol": 1,
+            "type": "hello", "session": self.id, "protocol": 1,
             "scenario": self.run.start_scenario.to_dict() if self.latest is None else sim.recorded.to_dict(),
-            "preset": self.preset,
-            "presets": [],
-            "nr_pages": self.nr_pages,
+            "preset": self.preset, "presets": [], "nr_pages": self.nr_pages,
             "zones": [{"name": n, "start_pfn": s, "end_pfn": e} for n, s, e in self.zone_spans],
-            "lenses": list(LENSES),
-            "share_path": self.share_path,
-            "playing": self.playing,
-            "tps": self.tps,
-            "ticks_per_frame": self.ticks_per_frame,
+            "lenses": list(LENSES), "share_path": self.share_path, "playing": self.playing,
+            "tps": self.tps, "ticks_per_frame": self.ticks_per_frame,
             "tick": self.tick if self.latest is not None else self.start_tick,
-            "role": viewer.role,
-            "frame_hash": self.frame_hash,
-            "skip_reasons": list(SKIP_REASONS),
-            "migratetypes": list(MIGRATETYPE_NAMES),
-            "page_kinds": [k.name.lower() for k in PageKind],
+            "role": viewer.role, "frame_hash": self.frame_hash, "skip_reasons": list(SKIP_REASONS),
+            "migratetypes": list(MIGRATETYPE_NAMES), "page_kinds": [k.name.lower() for k in PageKind],
             "max_fps": self.settings.max_fps,
-            "limits": {
-                "max_message_bytes": self.settings.max_message_bytes,
-                "rate_per_s": self.settings.rate_per_s,
-                "credit_window": self.settings.credit_window,
-                "per_page_max_pages": self.settings.per_page_max_pages,
-            },
+            "limits": {"max_message_bytes": self.settings.max_message_bytes,
+                       "rate_per_s": self.settings.rate_per_s, "credit_window": self.settings.credit_window,
+                       "per_page_max_pages": self.settings.per_page_max_pages},
         }
 
     def attach(self, viewer: Viewer, hello_extra: dict[str, Any]) -> None:
@@ -178,15 +158,9 @@ class Session:
             v.push(text)
 
     def status(self) -> dict[str, Any]:
-        return {
-            "type": "status",
-            "playing": self.playing,
-            "tps": self.tps,
-            "ticks_per_frame": self.ticks_per_frame,
-            "tick": self.tick,
-            "share_path": self.share_path,
-            "frame_hash": self.frame_hash,
-        }
+        return {"type": "status", "playing": self.playing, "tps": self.tps,
+                "ticks_per_frame": self.ticks_per_frame, "tick": self.tick, "share_path": self.share_path,
+                "frame_hash": self.frame_hash}
 
     # ----------------------------------------------------------- producer
     def _build(self, work: Callable[[], object], keys: set[tuple[str, View]], seq: int) -> Published:
@@ -200,19 +174,9 @@ class Session:
         new = run.take_events()
         lost = max(0, len(new) - EVENT_LOG_KEEP // 2)  # a burst: only the newest are kept as text
         events = [event_json(e) for e in new[lost:]]
-        pub = Published(
-            seq,
-            frame,
-            wall_ms(),
-            run.frame_hash,
-            "/s/" + run.share_token(),
-            0,
-            0,
-            {**metrics_body(frame), **pressure_part(run.sim, new)},
-            self.settings.per_page_max_pages,
-            events,
-            lost,
-        )
+        pub = Published(seq, frame, wall_ms(), run.frame_hash, "/s/" + run.share_token(), 0, 0,
+                        {**metrics_body(frame), **pressure_part(run.sim, new)},
+                        self.settings.per_page_max_pages, events, lost)
         for lens, view in keys:
             pub.encode(lens, view)
         return pub
@@ -387,11 +351,8 @@ class Hub:
                 for v in list(session.viewers):
                     since = v.send_since
                     if since is not None and now - since > limit and v.sender is not None:
-                        log.info(
-                            "session %s: evicting a viewer stuck in a send for %.1f s",
-                            session.id,
-                            now - since,
-                        )
+                        log.info("session %s: evicting a viewer stuck in a send for %.1f s",
+                                 session.id, now - since)
                         v.closed = True
                         v.sender.cancel()
 
@@ -407,9 +368,8 @@ class Hub:
     async def create(self, scenario: Scenario, start_tick: int, preset: str | None) -> Session:
         self.check_room(True)
         st = self.settings
-        run = await asyncio.to_thread(
-            SimRun, scenario, st.max_ff_work, st.keyframe_every, st.keyframe_memory_mib << 20
-        )
+        run = await asyncio.to_thread(SimRun, scenario, st.max_ff_work, st.keyframe_every,
+                                      st.keyframe_memory_mib << 20)
         self.check_room(True)
         sid = secrets.token_urlsafe(9)
         session = Session(sid, run, start_tick, preset, self.settings, self._idle)

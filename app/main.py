@@ -34,14 +34,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await hub.close()
 
     # docs_url / redoc_url off: FastAPI's pages load their scripts from a CDN; app/routes_docs.py serves /docs
-    app = FastAPI(
-        title="zonescope",
-        version="0.1.0",
-        lifespan=lifespan,
-        docs_url=None,
-        redoc_url=None,
-        description="Live simulator of Linux physical memory management: dashboard server.",
-    )
+    app = FastAPI(title="zonescope", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  description="Live simulator of Linux physical memory management: dashboard server.")
     app.state.settings = settings
     app.state.hub = hub
     app.state.presets = preset_list()

@@ -58,11 +58,9 @@ _memory: weakref.WeakKeyDictionary[Pressure, _Memory] = weakref.WeakKeyDictionar
 # --------------------------------------------------------------------------------- event text
 def oom_kill_text(ev: MarkVictim) -> str:
     """The line `__oom_kill_process()` prints (mm/oom_kill.c), from the mark_victim fields (kB)."""
-    return (
-        f"Out of memory: Killed process {ev.pid} ({ev.comm}) total-vm:{ev.total_vm}kB, "
-        f"anon-rss:{ev.anon_rss}kB, file-rss:{ev.file_rss}kB, shmem-rss:{ev.shmem_rss}kB, "
-        f"UID:{ev.uid} pgtables:{ev.pgtables}kB oom_score_adj:{ev.oom_score_adj}"
-    )
+    return (f"Out of memory: Killed process {ev.pid} ({ev.comm}) total-vm:{ev.total_vm}kB, "
+            f"anon-rss:{ev.anon_rss}kB, file-rss:{ev.file_rss}kB, shmem-rss:{ev.shmem_rss}kB, "
+            f"UID:{ev.uid} pgtables:{ev.pgtables}kB oom_score_adj:{ev.oom_score_adj}")
 
 
 def pressure_event_text(ev: Event) -> str | None:
@@ -138,15 +136,9 @@ def memory_at(sim: Simulation, events: list[Event]) -> _Memory | None:
     if hub is None:
         return None
     mem = _memory.get(hub)
-    copied = (
-        _Memory()
-        if mem is None
-        else _Memory(
-            {k: dict(v) for k, v in mem.levels.items()},
-            {k: dict(v) for k, v in mem.notified.items()},
-            [list(m) for m in mem.marks],
-        )
-    )
+    copied = _Memory() if mem is None else _Memory(
+        {k: dict(v) for k, v in mem.levels.items()}, {k: dict(v) for k, v in mem.notified.items()},
+        [list(m) for m in mem.marks])
     return _note(copied, events)
 
 
@@ -154,11 +146,8 @@ def adopt_memory(sim: Simulation, mem: _Memory | None) -> None:
     """`sim` was restored from a keyframe that kept `mem` (see `memory_at`)."""
     hub = find(sim)
     if hub is not None and mem is not None:
-        _memory[hub] = _Memory(
-            {k: dict(v) for k, v in mem.levels.items()},
-            {k: dict(v) for k, v in mem.notified.items()},
-            [list(m) for m in mem.marks],
-        )
+        _memory[hub] = _Memory({k: dict(v) for k, v in mem.levels.items()},
+                               {k: dict(v) for k, v in mem.notified.items()}, [list(m) for m in mem.marks])
 
 
 def _from_log(hub: Pressure, pids: set[int]) -> tuple[dict[int, dict[str, Any]], list[list[Any]]]:
@@ -197,19 +186,16 @@ def processes(hub: Pressure, shown: list[Task], last: dict[int, dict[str, Any]])
     out = []
     for t in shown:
         live = t.state == "running"
-        out.append(
-            {
-                "pid": t.pid,
-                "comm": t.comm,
-                "rss": tt.anon_rss(t) + tt.pages(t, "file"),
-                "swap": tt.swap_pages(t),
-                "oom_score_adj": t.proc.oom_score_adj,
-                "points": hub.oom.badness(t.pid) if live else None,
-                "state": _state(t),
-                "restarts": t.generation,
-                "last": last.get(t.pid),
-            }
-        )
+        out.append({
+            "pid": t.pid, "comm": t.comm,
+            "rss": tt.anon_rss(t) + tt.pages(t, "file"),
+            "swap": tt.swap_pages(t),
+            "oom_score_adj": t.proc.oom_score_adj,
+            "points": hub.oom.badness(t.pid) if live else None,
+            "state": _state(t),
+            "restarts": t.generation,
+            "last": last.get(t.pid),
+        })
     return out
 
 
@@ -224,47 +210,25 @@ def levels(hub: Pressure, last: dict[str, dict[str, Any]]) -> dict[str, Any]:
     available = si_mem_available(node)
     out: dict[str, Any] = {}
     th = hub.thresholds
-    out["thresholds"] = (
-        None
-        if th is None
-        else [
-            _level("about_to_swap", available, th.swap_threshold),
-            _level("about_to_oom", available + hub.swap.free, th.oom_threshold),
-        ]
-    )
+    out["thresholds"] = None if th is None else [
+        _level("about_to_swap", available, th.swap_threshold),
+        _level("about_to_oom", available + hub.swap.free, th.oom_threshold),
+    ]
     sd = hub.sigdanger
-    out["sigdanger"] = (
-        None
-        if sd is None or hub.swap.total == 0
-        else {"free": hub.swap.free, "npswarn": sd.npswarn, "npskill": sd.npskill}
-    )
+    out["sigdanger"] = None if sd is None or hub.swap.total == 0 else {
+        "free": hub.swap.free, "npswarn": sd.npswarn, "npskill": sd.npskill}
     lm = hub.lowmem
-    out["lowmem"] = (
-        None
-        if lm is None
-        else {
-            "active": lm.active,
-            "low": lm.state["low"],
-            "high": lm.state["high"],
-            "denied": lm.denied,
-            "estimate": lm.free_estimate() if lm.active else None,
-            "deny_pages": lm.spec.deny_pages,
-            "notify_low_pages": lm.spec.notify_low_pages,
-            "notify_high_pages": lm.spec.notify_high_pages,
-        }
-    )
+    out["lowmem"] = None if lm is None else {
+        "active": lm.active, "low": lm.state["low"], "high": lm.state["high"], "denied": lm.denied,
+        "estimate": lm.free_estimate() if lm.active else None, "deny_pages": lm.spec.deny_pages,
+        "notify_low_pages": lm.spec.notify_low_pages, "notify_high_pages": lm.spec.notify_high_pages}
     out["mem_notify"] = None if hub.mem_notify is None else last.get("mem_notify", {"tick": None})
     out["vmpressure"] = None if hub.vmpressure is None else last.get("vmpressure", {"tick": None})
     psi = hub.psi
     out["psi"] = {
-        k: {
-            "avg10": float(load_str(psi.avg[k][0])),
-            "avg60": float(load_str(psi.avg[k][1])),
-            "avg300": float(load_str(psi.avg[k][2])),
-            "total": psi.total[k],
-        }
-        for k in ("some", "full")
-    }
+        k: {"avg10": float(load_str(psi.avg[k][0])), "avg60": float(load_str(psi.avg[k][1])),
+            "avg300": float(load_str(psi.avg[k][2])), "total": psi.total[k]}
+        for k in ("some", "full")}
     if "psi_trigger" in last:
         out["psi"]["trigger"] = last["psi_trigger"]
     return out
@@ -305,20 +269,13 @@ def pressure_view(hub: Pressure, events: list[Event]) -> dict[str, Any]:
         "levels": levels(hub, mem.levels),
         "marks": list(marks),
         "mem": {
-            "free": node.free_pages,
-            "available": si_mem_available(node),
-            "managed": node.managed_pages,
-            "commit_limit": commit.commit_limit,
-            "committed_as": commit.committed,
-            "swap_used": hub.swap.used,
-            "swap_total": hub.swap.total,
+            "free": node.free_pages, "available": si_mem_available(node), "managed": node.managed_pages,
+            "commit_limit": commit.commit_limit, "committed_as": commit.committed,
+            "swap_used": hub.swap.used, "swap_total": hub.swap.total,
         },
-        "overcommit": {
-            "mode": commit.mode,
-            "refused": len(refused),
-            # memory that sat free while strict accounting refused a commit
-            "wasted_pages": max(refused, default=0),
-        },
+        "overcommit": {"mode": commit.mode, "refused": len(refused),
+                       # memory that sat free while strict accounting refused a commit
+                       "wasted_pages": max(refused, default=0)},
         "kswapd": {"awake": hub.reclaim.kswapd_awake, "priority": hub.reclaim.kswapd_priority},
         "history": history(hub),
     }

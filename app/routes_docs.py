@@ -26,10 +26,8 @@ def render_docs(schema: dict[str, Any]) -> str:
             if op is None:
                 continue
             text = (op.get("description") or "").strip().split("\n")[0] or op.get("summary", "")
-            rows.append(
-                f"<tr><td><code>{method.upper()}</code></td><td><code>{escape(path)}</code></td>"
-                f"<td>{escape(text)}</td></tr>"
-            )
+            rows.append(f"<tr><td><code>{method.upper()}</code></td><td><code>{escape(path)}</code></td>"
+                        f"<td>{escape(text)}</td></tr>")
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         f"<title>{escape(info.get('title', 'API'))} API</title>"
@@ -37,7 +35,7 @@ def render_docs(schema: dict[str, Any]) -> str:
         "td{padding:4px 12px;border-bottom:1px solid #ddd;vertical-align:top}</style></head><body>"
         f"<h1>{escape(info.get('title', 'API'))} {escape(str(info.get('version', '')))}</h1>"
         f"<p>{escape(info.get('description', ''))}</p>"
-        '<p>The machine-readable description: <a href="/openapi.json">/openapi.json</a> (OpenAPI '
+        "<p>The machine-readable description: <a href=\"/openapi.json\">/openapi.json</a> (OpenAPI "
         f"{escape(str(schema.get('openapi', '')))}). The WebSocket protocol of the dashboard, "
         "<code>/ws</code>, is in docs/protocol.md.</p>"
         f"<table><tr><th>method</th><th>path</th><th>what it does</th></tr>{''.join(rows)}</table>"

@@ -14,16 +14,10 @@ from app.sources import DEFAULT_PRESET, from_link, from_preset
 from simcore.scenario import ScenarioError
 
 router = APIRouter()
-CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
-    "connect-src 'self'; base-uri 'none'; frame-ancestors 'self'"
-)
-PAGE_HEADERS = {
-    "Content-Security-Policy": CSP,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+       "connect-src 'self'; base-uri 'none'; frame-ancestors 'self'")
+PAGE_HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
+                "Referrer-Policy": "same-origin", "Cache-Control": "no-store"}
 PLOTLY_PATH = "/static/vendor/plotly.min.js"
 
 FALLBACK = """<!doctype html>
@@ -41,9 +35,8 @@ def plotly_file() -> Path:
 
 @router.get(PLOTLY_PATH, include_in_schema=False)
 async def plotly_js() -> FileResponse:
-    return FileResponse(
-        plotly_file(), media_type="text/javascript", headers={"Cache-Control": "public, max-age=86400"}
-    )
+    return FileResponse(plotly_file(), media_type="text/javascript",
+                        headers={"Cache-Control": "public, max-age=86400"})
 
 
 def _page(request: Request, ws_query: str, preset: str | None, error: str | None) -> Response:
@@ -56,17 +49,11 @@ def _page(request: Request, ws_query: str, preset: str | None, error: str | None
         body = FALLBACK.format(what=escape(ws_query), error=escape(error or ""))
         return HTMLResponse(body, status_code=status, headers=PAGE_HEADERS)
     context: dict[str, Any] = {
-        "ws_path": "/ws",
-        "ws_url": "/ws",
-        "ws_query": ws_query,
-        "presets": presets,
-        "preset": preset,
-        "error": error,
-        "plotly_path": PLOTLY_PATH,
+        "ws_path": "/ws", "ws_url": "/ws", "ws_query": ws_query, "presets": presets, "preset": preset,
+        "error": error, "plotly_path": PLOTLY_PATH,
     }
     resp: Response = request.app.state.templates.TemplateResponse(
-        request, "index.html", context, status_code=status, headers=PAGE_HEADERS
-    )
+        request, "index.html", context, status_code=status, headers=PAGE_HEADERS)
     return resp
 
 

@@ -201,17 +201,10 @@ def dispatch(msg: object, viewer: Viewer, session: Session, settings: Settings) 
         if kind in CONTROL_TYPES and viewer.role != "presenter" and not settings.followers_control:
             viewer.push({"type": "error", "message": "session: only the presenter controls this session"})
             return
-        if (
-            isinstance(msg, DoAction)
-            and isinstance(msg.action, AllocAction)
-            and msg.action.count > settings.max_alloc_count
-        ):
-            viewer.push(
-                {
-                    "type": "error",
-                    "message": f"action.count: at most {settings.max_alloc_count} on this server",
-                }
-            )
+        if isinstance(msg, DoAction) and isinstance(msg.action, AllocAction) \
+                and msg.action.count > settings.max_alloc_count:
+            viewer.push({"type": "error",
+                         "message": f"action.count: at most {settings.max_alloc_count} on this server"})
             return
         if session.commands.qsize() >= MAX_COMMANDS_QUEUED:
             viewer.push({"type": "error", "message": f"session: busy ({MAX_COMMANDS_QUEUED} queued)"})

@@ -32,9 +32,8 @@ from simcore.simulation import Simulation
 
 
 class SimRun:
-    def __init__(
-        self, scenario: Scenario, max_ff_work: int, keyframe_every: int = 10, keyframe_bytes: int = 256 << 20
-    ) -> None:
+    def __init__(self, scenario: Scenario, max_ff_work: int, keyframe_every: int = 10,
+                 keyframe_bytes: int = 256 << 20) -> None:
         self.start_scenario = scenario
         self.max_ff_work = max_ff_work
         self.pending_events: list[Event] = []
@@ -67,13 +66,8 @@ class SimRun:
         self.history.record(frame)
 
     def _keyframe(self, unpublished: list[Event]) -> RunKeyframe:
-        return RunKeyframe(
-            self.sim.snapshot(),
-            self.frame,
-            self._hasher.copy(),
-            self._hash_before.copy(),
-            memory_at(self.sim, unpublished),
-        )
+        return RunKeyframe(self.sim.snapshot(), self.frame, self._hasher.copy(), self._hash_before.copy(),
+                           memory_at(self.sim, unpublished))
 
     def _restore(self, kf: RunKeyframe) -> None:
         self.pending_events = []
@@ -113,9 +107,8 @@ class SimRun:
             )
 
     # ------------------------------------------------------------ controls
-    def advance(
-        self, ticks: int, budget_s: float | None = None, clock: Callable[[], float] = time.perf_counter
-    ) -> int:
+    def advance(self, ticks: int, budget_s: float | None = None,
+                clock: Callable[[], float] = time.perf_counter) -> int:
         """Step up to `ticks` ticks, a frame after each; stop early when `budget_s` is spent."""
         t0 = clock()
         done = 0

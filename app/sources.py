@@ -22,9 +22,8 @@ def preset_list() -> list[dict[str, str]]:
     out = []
     for name in preset_names():
         doc = read_toml(PRESET_DIR / f"{name}.toml")
-        out.append(
-            {"name": name, "title": str(doc.get("title", "")), "description": str(doc.get("description", ""))}
-        )
+        out.append({"name": name, "title": str(doc.get("title", "")),
+                    "description": str(doc.get("description", ""))})
     return out
 
 

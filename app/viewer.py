@@ -55,14 +55,8 @@ class Published:
         if hit is None:
             cells = lens_cells(self.frame, lens, view, self.per_page_max)
             data = encode_cells(cells, self.seq, self.frame.tick, lens, self.t_ms)
-            extra: dict[str, Any] = {
-                "frame_hash": self.frame_hash,
-                "unit": cells.unit,
-                "lens": lens,
-                "first_pfn": cells.first_pfn,
-                "rows": cells.rows,
-                "cols": cells.cols,
-            }
+            extra: dict[str, Any] = {"frame_hash": self.frame_hash, "unit": cells.unit, "lens": lens,
+                                     "first_pfn": cells.first_pfn, "rows": cells.rows, "cols": cells.cols}
             if lens != "skip":
                 extra["skipped"] = skipped_blocks(self.frame, view)
             hit = (data, extra)
@@ -114,23 +108,14 @@ class Viewer:
         """A frame may go out from the caller's step (no task switch) when nothing else is in the way:
         a credit, no queued JSON, no send in progress, and the direct transport open and not paused."""
         d = self.direct
-        return (
-            d is not None
-            and self.credits > 0
-            and not self.control
-            and self.send_since is None
-            and not self.closed
-            and d.ready()
-        )
+        return (d is not None and self.credits > 0 and not self.control and self.send_since is None
+                and not self.closed and d.ready())
 
     def _write_now(self, pub: Published) -> None:
         assert self.direct is not None
         data, text, shared = self.session.frame_messages(pub, self)
-        wire = (
-            pub.wire((self.lens, self.view), text)
-            if shared
-            else (ws_frame(OP_BINARY, data) + ws_frame(OP_TEXT, text.encode()))
-        )
+        wire = pub.wire((self.lens, self.view), text) if shared else (
+            ws_frame(OP_BINARY, data) + ws_frame(OP_TEXT, text.encode()))
         self.credits -= 1
         self.last_seq = pub.seq
         try:
@@ -193,14 +178,13 @@ class Viewer:
                 direct = self.direct
                 if direct is not None and direct.usable():
                     key = (self.lens, self.view)
-                    wire = (
-                        pub.wire(key, text)
-                        if shared
-                        else ws_frame(OP_BINARY, data) + ws_frame(OP_TEXT, text.encode())
-                    )
+                    wire = pub.wire(key, text) if shared else ws_frame(OP_BINARY, data) + ws_frame(
+                        OP_TEXT, text.encode())
                     await direct.write(wire)
                 else:
                     await ws.send_bytes(data)
                     await ws.send_text(text)
                 self.send_since = None
                 self.sent += 1
+
+

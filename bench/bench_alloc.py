@@ -64,29 +64,12 @@ def scenario_doc(events: int, target: float, seed: int, mode: str, pages: int = 
             "events_per_tick": events,
             "target_occupancy": target,
             "streams": [
-                {
-                    "name": "anon",
-                    "class": "anon",
-                    "weight": 6,
-                    "owner": "app",
-                    "orders": tail_orders(100, 8),
-                    "lifetime": 200,
-                },
-                {
-                    "name": "pagecache",
-                    "class": "pagecache",
-                    "weight": 3,
-                    "owner": "app",
-                    "orders": tail_orders(100, 4),
-                    "lifetime": 600,
-                },
-                {
-                    "name": "slab",
-                    "class": "slab_unmovable",
-                    "weight": 1,
-                    "orders": tail_orders(100, 6),
-                    "lifetime": 300,
-                },
+                {"name": "anon", "class": "anon", "weight": 6, "owner": "app",
+                 "orders": tail_orders(100, 8), "lifetime": 200},
+                {"name": "pagecache", "class": "pagecache", "weight": 3, "owner": "app",
+                 "orders": tail_orders(100, 4), "lifetime": 600},
+                {"name": "slab", "class": "slab_unmovable", "weight": 1,
+                 "orders": tail_orders(100, 6), "lifetime": 300},
             ],
         },
     }
@@ -166,34 +149,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ticks", type=int, default=2, help="ticks per timed round (default 2)")
     p.add_argument("--rounds", type=int, default=10, help="timed rounds; the best is reported (default 10)")
     p.add_argument("--target", type=float, default=0.8, help="target occupancy (default 0.8)")
-    p.add_argument(
-        "--pages",
-        type=int,
-        default=ZONE_PAGES,
-        help=f"zone size in 4 KiB pages, a multiple of 512 (default {ZONE_PAGES}: 4 GiB)",
-    )
+    p.add_argument("--pages", type=int, default=ZONE_PAGES,
+                   help=f"zone size in 4 KiB pages, a multiple of 512 (default {ZONE_PAGES}: 4 GiB)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--mode", choices=["modern", "2.6.35"], default="modern")
-    p.add_argument(
-        "--subsystems",
-        action="store_true",
-        help="keep the installed subsystems (reclaim, compaction...) in the slow path",
-    )
-    p.add_argument(
-        "--profile",
-        type=int,
-        metavar="N",
-        default=0,
-        help="profile one round with cProfile and print the top N functions (by own time)",
-    )
+    p.add_argument("--subsystems", action="store_true",
+                   help="keep the installed subsystems (reclaim, compaction...) in the slow path")
+    p.add_argument("--profile", type=int, metavar="N", default=0,
+                   help="profile one round with cProfile and print the top N functions (by own time)")
     p.add_argument("--frame", action="store_true", help="also time frame building and hashing")
-    p.add_argument(
-        "--gc",
-        choices=["on", "freeze", "off"],
-        default="on",
-        help="the cyclic garbage collector while timing: on (default), frozen after the "
-        "warm-up (gc.freeze(): the warm state is never traversed again), or off",
-    )
+    p.add_argument("--gc", choices=["on", "freeze", "off"], default="on",
+                   help="the cyclic garbage collector while timing: on (default), frozen after the "
+                        "warm-up (gc.freeze(): the warm state is never traversed again), or off")
     args = p.parse_args(argv)
 
     t0 = time.perf_counter()

@@ -154,7 +154,7 @@ def preset_round(preset: str, pages: int, ticks: int, seed: int) -> dict[str, An
         comp.finish_manual()
     wall = time.perf_counter() - t0
     cpu = time.process_time() - c0
-    ((_, result, migrated, failed),) = comp.manual_results
+    (_, result, migrated, failed), = comp.manual_results
     return {
         "wall_s": round(wall, 3),
         "cpu_s": round(cpu, 3),

@@ -38,16 +38,10 @@ def timed(fn: Callable[[], object], repeat: int) -> float:
 
 def build(pages: int) -> Simulation:
     """The default workload mix (anon, page cache, slab) run until about 75% of the node is in use."""
-    sim = Simulation(
-        validate_scenario(
-            {
-                "name": "bench",
-                "seed": 1,
-                "node": {"zones": [{"name": "Normal", "pages": pages}]},
-                "workload": {"events_per_tick": pages // 40, "target_occupancy": 0.75},
-            }
-        )
-    )
+    sim = Simulation(validate_scenario({
+        "name": "bench", "seed": 1, "node": {"zones": [{"name": "Normal", "pages": pages}]},
+        "workload": {"events_per_tick": pages // 40, "target_occupancy": 0.75},
+    }))
     sim.run_until(40)
     return sim
 
@@ -65,7 +59,6 @@ def main() -> None:
         top = View(max(0, pages - PER_PAGE), pages)  # the busy end: allocations fill zones from the top
         for view_label, view in (("whole node", View(0, pages)), ("top 128 k pages", top)):
             for lens in LENSES:
-
                 def enc(lens: str = lens, view: View = view, frame: Frame = frame) -> bytes:
                     return encode_cells(lens_cells(frame, lens, view, PER_PAGE), 1, frame.tick, lens, 0.0)
 
@@ -73,11 +66,9 @@ def main() -> None:
                 ms = timed(enc, args.repeat)
                 cells = lens_cells(frame, lens, view, PER_PAGE)
                 unit = "page" if cells.unit else "pageblock"
-                print(
-                    f"| {label} | {view_label}: {cells.rows}x{cells.cols} per {unit} | {frame_ms:.1f} | "
-                    f"{lens} | "
-                    f"{ms:.2f} | {len(msg)} | {'yes' if msg[3] & 1 else 'no'} |"
-                )
+                print(f"| {label} | {view_label}: {cells.rows}x{cells.cols} per {unit} | {frame_ms:.1f} | "
+                      f"{lens} | "
+                      f"{ms:.2f} | {len(msg)} | {'yes' if msg[3] & 1 else 'no'} |")
         body = metrics_body(frame)
         text = metrics_json(body, 1, events_part([]))
         mj = timed(lambda f=frame: metrics_json(metrics_body(f), 1, events_part([])), args.repeat)

@@ -92,13 +92,9 @@ class RawViewer(asyncio.Protocol):
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
         key = base64.b64encode(os.urandom(16)).decode()
-        transport.write(
-            (
-                f"GET {self.path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nUpgrade: websocket\r\n"
-                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                "Sec-WebSocket-Version: 13\r\n\r\n"
-            ).encode()
-        )
+        transport.write((f"GET {self.path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nUpgrade: websocket\r\n"
+                         f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                         "Sec-WebSocket-Version: 13\r\n\r\n").encode())
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.closed.done():
@@ -163,13 +159,11 @@ class RawViewer(asyncio.Protocol):
             self.transport.close()
 
 
-async def open_viewer(
-    port: int, path: str, st: Stats, render_s: float, measuring: asyncio.Event, keep_texts: bool = False
-) -> RawViewer:
+async def open_viewer(port: int, path: str, st: Stats, render_s: float, measuring: asyncio.Event,
+                      keep_texts: bool = False) -> RawViewer:
     loop = asyncio.get_running_loop()
     _, proto = await loop.create_connection(
-        lambda: RawViewer(path, port, st, render_s, measuring), "127.0.0.1", port
-    )
+        lambda: RawViewer(path, port, st, render_s, measuring), "127.0.0.1", port)
     proto.keep_texts = keep_texts
     return proto
 
@@ -184,8 +178,7 @@ def pct(values: list[float], q: float) -> float:
 async def run(args: argparse.Namespace, port: int, server_pid: int) -> None:
     if args.scenario == "light":
         sc = load_scenario("default").model_copy(
-            update={"workload": load_scenario("default").workload.model_copy(update={"events_per_tick": 50})}
-        )
+            update={"workload": load_scenario("default").workload.model_copy(update={"events_per_tick": 50})})
         query = f"link={make_token(sc, 0)}"
     else:
         query = f"preset={args.scenario}"
@@ -214,28 +207,21 @@ async def run(args: argparse.Namespace, port: int, server_pid: int) -> None:
     report(args, [*stats, presenter_stats], secs, (cpu1 - cpu0) / secs, (own1 - own0) / secs)
 
 
-def report(
-    args: argparse.Namespace, stats: list[Stats], secs: float, server_cpu: float, own_cpu: float
-) -> None:
+def report(args: argparse.Namespace, stats: list[Stats], secs: float, server_cpu: float,
+           own_cpu: float) -> None:
     all_seqs = [s for st in stats for s in st.seqs]
     published = (max(all_seqs) - min(all_seqs) + 1) if all_seqs else 0
-    print(
-        f"scenario {args.scenario}, {len(stats)} viewers ({args.slow} slow, "
-        f"render {args.slow_render_ms} ms), "
-        f"target {args.fps} frames/s, {secs:.1f} s measured"
-    )
+    print(f"scenario {args.scenario}, {len(stats)} viewers ({args.slow} slow, "
+          f"render {args.slow_render_ms} ms), "
+          f"target {args.fps} frames/s, {secs:.1f} s measured")
     delivered = sum(len(st.seqs) for st in stats)
     per = server_cpu * secs / delivered * 1e6 if delivered else float("nan")
-    print(
-        f"frames published: {published} ({published / secs:.1f}/s); delivered {delivered} "
-        f"({delivered / secs:.0f}/s); server CPU {server_cpu:.0%} of a core = {per:.0f} us "
-        f"per delivered frame (binary + metrics + ack); load generator {own_cpu:.0%}; "
-        f"load average {os.getloadavg()[0]:.1f}"
-    )
-    print(
-        "| viewers | n | frames/viewer | latency p50 ms | p99 ms | max ms | dropped (gaps) "
-        "| viewers with drops |"
-    )
+    print(f"frames published: {published} ({published / secs:.1f}/s); delivered {delivered} "
+          f"({delivered / secs:.0f}/s); server CPU {server_cpu:.0%} of a core = {per:.0f} us "
+          f"per delivered frame (binary + metrics + ack); load generator {own_cpu:.0%}; "
+          f"load average {os.getloadavg()[0]:.1f}")
+    print("| viewers | n | frames/viewer | latency p50 ms | p99 ms | max ms | dropped (gaps) "
+          "| viewers with drops |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for label, group in (("fast", [s for s in stats if not s.slow]), ("slow", [s for s in stats if s.slow])):
         if not group:
@@ -244,10 +230,8 @@ def report(
         frames = sum(len(st.seqs) for st in group) / len(group)
         gaps = sum(st.gaps() for st in group)
         with_drops = sum(1 for st in group if st.gaps())
-        print(
-            f"| {label} | {len(group)} | {frames:.1f} | {pct(lat, 0.5):.1f} | {pct(lat, 0.99):.1f} | "
-            f"{max(lat, default=float('nan')):.1f} | {gaps} | {with_drops} |"
-        )
+        print(f"| {label} | {len(group)} | {frames:.1f} | {pct(lat, 0.5):.1f} | {pct(lat, 0.99):.1f} | "
+              f"{max(lat, default=float('nan')):.1f} | {gaps} | {with_drops} |")
 
 
 def main() -> None:

@@ -43,14 +43,9 @@ def main() -> None:
     args = ap.parse_args()
     st = Settings()
     scenario = load_scenario(args.preset)
-    out: dict[str, Any] = {
-        "preset": args.preset,
-        "at": args.at,
-        "machine": platform.machine(),
-        "python": platform.python_version(),
-        "keyframe_every": st.keyframe_every,
-        "keyframe_memory_mib": st.keyframe_memory_mib,
-    }
+    out: dict[str, Any] = {"preset": args.preset, "at": args.at, "machine": platform.machine(),
+                           "python": platform.python_version(), "keyframe_every": st.keyframe_every,
+                           "keyframe_memory_mib": st.keyframe_memory_mib}
     hashes: dict[int, str] = {}
     if not args.skip_before:
         plain = SimRun(scenario, 10**12, keyframe_bytes=0)
@@ -71,11 +66,8 @@ def main() -> None:
     run.advance(args.at)
     out["run_s_with_keyframes"] = round(time.perf_counter() - t0, 3)
     out["run_cpu_s_with_keyframes"] = round(time.process_time() - c0, 3)
-    after = {
-        "back_1": timed_seek(run, args.at - 1),
-        "back_1_again": timed_seek(run, args.at - 2),
-        "forward_to_at": timed_seek(run, args.at),
-    }
+    after = {"back_1": timed_seek(run, args.at - 1), "back_1_again": timed_seek(run, args.at - 2),
+             "forward_to_at": timed_seek(run, args.at)}
     if hashes and run.frame_hash != hashes[args.at]:
         raise SystemExit("frame_hash differs after seeking back and forth")
     after[f"back_{args.back}"] = timed_seek(run, args.at - args.back)
@@ -93,22 +85,15 @@ def main() -> None:
         if run.frame_hash != hashes[args.at - args.back]:
             raise SystemExit("frame_hash differs from the replay without keyframes")
     kfs = run.keyframes
-    out["keyframes"] = {
-        "regular": len(kfs.regular),
-        "extra": len(kfs.extra),
-        "every": kfs.every,
-        "mib": round(kfs.nbytes / (1 << 20), 1),
-    }
+    out["keyframes"] = {"regular": len(kfs.regular), "extra": len(kfs.extra), "every": kfs.every,
+                        "mib": round(kfs.nbytes / (1 << 20), 1)}
     t0 = time.perf_counter()
     kf = run.sim.snapshot()
     t1 = time.perf_counter()
     kf.restore()
     t2 = time.perf_counter()
-    out["snapshot"] = {
-        "mib": round(kf.nbytes / (1 << 20), 2),
-        "snapshot_ms": round((t1 - t0) * 1e3, 1),
-        "restore_ms": round((t2 - t1) * 1e3, 1),
-    }
+    out["snapshot"] = {"mib": round(kf.nbytes / (1 << 20), 2), "snapshot_ms": round((t1 - t0) * 1e3, 1),
+                       "restore_ms": round((t2 - t1) * 1e3, 1)}
     print(json.dumps(out, indent=1))
 
 

@@ -51,21 +51,9 @@ def pressure_table(pages: int) -> dict[str, Any]:
         {"on": "psi", "do": "ignore", "cooldown_ticks": 0},
     ]
     per = pages // 200
-    procs = [
-        {
-            "comm": f"app{i}",
-            "anon_pages": per,
-            "cache_pages": per // 2,
-            "heap_slack_pages": per // 4,
-            "file_pages": per // 2,
-            "file_working_set": per // 4,
-            "anon_working_set": per // 2,
-            "rate": 256,
-            "psi_trigger": "some 100000 1000000",
-            "reactions": react,
-        }
-        for i in range(8)
-    ]
+    procs = [{"comm": f"app{i}", "anon_pages": per, "cache_pages": per // 2, "heap_slack_pages": per // 4,
+              "file_pages": per // 2, "file_working_set": per // 4, "anon_working_set": per // 2,
+              "rate": 256, "psi_trigger": "some 100000 1000000", "reactions": react} for i in range(8)]
     return {
         "enabled": True,
         "swap_pages": pages,
@@ -73,13 +61,8 @@ def pressure_table(pages: int) -> dict[str, Any]:
         "notify": {
             "thresholds": {"enabled": True},
             "sigdanger": {"enabled": True, "kill_policy": "youngest"},
-            "lowmem": {
-                "enabled": True,
-                "notify_low_pages": pages // 20,
-                "notify_high_pages": pages // 40,
-                "deny_pages": pages // 100,
-                "nr_decay_pages": pages // 200,
-            },
+            "lowmem": {"enabled": True, "notify_low_pages": pages // 20, "notify_high_pages": pages // 40,
+                       "deny_pages": pages // 100, "nr_decay_pages": pages // 200},
             "mem_notify": {"enabled": True},
             "vmpressure": {"enabled": True},
         },
@@ -147,13 +130,8 @@ def run(name: str, target: float, pressure: bool, hot: bool, args: argparse.Name
     step = sim.step if pressure else sim.workload.run_tick
     t0 = time.perf_counter()
     warm_ticks = warm(sim, target, step)
-    out = {
-        "case": name,
-        "target": target,
-        "min_free_kbytes": sim.node.min_free_kbytes,
-        "warmup_ticks": warm_ticks,
-        "warmup_s": round(time.perf_counter() - t0, 2),
-    }
+    out = {"case": name, "target": target, "min_free_kbytes": sim.node.min_free_kbytes,
+           "warmup_ticks": warm_ticks, "warmup_s": round(time.perf_counter() - t0, 2)}
     out.update(measure(sim, step, args.ticks, args.rounds))
     print(f"{name}: {out['events_per_s']:,} events/s", file=sys.stderr)
     return out
@@ -174,7 +152,6 @@ def main(argv: list[str] | None = None) -> int:
         run("alloc_alone_hot", args.hot_target, False, True, args),
         run("pressure_reclaiming", args.hot_target, True, True, args),
     ]
-
     def cpu(i: int) -> int:
         rate: int = cases[i]["events_per_cpu_s"]
         return rate

@@ -28,14 +28,8 @@ import time
 from typing import Any
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-gpu",
-    "--disable-quic",
-]
+ARGS = ["--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+        "--disable-gpu", "--disable-quic"]
 CASES = [
     {"name": "16k pageblock cells (128x128)", "rows": 128, "cols": 128, "unit": 0, "lens": 0},
     {"name": "128k per-page cells (256x512)", "rows": 256, "cols": 512, "unit": 1, "lens": 5},
@@ -134,9 +128,8 @@ def start_server() -> tuple[Any, threading.Thread, str]:
     from app.settings import Settings
 
     settings = Settings(port=0)
-    server = uvicorn.Server(
-        uvicorn_config(create_app(settings), "127.0.0.1", 0, settings.max_message_bytes, "warning")
-    )
+    server = uvicorn.Server(uvicorn_config(create_app(settings), "127.0.0.1", 0, settings.max_message_bytes,
+                                           "warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
@@ -159,17 +152,13 @@ def main() -> int:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1100})
-            page.route(
-                base + "/bench.html",
-                lambda r: r.fulfill(status=200, content_type="text/html", body=BENCH_PAGE),
-            )
+            page.route(base + "/bench.html", lambda r: r.fulfill(status=200, content_type="text/html",
+                                                                 body=BENCH_PAGE))
             page.goto(base + "/bench.html")
             version = browser.version
             for case in CASES:
-                runs = [
-                    page.evaluate(BENCH_JS, {**case, "frames": args.frames, "variants": 8})
-                    for _ in range(args.repeat)
-                ]
+                runs = [page.evaluate(BENCH_JS, {**case, "frames": args.frames, "variants": 8})
+                        for _ in range(args.repeat)]
                 runs.sort(key=lambda r: r["render_only_per_s"], reverse=True)
                 results.append({"case": case["name"], "best": runs[0], "median": runs[len(runs) // 2]})
             browser.close()
@@ -179,22 +168,16 @@ def main() -> int:
     if args.json:
         print(json.dumps({"chromium": version, "machine": platform.machine(), "results": results}, indent=2))
         return 0
-    print(
-        f"chromium {version} (headless, software rendering), {platform.machine()}, "
-        f"{args.frames} frames x {args.repeat} runs, load average {os.getloadavg()[0]:.1f}"
-    )
-    print(
-        f"{'case':31} {'run':6} {'render/s':>8} {'decode+render/s':>15} {'render p50':>10} {'p95':>7} "
-        f"{'decode p50':>10} {'bytes':>6}"
-    )
+    print(f"chromium {version} (headless, software rendering), {platform.machine()}, "
+          f"{args.frames} frames x {args.repeat} runs, load average {os.getloadavg()[0]:.1f}")
+    print(f"{'case':31} {'run':6} {'render/s':>8} {'decode+render/s':>15} {'render p50':>10} {'p95':>7} "
+          f"{'decode p50':>10} {'bytes':>6}")
     for res in results:
         for which in ("best", "median"):
             r = res[which]
-            print(
-                f"{res['case']:31} {which:6} {r['render_only_per_s']:8.1f} {r['renders_per_s']:15.1f} "
-                f"{r['render_ms_p50']:8.1f}ms {r['render_ms_p95']:5.1f}ms {r['decode_ms_p50']:8.2f}ms "
-                f"{r['deflated_bytes']:6d}"
-            )
+            print(f"{res['case']:31} {which:6} {r['render_only_per_s']:8.1f} {r['renders_per_s']:15.1f} "
+                  f"{r['render_ms_p50']:8.1f}ms {r['render_ms_p95']:5.1f}ms {r['decode_ms_p50']:8.2f}ms "
+                  f"{r['deflated_bytes']:6d}")
     return 0
 
 

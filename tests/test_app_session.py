@@ -16,12 +16,8 @@ from simcore.link import decode_link, make_token
 from simcore.scenario import ScenarioError, load_scenario, validate_scenario
 from simcore.simulation import Simulation
 
-TINY = {
-    "name": "tiny",
-    "seed": 11,
-    "node": {"zones": [{"name": "Normal", "pages": 8192}]},
-    "workload": {"events_per_tick": 150, "target_occupancy": 0.8},
-}
+TINY = {"name": "tiny", "seed": 11, "node": {"zones": [{"name": "Normal", "pages": 8192}]},
+        "workload": {"events_per_tick": 150, "target_occupancy": 0.8}}
 
 
 def replayed_hash(token: str) -> tuple[str, int]:
@@ -187,7 +183,6 @@ def test_keyframes_stay_under_the_memory_cap_by_thinning() -> None:
 
 def test_pressure_panel_after_a_backward_seek_equals_a_fresh_run() -> None:
     """The panel's remembered marks and notifications come back with the keyframe (app/pressure_view)."""
-
     def published(run: SimRun) -> dict[str, object]:
         return pressure_part(run.sim, run.take_events())["pressure"]  # type: ignore[no-any-return]
 

@@ -129,16 +129,9 @@ def test_isolate_pageblock_does_not_merge_at_pageblock_order() -> None:
 @pytest.mark.parametrize(
     ("order", "start_mt", "expected"),
     [
-        (0, U, True),
-        (0, R, True),
-        (0, M, False),
-        (3, M, False),
-        (4, M, True),
-        (8, M, True),
-        (9, M, True),
-        (10, M, True),
-        (3, U, True),
-        (9, R, True),
+        (0, U, True), (0, R, True), (0, M, False),
+        (3, M, False), (4, M, True), (8, M, True), (9, M, True), (10, M, True),
+        (3, U, True), (9, R, True),
     ],
 )
 def test_should_try_claim_block(order: int, start_mt: int, expected: bool) -> None:

@@ -32,10 +32,7 @@ def bare_zone(ztype: ZoneType, managed: int) -> Zone:
 # tests/data/kernel/zoneinfo.txt
 MACHINE_MIN_FREE_KBYTES = 67584
 MACHINE_ZONES = [
-    (ZoneType.DMA, 3840),
-    (ZoneType.DMA32, 772918),
-    (ZoneType.NORMAL, 163840),
-    (ZoneType.MOVABLE, 0),
+    (ZoneType.DMA, 3840), (ZoneType.DMA32, 772918), (ZoneType.NORMAL, 163840), (ZoneType.MOVABLE, 0)
 ]
 
 
@@ -88,15 +85,9 @@ def parse_zoneinfo(text: str) -> dict[str, dict[str, object]]:
 
 def test_watermarks_reproduce_the_real_zoneinfo(kernel_sample: Callable[[str], str]) -> None:
     real = parse_zoneinfo(kernel_sample("zoneinfo"))
-    zones = [
-        bare_zone(t, int(str(real[name]["managed"])))
-        for t, name in (
-            (ZoneType.DMA, "DMA"),
-            (ZoneType.DMA32, "DMA32"),
-            (ZoneType.NORMAL, "Normal"),
-            (ZoneType.MOVABLE, "Movable"),
-        )
-    ]
+    zones = [bare_zone(t, int(str(real[name]["managed"])))
+             for t, name in ((ZoneType.DMA, "DMA"), (ZoneType.DMA32, "DMA32"), (ZoneType.NORMAL, "Normal"),
+                             (ZoneType.MOVABLE, "Movable"))]
     setup_per_zone_wmarks(zones, MACHINE_MIN_FREE_KBYTES, 10)
     setup_per_zone_lowmem_reserve(zones, 5)
     for z in zones:

@@ -14,29 +14,17 @@ from simcore.scenario import MAX_TICKS, MAX_WORK, Scenario, ScenarioError, load_
 from simcore.simulation import Simulation
 
 
-def add_scenario_args(
-    p: argparse.ArgumentParser, ticks: bool = True, ticks_help: str = "ticks to run"
-) -> None:
-    p.add_argument(
-        "scenario", metavar="SCENARIO", help="preset name, scenario .toml file, or share link / token"
-    )
+def add_scenario_args(p: argparse.ArgumentParser, ticks: bool = True,
+                      ticks_help: str = "ticks to run") -> None:
+    p.add_argument("scenario", metavar="SCENARIO",
+                   help="preset name, scenario .toml file, or share link / token")
     if ticks:
-        p.add_argument(
-            "--ticks",
-            type=int,
-            metavar="N",
-            help=f"{ticks_help} (default: the scenario's `ticks`, or a link's tick)",
-        )
+        p.add_argument("--ticks", type=int, metavar="N",
+                       help=f"{ticks_help} (default: the scenario's `ticks`, or a link's tick)")
     p.add_argument("--seed", type=int, metavar="S", help="override the scenario's seed")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a scenario field by dotted path, e.g. --set workload.target_occupancy=0.9 "
-        "(repeatable; values are TOML literals)",
-    )
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a scenario field by dotted path, e.g. --set workload.target_occupancy=0.9 "
+                        "(repeatable; values are TOML literals)")
 
 
 def load(args: argparse.Namespace) -> tuple[Scenario, int]:
@@ -122,10 +110,8 @@ def buddyinfo_json(sim: Simulation) -> list[dict[str, Any]]:
 def pageblocks_json(sim: Simulation) -> list[dict[str, Any]]:
     from simcore.constants import MIGRATETYPE_NAMES
 
-    return [
-        {"zone": z.name, **dict(zip(MIGRATETYPE_NAMES, z.block_type_counts(), strict=True))}
-        for z in sim.node.zones
-    ]
+    return [{"zone": z.name, **dict(zip(MIGRATETYPE_NAMES, z.block_type_counts(), strict=True))}
+            for z in sim.node.zones]
 
 
 def print_json(obj: Any) -> None:

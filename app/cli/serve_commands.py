@@ -8,19 +8,14 @@ from typing import Any
 
 def register_serve(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
-        "serve",
-        help="serve the live dashboard (FastAPI + WebSockets)",
+        "serve", help="serve the live dashboard (FastAPI + WebSockets)",
         description="Serve the dashboard on http://HOST:PORT. Settings also come from ZONESCOPE_* "
-        "environment variables (see app/settings.py), e.g. ZONESCOPE_MAX_VIEWERS=400.",
+                    "environment variables (see app/settings.py), e.g. ZONESCOPE_MAX_VIEWERS=400.",
     )
     p.add_argument("--host", default=None, help="interface to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=None, help="TCP port (default 8000; 0 picks a free one)")
-    p.add_argument(
-        "--log-level",
-        default="info",
-        choices=["critical", "error", "warning", "info", "debug"],
-        help="uvicorn's log level (default info)",
-    )
+    p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"],
+                   help="uvicorn's log level (default info)")
     p.set_defaults(handler=cmd_serve)
 
 
@@ -29,14 +24,10 @@ def uvicorn_config(app: Any, host: str, port: int, max_message_bytes: int, log_l
     import uvicorn
 
     return uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        log_level=log_level,
+        app, host=host, port=port, log_level=log_level,
         ws_per_message_deflate=False,  # frames are compressed once by the producer, not per connection
         ws_max_size=max_message_bytes + 1024,  # clients send small control messages only
-        timeout_graceful_shutdown=3,
-        lifespan="on",
+        timeout_graceful_shutdown=3, lifespan="on",
     )
 
 
@@ -75,7 +66,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         settings = Settings(**overrides)
     except ValidationError as err:
-
         def name(loc: tuple[Any, ...]) -> str:  # the option the value came from
             if len(loc) == 1 and loc[0] in overrides:
                 return f"--{loc[0]}"
@@ -86,14 +76,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
     busy = address_in_use(settings.host, settings.port)
     if busy:
-        print(
-            f"zonescope: error: --port {settings.port}: cannot listen on {settings.host}: {busy}",
-            file=sys.stderr,
-        )
+        print(f"zonescope: error: --port {settings.port}: cannot listen on {settings.host}: {busy}",
+              file=sys.stderr)
         return 2
     app = create_app(settings)
-    server = uvicorn.Server(
-        uvicorn_config(app, settings.host, settings.port, settings.max_message_bytes, args.log_level)
-    )
+    server = uvicorn.Server(uvicorn_config(app, settings.host, settings.port, settings.max_message_bytes,
+                                           args.log_level))
     server.run()
     return 0

@@ -23,17 +23,13 @@ from simcore.simulation import Simulation
 
 def register_run(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
-        "run",
-        help="run a scenario headless and summarise it",
+        "run", help="run a scenario headless and summarise it",
         description="Run SCENARIO for N ticks and print a summary (or one JSON object with --json).",
     )
     add_scenario_args(p)
-    p.add_argument(
-        "--json",
-        action="store_true",
-        help="print one JSON object: scenario, seed, ticks, vmstat, "
-        "buddyinfo, pageblocks, events, frame_hash",
-    )
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object: scenario, seed, ticks, vmstat, "
+                   "buddyinfo, pageblocks, events, frame_hash")
     p.add_argument("--check", action="store_true", help="run the invariant checker after every tick (slow)")
     p.set_defaults(handler=cmd_run)
 
@@ -49,32 +45,26 @@ def cmd_run(args: argparse.Namespace) -> int:
     frame_hash = run_hashed(sim, ticks)
     events = dict(sorted(sim.node.event_counts.items()))
     if args.json:
-        print_json(
-            {
-                "scenario": sim.scenario.to_dict(),
-                "seed": sim.seed,
-                "ticks": sim.tick,
-                "vmstat": sim.vmstat(),
-                "buddyinfo": buddyinfo_json(sim),
-                "pageblocks": pageblocks_json(sim),
-                "events": events,
-                "frame_hash": frame_hash,
-                **pressure_json(sim),
-            }
-        )
+        print_json({
+            "scenario": sim.scenario.to_dict(),
+            "seed": sim.seed,
+            "ticks": sim.tick,
+            "vmstat": sim.vmstat(),
+            "buddyinfo": buddyinfo_json(sim),
+            "pageblocks": pageblocks_json(sim),
+            "events": events,
+            "frame_hash": frame_hash,
+            **pressure_json(sim),
+        })
         return 0
     node = sim.node
     mib = 4096 / (1 << 20)
     print(f"{scenario.name}: {scenario.title}".rstrip(": "))
     print(f"  seed {sim.seed}, {sim.tick} ticks, mode {scenario.mode}, defrag {scenario.defrag}")
-    print(
-        f"  {node.nr_pages} pages ({node.nr_pages * mib:.0f} MiB) in zones "
-        + ", ".join(f"{z.name} [{z.start_pfn}, {z.end_pfn})" for z in node.zones)
-    )
-    print(
-        f"  free {node.free_pages} pages, allocated {node.allocated_pages}; "
-        f"{sim.workload.allocs} allocations, {sim.workload.frees} frees, {sim.workload.failures} failures"
-    )
+    print(f"  {node.nr_pages} pages ({node.nr_pages * mib:.0f} MiB) in zones "
+          + ", ".join(f"{z.name} [{z.start_pfn}, {z.end_pfn})" for z in node.zones))
+    print(f"  free {node.free_pages} pages, allocated {node.allocated_pages}; "
+          f"{sim.workload.allocs} allocations, {sim.workload.frees} frees, {sim.workload.failures} failures")
     print("  /proc/buddyinfo:")
     for line in render(node, "buddyinfo").splitlines():
         print("    " + line)
@@ -95,8 +85,7 @@ class _Checker:
 
 def register_proc(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
-        "proc",
-        help="print a /proc or debugfs file of the simulated machine",
+        "proc", help="print a /proc or debugfs file of the simulated machine",
         description="Run SCENARIO for N ticks, then print FILE in the kernel's text format.",
     )
     add_scenario_args(p)
@@ -114,10 +103,9 @@ def cmd_proc(args: argparse.Namespace) -> int:
 
 def register_link(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
-        "link",
-        help="print a share token and URL path for a scenario",
+        "link", help="print a share token and URL path for a scenario",
         description="Print the share-link token for SCENARIO (with --set overrides) "
-        "and its URL path /s/TOKEN.",
+                    "and its URL path /s/TOKEN.",
     )
     add_scenario_args(p, ticks_help="the tick the link opens at")
     p.set_defaults(handler=cmd_link)
@@ -132,9 +120,8 @@ def cmd_link(args: argparse.Namespace) -> int:
 
 
 def register_presets(sub: Any) -> None:
-    p: argparse.ArgumentParser = sub.add_parser(
-        "presets", help="list the preset scenarios", description="List the presets in scenarios/ with titles."
-    )
+    p: argparse.ArgumentParser = sub.add_parser("presets", help="list the preset scenarios",
+                                                description="List the presets in scenarios/ with titles.")
     p.set_defaults(handler=cmd_presets)
 
 
