@@ -1,8 +1,9 @@
-"""The fused common turn (simcore.compaction.burst) leaves exactly what `step()` would.
+"""The fused common turn (simcore.compaction.burst) leaves exactly what `step()` would, and lazy
+free-list removal (`Compactor.take_off_lists`) exactly what eager removal would.
 
-Each case runs twice on the same seed, with `common_steps` in use and with every turn taken by
-`CompactionRun.step()`, and compares everything: page arrays, pageblock bits, every free list in
-its order, streams, counters, every event with its fields, the cursors and the trails.
+Each case runs twice on the same seed, one way and the other, and compares everything: page
+arrays, pageblock bits, every free list in its order, streams, counters, every event with its
+fields, the cursors and the trails.
 """
 
 from __future__ import annotations
@@ -24,10 +25,9 @@ from simcore.scenario import load_scenario
 from simcore.simulation import Simulation
 
 
-def _unfused(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    m = monkeypatch
-    m.setattr(run, "fusable", lambda c, cc: False)
-    return m
+def _unfused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every turn through `CompactionRun.step()`."""
+    monkeypatch.setattr(run, "fusable", lambda c, cc: False)
 
 
 def _compound_state(pages: int, seed: int, free_share: float) -> Node:
