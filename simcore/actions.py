@@ -99,8 +99,18 @@ class CompactAction(_Action):
 
 
 Action = Annotated[
-    FillAction | FreeEveryOtherAction | FreeGroupAction | AllocAction | SetAction | CompactAction
-    | DropCachesAction | OomScoreAdjAction | KillAction | MadviseAction | OvercommitAction | LowmemAction,
+    FillAction
+    | FreeEveryOtherAction
+    | FreeGroupAction
+    | AllocAction
+    | SetAction
+    | CompactAction
+    | DropCachesAction
+    | OomScoreAdjAction
+    | KillAction
+    | MadviseAction
+    | OvercommitAction
+    | LowmemAction,
     Field(discriminator="type"),
 ]
 

@@ -127,9 +127,7 @@ CLASS_INFO: Final[dict[int, ClassInfo]] = {
         "pagetable", MigrateType.UNMOVABLE, False, False, "GFP_PGTABLE_USER", ZoneType.NORMAL
     ),
     PageKind.KERNEL: ClassInfo("kernel", MigrateType.UNMOVABLE, False, False, "GFP_KERNEL", ZoneType.NORMAL),
-    PageKind.HUGE: ClassInfo(
-        "huge", MigrateType.MOVABLE, True, True, "GFP_TRANSHUGE", ZoneType.MOVABLE
-    ),
+    PageKind.HUGE: ClassInfo("huge", MigrateType.MOVABLE, True, True, "GFP_TRANSHUGE", ZoneType.MOVABLE),
     PageKind.LAZYFREE: ClassInfo(
         "lazyfree", MigrateType.MOVABLE, True, True, "GFP_HIGHUSER_MOVABLE", ZoneType.MOVABLE
     ),

@@ -35,11 +35,14 @@ def check(node: Node) -> None:
                         raise InvariantError(f"{z.name}: free block {pfn} order {order} outside the zone")
                     if buddy[pfn] != order + 1:
                         raise InvariantError(
-                            f"{z.name}: free block {pfn} order {order}: buddy byte {buddy[pfn]}")
+                            f"{z.name}: free block {pfn} order {order}: buddy byte {buddy[pfn]}"
+                        )
                     blocks = range(pfn >> PAGEBLOCK_ORDER, ((pfn + n - 1) >> PAGEBLOCK_ORDER) + 1)
                     if any(node.pb_mt[b] != mt for b in blocks):
-                        raise InvariantError(f"{z.name}: free block {pfn} order {order} on list {mt}, "
-                                             f"pageblock type {node.pb_mt[pfn >> PAGEBLOCK_ORDER]}")
+                        raise InvariantError(
+                            f"{z.name}: free block {pfn} order {order} on list {mt}, "
+                            f"pageblock type {node.pb_mt[pfn >> PAGEBLOCK_ORDER]}"
+                        )
                     rel = pfn - z.start_pfn
                     seen[rel : rel + n] += 1
                     if np.any(kind[pfn : pfn + n] != PageKind.FREE):
@@ -50,11 +53,15 @@ def check(node: Node) -> None:
                         bud = pfn ^ n
                         if z.start_pfn <= bud < z.end_pfn and buddy[bud] == order + 1:
                             bmt = node.pb_mt[bud >> PAGEBLOCK_ORDER]
-                            barred = order >= PAGEBLOCK_ORDER and bmt != mt and (
-                                mt >= MIGRATE_PCPTYPES or bmt >= MIGRATE_PCPTYPES)
+                            barred = (
+                                order >= PAGEBLOCK_ORDER
+                                and bmt != mt
+                                and (mt >= MIGRATE_PCPTYPES or bmt >= MIGRATE_PCPTYPES)
+                            )
                             if not barred:
                                 raise InvariantError(
-                                    f"{z.name}: free buddies {pfn} and {bud} of order {order} unmerged")
+                                    f"{z.name}: free buddies {pfn} and {bud} of order {order} unmerged"
+                                )
         if np.any(seen > 1):
             raise InvariantError(f"{z.name}: a page is in two free blocks")
         if list_pages != z.free_pages:
@@ -72,7 +79,8 @@ def check(node: Node) -> None:
     orders = np.frombuffer(node.alloc_order, dtype=np.uint8)[heads].astype(np.int64) - 1
     if int((1 << orders).sum()) != allocated:
         raise InvariantError(
-            f"allocation heads cover {int((1 << orders).sum())} pages, {allocated} allocated")
+            f"allocation heads cover {int((1 << orders).sum())} pages, {allocated} allocated"
+        )
     for pfn, order in zip(heads.tolist(), orders.tolist(), strict=True):
         k = kind[pfn]
         if np.any(kind[pfn : pfn + (1 << order)] != k):
@@ -94,5 +102,7 @@ def check(node: Node) -> None:
     not_buddy = np.array([PageKind.ISOLATED_FREE, PageKind.HOLE], dtype=np.uint8)
     other = int(np.count_nonzero(np.isin(kind, not_buddy)))
     if node.free_pages + allocated + other != node.nr_pages:
-        raise InvariantError(f"pages not conserved: free {node.free_pages} + allocated {allocated} + "
-                             f"other {other} != spanned {node.nr_pages}")
+        raise InvariantError(
+            f"pages not conserved: free {node.free_pages} + allocated {allocated} + "
+            f"other {other} != spanned {node.nr_pages}"
+        )

@@ -32,7 +32,8 @@ def make_token(scenario: Scenario, at_tick: int | None = None) -> str:
     token = PREFIX + base64.urlsafe_b64encode(packed).rstrip(b"=").decode()
     if len(token) > MAX_TOKEN_CHARS:
         raise ScenarioError(
-            f"link: the scenario is too large for a link ({len(token)} > {MAX_TOKEN_CHARS} chars)")
+            f"link: the scenario is too large for a link ({len(token)} > {MAX_TOKEN_CHARS} chars)"
+        )
     return token
 
 

@@ -64,8 +64,9 @@ class Node(PageAllocator):
         self.zones: list[Zone] = []
         pfn = 0
         for zs in spec.zones:
-            z = Zone(ZONE_BY_NAME[zs.name], pfn, pfn + zs.pages, self.kind, self.buddy, self.pb_mt,
-                     self.pb_skip)
+            z = Zone(
+                ZONE_BY_NAME[zs.name], pfn, pfn + zs.pages, self.kind, self.buddy, self.pb_mt, self.pb_skip
+            )
             first, nblocks_z = pfn >> PAGEBLOCK_ORDER, zs.pages >> PAGEBLOCK_ORDER
             self.pb_zone[first : first + nblocks_z] = bytes([len(self.zones)]) * nblocks_z
             self.zones.append(z)

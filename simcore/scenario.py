@@ -67,7 +67,8 @@ class NodeSpec(_Model):
         order = [ZONE_BY_NAME[z.name] for z in self.zones]
         if order != sorted(set(order)):
             raise ValueError(
-                "zones must be distinct and in kernel order (DMA, DMA32, Normal, HighMem, Movable)")
+                "zones must be distinct and in kernel order (DMA, DMA32, Normal, HighMem, Movable)"
+            )
         total = sum(z.pages for z in self.zones)
         if total > MAX_NODE_PAGES:
             raise ValueError(f"total pages {total} exceed the cap of {MAX_NODE_PAGES} (16 GiB)")

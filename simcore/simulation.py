@@ -160,8 +160,9 @@ class Simulation:
             new = validate_scenario(doc)
         except ScenarioError as err:
             raise ScenarioError(f"set {a.key}: {err}") from None
-        self.scenario = self.scenario.model_copy(update={"defrag": new.defrag, "mode": new.mode, "vm": new.vm,
-                                                         "workload": new.workload})
+        self.scenario = self.scenario.model_copy(
+            update={"defrag": new.defrag, "mode": new.mode, "vm": new.vm, "workload": new.workload}
+        )
         self._apply_settings(new.vm)
         return f"{a.key} = {a.value}"
 

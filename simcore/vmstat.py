@@ -99,8 +99,13 @@ EVENT_ITEMS_2_6_35: Final = (
     "oom_kill",
 )
 
-_PGALLOC_NAME: Final = {"DMA": "pgalloc_dma", "DMA32": "pgalloc_dma32", "Normal": "pgalloc_normal",
-                        "HighMem": "pgalloc_high", "Movable": "pgalloc_movable"}
+_PGALLOC_NAME: Final = {
+    "DMA": "pgalloc_dma",
+    "DMA32": "pgalloc_dma32",
+    "Normal": "pgalloc_normal",
+    "HighMem": "pgalloc_high",
+    "Movable": "pgalloc_movable",
+}
 
 
 #: Per-zone-type counters exist only for the zone types of the arch's config: x86-64 has no HighMem,

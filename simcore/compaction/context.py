@@ -79,7 +79,7 @@ class Compactor:
         self._ok: tuple[list[int], array[int], list[int]] = ([], array("q", [0]), [0])
         self._free_epoch = -1
         self._free_lo = self._free_hi = 0
-        self._free: tuple[list[int], array[int], list[int]] = ([], array("q", [0]), [0])
+        self._free: tuple[array[int], array[int], list[int]] = (array("q"), array("q", [0]), [0])
         self._free_orders: np.ndarray = np.zeros(0, dtype=np.int64)
         self._free_orders_list: list[int] | None = None
         #: the heads of the current free_candidates window by order: (order, the heads of that order,
@@ -201,7 +201,7 @@ class Compactor:
         k = (block_start - self._ok_lo) >> PAGEBLOCK_ORDER
         return heads, cum, bounds[k], bounds[k + 1]
 
-    def free_candidates(self, block_start: int, block_end: int) -> tuple[list[int], array[int], int, int]:
+    def free_candidates(self, block_start: int, block_end: int) -> tuple[array[int], array[int], int, int]:
         """Free block heads (PageBuddy) of a window of pageblocks from this one down (their orders:
         `free_orders()`), the running page total before each (``cum[i]`` pages in ``heads[:i]``,
         one more entry than heads), and the range ``[lo, hi)`` of this pageblock's. One numpy pass
@@ -221,7 +221,9 @@ class Compactor:
             # bounds[k]: index of the first head of the window's k-th pageblock
             bounds = np.searchsorted(rel, np.arange(0, block_end - w0 + 1, PAGEBLOCK_NR_PAGES)).tolist()
             h = rel + w0
-            heads, cum = h.tolist(), array("q", c.tobytes())
+            # typed arrays: the scanner bisects them and reads a few entries a turn, so most heads
+            # never become Python ints (the ones it takes come from the per-order lists below)
+            heads, cum = array("q", h.astype(np.int64).tobytes()), array("q", c.tobytes())
             self._free = (heads, cum, bounds)
             self._free_orders = o
             self._free_orders_list = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_left
 from collections.abc import Sequence
 
@@ -254,7 +255,7 @@ def _isolate_freepages_run(
     cc: CompactControl,
     start: int,
     end: int,
-    heads: list[int],
+    heads: array[int],
     cum: Sequence[int],
     a: int,
     n: int,
@@ -298,7 +299,7 @@ def _isolate_freepages_run(
 
 
 def take_free_blocks(
-    c: Compactor, cc: CompactControl, heads: list[int], a: int, b: int, last: int, total: int
+    c: Compactor, cc: CompactControl, heads: array[int], a: int, b: int, last: int, total: int
 ) -> None:
     """`__isolate_free_page()` for the free blocks ``heads[a:b]`` of one pageblock (``total`` pages,
     the last one ending at ``last``): off the buddy lists of the pageblock's type, their pages
@@ -308,15 +309,15 @@ def take_free_blocks(
     zone = cc.zone
     mt = node.pb_mt[(last - 1) >> PAGEBLOCK_ORDER]
     lists = zone.free_area_by_type[mt]
-    hs = heads[a:b]
     freepages = cc.freepages
     # the taken blocks tile [first, last) with the pages in use between them: their buddy bytes
     # (heads) clear, their kind bytes go FREE -> ISOLATED_FREE, in two slice writes
-    first = hs[0]
+    first = heads[a]
     kind = node.kind
     kind[first:last] = kind[first:last].translate(FREE_TO_ISOLATED)
     node.buddy[first:last] = ZEROS[: last - first]
     if total == b - a:  # all order 0
+        hs = heads[a:b].tolist()
         c.take_off_lists(lists, mt, 0, hs)
         freepages[0].extend(hs)
     else:

@@ -21,7 +21,6 @@ from simcore.zone import WMARK_LOW, WMARK_MIN, Zone
 COMPACTION_HPAGE_ORDER = PAGEBLOCK_ORDER
 
 
-
 # enum members compact_finished() reads in every step, bound once (an Enum class attribute is a slow lookup)
 _CONTINUE = CompactResult.CONTINUE
 _COMPLETE = CompactResult.COMPLETE
@@ -29,6 +28,7 @@ _PARTIAL_SKIPPED = CompactResult.PARTIAL_SKIPPED
 _SUCCESS = CompactResult.SUCCESS
 _NO_SUITABLE_PAGE = CompactResult.NO_SUITABLE_PAGE
 _CONTENDED = CompactResult.CONTENDED
+
 
 def compact_gap(order: int) -> int:
     """`compact_gap()`: free pages compaction needs beyond the watermark (2 << order)."""

@@ -61,12 +61,30 @@ class Pressure:
         self.delivered: dict[str, int] = {}
         self.stalls: dict[int, int] = {}
         self.current_owner = -1
-        self.series: dict[str, list[int]] = {k: [] for k in (
-            "tick", "free", "available", "committed_as", "commit_limit", "swap_used", "psi_some_avg10_x100",
-            "lazyfree", "refused")}
+        self.series: dict[str, list[int]] = {
+            k: []
+            for k in (
+                "tick",
+                "free",
+                "available",
+                "committed_as",
+                "commit_limit",
+                "swap_used",
+                "psi_some_avg10_x100",
+                "lazyfree",
+                "refused",
+            )
+        }
         oc = spec.overcommit
-        self.commit = Overcommit(oc.mode, oc.ratio, self.node.managed_pages, spec.swap_pages,
-                                 self.node.free_pages, oc.admin_reserve_kbytes, oc.user_reserve_kbytes)
+        self.commit = Overcommit(
+            oc.mode,
+            oc.ratio,
+            self.node.managed_pages,
+            spec.swap_pages,
+            self.node.free_pages,
+            oc.admin_reserve_kbytes,
+            oc.user_reserve_kbytes,
+        )
         self.refusals: list[tuple[int, int, str]] = []  # (tick, free pages, who refused) at each ENOMEM
         n = spec.notify
         self.thresholds = Thresholds(self) if n.thresholds.enabled else None
@@ -182,7 +200,8 @@ class Pressure:
         freed = {"pagecache": 0, "slab": 0}
         for st in node.streams:
             drop = (a.value & 1 and st.kind == PageKind.PAGECACHE) or (
-                a.value & 2 and st.kind == PageKind.SLAB_RECLAIMABLE)
+                a.value & 2 and st.kind == PageKind.SLAB_RECLAIMABLE
+            )
             if drop:
                 key = "pagecache" if st.kind == PageKind.PAGECACHE else "slab"
                 while st.pfns:
@@ -212,15 +231,20 @@ class Pressure:
         return f"{a.comm}: MADV_{a.advice.upper()} over {done} pages"
 
     def do_lowmem(self, a: LowmemAction) -> str:
-        spec = LowmemSpec(enabled=True, notify_low_pages=a.notify_low_pages,
-                          notify_high_pages=a.notify_high_pages, deny_pages=a.deny_pages,
-                          nr_decay_pages=a.nr_decay_pages)
+        spec = LowmemSpec(
+            enabled=True,
+            notify_low_pages=a.notify_low_pages,
+            notify_high_pages=a.notify_high_pages,
+            deny_pages=a.deny_pages,
+            nr_decay_pages=a.nr_decay_pages,
+        )
         if self.lowmem is None:
             self.lowmem = Lowmem(self)
         self.lowmem.configure(spec)
         state = "active" if self.lowmem.active else "inactive (deny, low and high must all be set)"
-        return (f"lowmem {state}: deny {a.deny_pages}, low {a.notify_low_pages}, "
-                f"high {a.notify_high_pages} pages")
+        return (
+            f"lowmem {state}: deny {a.deny_pages}, low {a.notify_low_pages}, high {a.notify_high_pages} pages"
+        )
 
     def do_overcommit(self, a: OvercommitAction) -> str:
         self.commit.mode = a.mode

@@ -136,10 +136,32 @@ class OomKiller:
                     anon += st.nr_pages
         total_vm = task.committed + hub.tasks.pages(task, "file")
         node.vm_events["oom_kill"] += 1
-        hub.emit(MarkVictim(node.tick, pid, proc.comm, total_vm * 4, anon * 4, file * 4, 0, 0, pgtables * 4,
-                            proc.oom_score_adj, points), notable=True)
-        self.kills.append({"tick": node.tick, "pid": pid, "comm": proc.comm, "points": points,
-                           "oom_score_adj": proc.oom_score_adj, "rss_pages": anon + file})
+        hub.emit(
+            MarkVictim(
+                node.tick,
+                pid,
+                proc.comm,
+                total_vm * 4,
+                anon * 4,
+                file * 4,
+                0,
+                0,
+                pgtables * 4,
+                proc.oom_score_adj,
+                points,
+            ),
+            notable=True,
+        )
+        self.kills.append(
+            {
+                "tick": node.tick,
+                "pid": pid,
+                "comm": proc.comm,
+                "points": points,
+                "oom_score_adj": proc.oom_score_adj,
+                "rss_pages": anon + file,
+            }
+        )
         proc.alive = False
         task.state = "dying"
         hub.tasks.changed()

@@ -22,18 +22,28 @@ def commit_limit(totalram_pages: int, ratio: int, swap_pages: int) -> int:
 
 
 class Overcommit:
-    def __init__(self, mode: int, ratio: int, totalram: int, swap_pages: int, free_pages: int,
-                 admin_reserve_kbytes: int | None, user_reserve_kbytes: int | None) -> None:
+    def __init__(
+        self,
+        mode: int,
+        ratio: int,
+        totalram: int,
+        swap_pages: int,
+        free_pages: int,
+        admin_reserve_kbytes: int | None,
+        user_reserve_kbytes: int | None,
+    ) -> None:
         self.mode = mode
         self.ratio = ratio
         self.totalram = totalram
         self.swap_pages = swap_pages
         free_kb = free_pages << (PAGE_SHIFT - 10)
         # init_admin_reserve() / init_user_reserve(): 1/32 of free memory, capped
-        self.admin_reserve_kbytes = (min(free_kb // 32, ADMIN_RESERVE_CAP_KB) if admin_reserve_kbytes is None
-                                     else admin_reserve_kbytes)
-        self.user_reserve_kbytes = (min(free_kb // 32, USER_RESERVE_CAP_KB) if user_reserve_kbytes is None
-                                    else user_reserve_kbytes)
+        self.admin_reserve_kbytes = (
+            min(free_kb // 32, ADMIN_RESERVE_CAP_KB) if admin_reserve_kbytes is None else admin_reserve_kbytes
+        )
+        self.user_reserve_kbytes = (
+            min(free_kb // 32, USER_RESERVE_CAP_KB) if user_reserve_kbytes is None else user_reserve_kbytes
+        )
         self.committed = 0  # Committed_AS, pages
         self.refused = 0
 

@@ -174,8 +174,12 @@ class TaskTable:
         node = hub.node
         spec = t.spec
         budget = spec.rate
-        for pool, target in (("anon", spec.anon_pages), ("file", spec.file_pages),
-                             ("cache", spec.cache_pages), ("slack", spec.heap_slack_pages)):
+        for pool, target in (
+            ("anon", spec.anon_pages),
+            ("file", spec.file_pages),
+            ("cache", spec.cache_pages),
+            ("slack", spec.heap_slack_pages),
+        ):
             if node.tick < t.hold_until.get(pool, 0):
                 continue
             have = self.pages(t, pool) + t.swapped[pool]

@@ -39,8 +39,13 @@ SCAN_LIMIT = 4096
 RECLAIM_STALL_US = 100
 SCAN_STALL_US = 1
 SWAPOUT_STALL_US = 20
-_ALLOCSTALL = {"DMA": "allocstall_dma", "DMA32": "allocstall_dma32", "Normal": "allocstall_normal",
-               "HighMem": "allocstall_normal", "Movable": "allocstall_movable"}
+_ALLOCSTALL = {
+    "DMA": "allocstall_dma",
+    "DMA32": "allocstall_dma32",
+    "Normal": "allocstall_normal",
+    "HighMem": "allocstall_normal",
+    "Movable": "allocstall_movable",
+}
 _FILE_KINDS = (PageKind.PAGECACHE, PageKind.LAZYFREE)
 
 

@@ -23,24 +23,26 @@ def processes(hub: Pressure) -> list[dict[str, Any]]:
     out = []
     tt = hub.tasks
     for t in tt.tasks:
-        out.append({
-            "pid": t.pid,
-            "comm": t.comm,
-            "state": t.state,
-            "generation": t.generation,
-            "oom_score_adj": t.proc.oom_score_adj,
-            "anon_rss": tt.anon_rss(t),
-            "cache": tt.pages(t, "cache"),
-            "lazyfree": tt.pages(t, "lazyfree"),
-            "file": tt.pages(t, "file"),
-            "pgtables": tt.pages(t, "pgtable"),
-            "swap": tt.swap_pages(t),
-            "committed": t.committed,
-            "enomem": t.enomem,
-            "alloc_failures": t.alloc_failures,
-            "exit_reason": t.exit_reason,
-            "badness": hub.oom.badness(t.pid) if t.state == "running" else None,
-        })
+        out.append(
+            {
+                "pid": t.pid,
+                "comm": t.comm,
+                "state": t.state,
+                "generation": t.generation,
+                "oom_score_adj": t.proc.oom_score_adj,
+                "anon_rss": tt.anon_rss(t),
+                "cache": tt.pages(t, "cache"),
+                "lazyfree": tt.pages(t, "lazyfree"),
+                "file": tt.pages(t, "file"),
+                "pgtables": tt.pages(t, "pgtable"),
+                "swap": tt.swap_pages(t),
+                "committed": t.committed,
+                "enomem": t.enomem,
+                "alloc_failures": t.alloc_failures,
+                "exit_reason": t.exit_reason,
+                "badness": hub.oom.badness(t.pid) if t.state == "running" else None,
+            }
+        )
     return out
 
 
@@ -74,8 +76,9 @@ def pressure_report(sim: Simulation) -> dict[str, Any] | None:
             # memory that sat free while strict accounting refused a commit
             "wasted_pages": max((free for _, free in oc), default=0),
         },
-        "lowmem": ({"state": dict(hub.lowmem.state), "denied": hub.lowmem.denied}
-                   if hub.lowmem is not None else None),
+        "lowmem": (
+            {"state": dict(hub.lowmem.state), "denied": hub.lowmem.denied} if hub.lowmem is not None else None
+        ),
         "reclaim": {
             "kswapd_awake": hub.reclaim.kswapd_awake,
             "kswapd_priority": hub.reclaim.kswapd_priority,

@@ -39,12 +39,19 @@ class ReactionSpec(_Model):
 
     on: NotifyName = Field(description="the notification that triggers it")
     do: Literal["free_cache", "gc", "exit", "restart", "ignore"] = Field(
-        default="free_cache", description="give back cache / GC slack, exit, exit and restart, or nothing")
+        default="free_cache", description="give back cache / GC slack, exit, exit and restart, or nothing"
+    )
     percent: Annotated[int, Field(ge=1, le=100, description="share of the cache (or GC slack) to free")] = 50
     within_ticks: Annotated[int, Field(ge=1, le=10_000, description="spread the freeing over K ticks")] = 10
     madvise: Literal["dontneed", "free"] = Field(default="dontneed", description="how the pages go back")
-    cooldown_ticks: Annotated[int, Field(ge=0, le=100_000, description="ignore it again (and do not regrow "
-                                         "what was given back) for this long")] = 100
+    cooldown_ticks: Annotated[
+        int,
+        Field(
+            ge=0,
+            le=100_000,
+            description="ignore it again (and do not regrow what was given back) for this long",
+        ),
+    ] = 100
 
 
 class ProcessSpec(_Model):
@@ -94,10 +101,12 @@ def parse_psi_trigger(line: str) -> tuple[str, int, int]:
 class OvercommitSpec(_Model):
     mode: Literal[0, 1, 2] = Field(default=0, description="vm.overcommit_memory: 0 guess, 1 always, 2 never")
     ratio: Annotated[int, Field(ge=0, le=1000, description="vm.overcommit_ratio (%)")] = 50
-    admin_reserve_kbytes: Annotated[int | None, Field(ge=0, le=1 << 26, description="default: as the kernel "
-                                                      "computes it at boot")] = None
-    user_reserve_kbytes: Annotated[int | None, Field(ge=0, le=1 << 26, description="default: as the kernel "
-                                                     "computes it at boot")] = None
+    admin_reserve_kbytes: Annotated[
+        int | None, Field(ge=0, le=1 << 26, description="default: as the kernel computes it at boot")
+    ] = None
+    user_reserve_kbytes: Annotated[
+        int | None, Field(ge=0, le=1 << 26, description="default: as the kernel computes it at boot")
+    ] = None
 
 
 class OomSpec(_Model):
@@ -119,8 +128,9 @@ class ThresholdsSpec(_Model):
     about_to_swap_percent: Annotated[
         float, Field(ge=0, le=100, description="MemAvailable below this % of RAM")
     ] = 10.0
-    about_to_oom_percent: Annotated[float, Field(ge=0, le=100, description="MemAvailable + free swap below "
-                                                 "this % of RAM")] = 4.0
+    about_to_oom_percent: Annotated[
+        float, Field(ge=0, le=100, description="MemAvailable + free swap below this % of RAM")
+    ] = 4.0
 
 
 class SigdangerSpec(_Model):
@@ -128,7 +138,8 @@ class SigdangerSpec(_Model):
     npswarn: Pages | None = Field(default=None, description="default max(512, 4 * npskill)")
     npskill: Pages | None = Field(default=None, description="default max(64, swap pages / 128)")
     kill_policy: Literal["largest", "youngest"] = Field(
-        default="youngest", description="AIX 3: the largest; AIX 4 and later: the youngest")
+        default="youngest", description="AIX 3: the largest; AIX 4 and later: the youngest"
+    )
 
 
 class LowmemSpec(_Model):

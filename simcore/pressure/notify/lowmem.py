@@ -49,7 +49,7 @@ class Lowmem:
 
     @property
     def active(self) -> bool:
-        """"We activate ourselves only after both parameters have been configured.\""""
+        """ "We activate ourselves only after both parameters have been configured.\""""
         spec = self.spec
         return bool(spec.deny_pages and spec.notify_low_pages and spec.notify_high_pages)
 

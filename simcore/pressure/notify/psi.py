@@ -122,6 +122,8 @@ class Psi:
         lines = []
         for k in ("some", "full"):
             a = self.avg[k]
-            lines.append(f"{k} avg10={load_str(a[0])} avg60={load_str(a[1])} avg300={load_str(a[2])} "
-                         f"total={self.total[k]}\n")
+            lines.append(
+                f"{k} avg10={load_str(a[0])} avg60={load_str(a[1])} avg300={load_str(a[2])} "
+                f"total={self.total[k]}\n"
+            )
         return "".join(lines)

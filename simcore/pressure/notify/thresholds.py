@@ -39,8 +39,10 @@ class Thresholds:
     def on_tick(self) -> None:
         hub = self.hub
         available = si_mem_available(hub.node)
-        for level, value, threshold in (("about_to_swap", available, self.swap_threshold),
-                                        ("about_to_oom", available + hub.swap.free, self.oom_threshold)):
+        for level, value, threshold in (
+            ("about_to_swap", available, self.swap_threshold),
+            ("about_to_oom", available + hub.swap.free, self.oom_threshold),
+        ):
             fire, self.armed[level] = crossed(value, threshold, self.armed[level])
             if fire:
                 hub.emit(MemThreshold(hub.node.tick, level, value, threshold), notable=True)

@@ -61,8 +61,12 @@ class Vmpressure:
         hub.emit(VmpressureEvent(hub.node.tick, level, pressure, scanned, reclaimed))
         rank = LEVELS.index(level)
         for listen in LEVELS[: rank + 1]:
-            hub.deliver("vmpressure", level, "vmpressure_" + listen,
-                        f"pressure {pressure} ({scanned} scanned, {reclaimed} reclaimed)")
+            hub.deliver(
+                "vmpressure",
+                level,
+                "vmpressure_" + listen,
+                f"pressure {pressure} ({scanned} scanned, {reclaimed} reclaimed)",
+            )
 
     def prio(self, priority: int) -> None:
         """Models `vmpressure_prio()`: a low priority number is a critical window on its own."""
