@@ -284,10 +284,13 @@ def _free_walk(c: Compactor, cc: CompactControl, migrate_pfn: int) -> None:
             break  # nothing from the cursor on: the stride would double
         base = cum[a]
         room = zone.free_pages + len(cc.pending_free) - mark
-        refused = bisect_left(cum, base + room, a + 1, hi + 1) - 1
         enough = bisect_left(cum, base + cc.nr_migratepages - cc.nr_freepages, a + 1, hi + 1)
-        if refused < hi and refused < enough:
-            break  # the watermark stops it in this block
+        if cum[hi] - base >= room:
+            # the watermark may refuse a block here: the first refused is the smallest j with
+            # cum[j + 1] - base >= room (as in _isolate_freepages_run)
+            refused = bisect_left(cum, base + room, a + 1, hi + 1) - 1
+            if refused < enough:
+                break  # the watermark stops it in this block
         # isolate_freepages_block(): the run of free blocks from the cursor
         if not trail or trail[-1] != block_start:
             trail.append(block_start)
