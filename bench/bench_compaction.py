@@ -6,8 +6,9 @@ an order-0 anonymous (40 %) or page cache (20 %) page or free (40 %), so free me
 scattered pieces: no free block of order 9 exists. Then one manual compaction runs to completion
 (as `echo 1 > /proc/sys/vm/compact_memory`: order -1, sync, whole zone, skip hints ignored), timed
 with `time.perf_counter()`; the best of `--rounds` rounds (each on a freshly built state) is
-reported with pages migrated per second, and the median round's wall time. The kernel compacts a 32 GB machine in under a second
-(proactive compaction cover letter, 2020); the target here is within 2x of that per page.
+reported with pages migrated per second, and the median round's wall time. The kernel compacts a
+32 GB machine in under a second (proactive compaction cover letter, 2020); the target here is
+within 2x of that per page.
 
     python bench/bench_compaction.py                   # JSON result on stdout
     python bench/bench_compaction.py --pages 1048576   # a 4 GiB zone
