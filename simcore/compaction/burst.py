@@ -28,6 +28,7 @@ listeners: the runs whose turns are all alike. Everything else takes `step()` ea
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_left
 from collections.abc import Sequence
 
@@ -109,7 +110,7 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
     if cc.contended or mp:
         return 0, False
     current = -1  # the pageblock whose isolatable heads are in `heads` (from index `a` on)
-    heads: list[int] = []
+    heads: array[int] = array("q")
     cum: Sequence[int] = []
     a = hi = 0
     while steps < limit:
@@ -153,7 +154,7 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
         # compact_finished() said continue
         steps += 1
         emit(finished)
-        srcs = heads[a:b]
+        srcs = heads[a:b].tolist()
         a = b  # the next turn starts at stop, which is where heads[b] is or after it
         if stop > block_end:
             stop = block_end

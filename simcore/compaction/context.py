@@ -76,7 +76,7 @@ class Compactor:
         self._mig: tuple[list[int], list[int], list[bool]] = ([], [], [])
         self._ok_key: tuple[int, int] = (-1, -2)
         self._ok_lo = self._ok_hi = 0
-        self._ok: tuple[list[int], array[int], list[int]] = ([], array("q", [0]), [0])
+        self._ok: tuple[array[int], array[int], list[int]] = (array("q"), array("q", [0]), [0])
         self._free_epoch = -1
         self._free_lo = self._free_hi = 0
         self._free: tuple[array[int], array[int], list[int]] = (array("q"), array("q", [0]), [0])
@@ -84,7 +84,7 @@ class Compactor:
         self._free_orders_list: list[int] | None = None
         #: the heads of the current free_candidates window by order: (order, the heads of that order,
         #: cnt) where cnt[i] is how many of them come before the window's i-th head
-        self.free_by_order: list[tuple[int, list[int], array[int]]] = []
+        self.free_by_order: list[tuple[int, array[int], array[int]]] = []
         # free blocks taken off their lists lazily (`take_off_lists`): [migratetype][order] -> pfn chunks
         self.lazy_lists = False
         self.stale: list[list[list[list[int] | np.ndarray]]] = [
@@ -162,16 +162,16 @@ class Compactor:
 
     def isolatable(
         self, block_start: int, block_end: int, order: int
-    ) -> tuple[list[int], array[int], int, int]:
+    ) -> tuple[array[int], array[int], int, int]:
         """The heads that may be isolated (`migrate_candidates` with ``ok``) of a window of pageblocks
         from this one up, in pfn order; the running page total before each (``cum[i]`` pages in
         ``heads[:i]``, one more entry than heads); and the range ``[lo, hi)`` of this pageblock's.
 
-        The running totals are a typed array: they are only bisected and read a few at a time, so
-        most of them never become Python ints. A window of WINDOW_BLOCKS pageblocks costs one numpy
-        pass. It stays valid for the burst: the blocks ahead of the migration scanner are below the
-        free scanner, and nothing else writes them in a burst (the migrated-to pages are above, the
-        migrated-from pages behind).
+        Both are typed arrays: a turn bisects them, reads a few entries and takes one slice of heads
+        as ints, so each pfn becomes a Python int only when the scanner isolates it. A window of
+        WINDOW_BLOCKS pageblocks costs one numpy pass. It stays valid for the burst: the blocks
+        ahead of the migration scanner are below the free scanner, and nothing else writes them in
+        a burst (the migrated-to pages are above, the migrated-from pages behind).
         """
         if self._ok_key == (self.epoch, order) and self._ok_lo <= block_start < self._ok_hi:
             heads, cum, bounds = self._ok
@@ -194,7 +194,7 @@ class Compactor:
             hk = h[ok]
             # bounds[k]: index of the first head of the window's k-th pageblock
             bounds = np.searchsorted(hk, np.arange(block_start, w1 + 1, PAGEBLOCK_NR_PAGES)).tolist()
-            heads, cum = hk.tolist(), array("q", c.tobytes())
+            heads, cum = array("q", hk.astype(np.int64).tobytes()), array("q", c.tobytes())
             self._ok = (heads, cum, bounds)
             self._ok_key = (self.epoch, order)
             self._ok_lo, self._ok_hi = block_start, w1
@@ -233,7 +233,9 @@ class Compactor:
                 # how many of the window's heads before index i are of order k: cnt[i]
                 cnt = np.zeros(len(rel) + 1, dtype=np.int64)
                 np.cumsum(mine, out=cnt[1:])
-                by_order.append((k, h[mine].tolist(), array("q", cnt.tobytes())))
+                by_order.append(
+                    (k, array("q", h[mine].astype(np.int64).tobytes()), array("q", cnt.tobytes()))
+                )
             self.free_by_order = by_order
             self._free_epoch = self.epoch
             self._free_lo, self._free_hi = w0, block_end

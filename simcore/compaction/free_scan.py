@@ -326,7 +326,7 @@ def take_free_blocks(
             i = cnt[a]
             j = cnt[b]
             if i < j:
-                sl = ho[i:j]
+                sl = ho[i:j].tolist()
                 c.take_off_lists(lists, mt, o, sl)
                 freepages[o].extend(sl)
     zone.free_pages -= total

@@ -124,7 +124,7 @@ def isolate_migratepages_block(c: Compactor, cc: CompactControl, low: int, end: 
             stop = okh[b - 1] + cum[b] - cum[b - 1]
         else:
             b = hi
-        mp.extend(okh[a:b])
+        mp.extend(okh[a:b].tolist())
         nr_isolated = cum[b] - base
         cc.nr_migratepages += nr_isolated
     else:
