@@ -56,6 +56,13 @@ def _compound_state(pages: int, seed: int, free_share: float) -> Node:
     return node
 
 
+def _state(pages: int, seed: int, free_share: float) -> Node:
+    """The benchmark's state, or with compound pages and `free_share` free when that is given."""
+    if free_share:
+        return _compound_state(pages, seed, free_share)
+    return _bench().build(pages, seed)
+
+
 def _manual(node: Node, drive: Callable[[CompactionRun], None]) -> str:
     zone = node.zones[0]
     c = Compactor(node, CompactSettings(), np.zeros(zone.end_pfn >> PAGEBLOCK_ORDER, dtype=np.uint8))
@@ -97,11 +104,6 @@ def test_fused_turns_equal_single_steps(
     free_share: float,
     drive: Callable[[CompactionRun], None],
 ) -> None:
-    def state() -> Node:
-        if free_share:
-            return _compound_state(pages, seed, free_share)
-        return _bench().build(pages, seed)
-
     calls = []
     real = burst.common_steps
 
@@ -112,11 +114,11 @@ def test_fused_turns_equal_single_steps(
 
     with monkeypatch.context() as m:
         m.setattr(run, "common_steps", counting)
-        fused = _manual(state(), drive)
+        fused = _manual(_state(pages, seed, free_share), drive)
     assert sum(calls) > 0  # the fused path did run
     with monkeypatch.context() as m:
         _unfused(m)
-        single = _manual(state(), drive)
+        single = _manual(_state(pages, seed, free_share), drive)
     assert fused == single
 
 
@@ -170,11 +172,6 @@ def test_lazy_list_removal_equals_eager(
     free_share: float,
     drive: Callable[[CompactionRun], None],
 ) -> None:
-    def state() -> Node:
-        if free_share:
-            return _compound_state(pages, seed, free_share)
-        return _bench().build(pages, seed)
-
     settled = []
     real = Compactor.settle_lists
 
@@ -184,11 +181,11 @@ def test_lazy_list_removal_equals_eager(
 
     with monkeypatch.context() as m:
         m.setattr(Compactor, "settle_lists", counting)
-        lazy = _manual(state(), drive)
+        lazy = _manual(_state(pages, seed, free_share), drive)
     assert max(settled) > 0  # entries were left for later
     with monkeypatch.context() as m:
         _eager(m)
-        eager = _manual(state(), drive)
+        eager = _manual(_state(pages, seed, free_share), drive)
     assert lazy == eager
 
 

@@ -41,13 +41,12 @@ from simcore.compaction.events import (
     MmCompactionMigratepages,
 )
 from simcore.compaction.free_scan import (
-    compaction_alloc,
     compaction_alloc_order0,
     take_free_blocks,
     take_isolated,
     walk_freepages,
 )
-from simcore.compaction.migrate import flush_sources
+from simcore.compaction.migrate import flush_sources, move_compound
 from simcore.constants import COMPACT_CLUSTER_MAX, PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER, MigrateType
 from simcore.zone import WMARK_MIN
 
@@ -97,8 +96,6 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
     zone_start = zone.start_pfn
     trail = c.trail_migrate
     isolatable = c.isolatable
-    move_alloc = node.move_alloc
-    free_one_page = zone.free_one_page
     # compact_finished()'s event is the same for every such turn, and migrate_pages()'s for every
     # full batch: events never change once emitted, so the turns share them
     finished = MmCompactionFinished(tick, node.nid, zone.idx, order, _CONTINUE)
@@ -222,17 +219,11 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
         pending += srcs0
         moved_src += srcs0
         for src in compound:
-            # a compound page moves on its own, into a destination of its order
-            o = alloc_order[src] - 1
-            size = 1 << o
-            dst = compaction_alloc(c, cc, o)
-            if dst < 0:
-                cc.nr_migratepages -= size
-                failed += size
-                continue
-            move_alloc(src, dst)
-            free_one_page(src, o)
-            k += size
+            moved_pages = move_compound(c, cc, src)
+            if moved_pages > 0:
+                k += moved_pages
+            else:
+                failed -= moved_pages
         cc.nr_migratepages = 0
         migrated += k
         cc.nr_migrated += k

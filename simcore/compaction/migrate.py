@@ -230,7 +230,6 @@ def migrate_pages(c: Compactor, cc: CompactControl) -> int:
     draws = node.rng.random(len(srcs)).tolist() if fail_rate > 0 else None
     nr_succeeded = nr_failed = 0
     err = 0
-    move_alloc = node.move_alloc
     free_one_page = zone.free_one_page
     order0: list[int] | range
     compound: list[int] = []
@@ -272,24 +271,13 @@ def migrate_pages(c: Compactor, cc: CompactControl) -> int:
                     free_one_page(p, 0)
             nr_succeeded += len(moved)
     for i in compound:
-        src = srcs[i]
-        order = alloc_order[src] - 1
-        n = 1 << order
         if err:
             continue  # put back: it stays where it is
-        dst = compaction_alloc(c, cc, order)
-        if dst < 0:
-            cc.nr_migratepages -= n
-            nr_failed += n
-            continue
-        if draws is not None and draws[i] < fail_rate:
-            compaction_free(cc, dst, order)
-            cc.nr_migratepages -= n
-            nr_failed += n
-            continue
-        move_alloc(src, dst)
-        free_one_page(src, order)
-        nr_succeeded += n
+        moved_pages = move_compound(c, cc, srcs[i], draws is not None and draws[i] < fail_rate)
+        if moved_pages > 0:
+            nr_succeeded += moved_pages
+        else:
+            nr_failed -= moved_pages
     node.pgfree += nr_succeeded
     srcs.clear()
     cc.nr_migratepages = 0
@@ -305,3 +293,21 @@ def migrate_pages(c: Compactor, cc: CompactControl) -> int:
         ev["pgmigrate_fail"] += nr_failed
     node.emit(MmCompactionMigratepages(node.tick, nr_succeeded, nr_failed))
     return err
+
+
+def move_compound(c: Compactor, cc: CompactControl, src: int, fail: bool = False) -> int:
+    """Migrate one compound page on its own: a destination of its order from `compaction_alloc()`,
+    the move, its old pages freed (a drawn failure gives the destination back). Returns the pages
+    moved, or minus the pages that failed."""
+    node = c.node
+    order = node.alloc_order[src] - 1
+    n = 1 << order
+    dst = compaction_alloc(c, cc, order)
+    if dst < 0 or fail:
+        if dst >= 0:
+            compaction_free(cc, dst, order)
+        cc.nr_migratepages -= n
+        return -n
+    node.move_alloc(src, dst)
+    cc.zone.free_one_page(src, order)
+    return n
