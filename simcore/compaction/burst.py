@@ -41,6 +41,8 @@ from simcore.compaction.events import (
     MmCompactionMigratepages,
 )
 from simcore.compaction.free_scan import (
+    FREE_TO_ISOLATED,
+    ZEROS,
     compaction_alloc_order0,
     take_free_blocks,
     take_isolated,
@@ -58,6 +60,8 @@ _ISOLATE_MIGRATE = MmCompactionIsolateMigratepages.name
 _MIGRATE = MmCompactionMigratepages.name
 _ISOLATE_FREE = MmCompactionIsolateFreepages.name
 _MOVABLE = int(MigrateType.MOVABLE)
+#: run lengths of order-0 destinations
+_ONES = array("q", [1]) * PAGEBLOCK_NR_PAGES
 
 
 def fusable(c: Compactor, cc: CompactControl) -> bool:
@@ -104,6 +108,21 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
     migrated = 0
     isolated = 0
     oom = False
+    # the free scanner's side (see the fast path in the turn below)
+    buddy = node.buddy
+    pb_mt = node.pb_mt
+    pb_skip = node.pb_skip
+    ignore_suitable = cc.ignore_block_suitable
+    ignore_skip = cc.ignore_skip_hint
+    zone_end = zone.end_pfn
+    mark = zone.watermark[WMARK_MIN]
+    fcur = -1  # the pageblock whose free heads are in fheads (its range [flo, fhi))
+    fheads: array[int] = array("q")
+    fcum: Sequence[int] = []
+    fby: list[tuple[int, array[int], array[int]]] = []
+    flo = fhi = 0
+    free_events = 0
+    free_scanned = 0
     if cc.contended or mp:
         return 0, False
     current = -1  # the pageblock whose isolatable heads are in `heads` (from index `a` on)
@@ -151,7 +170,7 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
         # compact_finished() said continue
         steps += 1
         emit(finished)
-        srcs = heads[a:b].tolist()
+        srcs = heads[a:b]
         a = b  # the next turn starts at stop, which is where heads[b] is or after it
         if stop > block_end:
             stop = block_end
@@ -164,6 +183,7 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
         emit(MmCompactionIsolateMigratepages(tick, low, stop, stop - low, n))
         # migrate_pages(): the order-0 pages get their destinations from compaction_alloc() at once
         compound: list[int] = []
+        srcs0: array[int] | list[int]
         if n == len(srcs):
             srcs0 = srcs
         else:
@@ -175,8 +195,8 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
         if not n0:
             pass
         elif len(fp0) >= n0:
-            moved_dst += fp0[-n0:]
-            moved_len += [1] * n0
+            moved_dst.extend(fp0[-n0:])
+            moved_len.extend(_ONES[:n0])
             del fp0[-n0:]
             cc.nr_freepages -= n0
             cc.nr_migratepages -= n0
@@ -184,29 +204,60 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
             # the isolated pages are not enough: take them all, then the free scanner runs
             # (`_free_walk`), then take from what it isolated
             d = len(fp0)
-            moved_dst += fp0
-            moved_len += [1] * d
+            # the free scanner's common case, inline: its pageblock is a target and holds the pages
+            # wanted from its cursor on, with the watermark far away (what `_free_walk` then does)
+            fstart = cc.free_pfn
+            fblock = fstart & ~_MASK
+            fb = fblock >> PAGEBLOCK_ORDER
+            fa = enough = -1
+            if (
+                fblock >= (stop & ~_MASK) + PAGEBLOCK_NR_PAGES
+                and fblock + PAGEBLOCK_NR_PAGES <= zone_end
+                and not (buddy[fblock] and buddy[fblock] - 1 >= PAGEBLOCK_ORDER)
+                and (ignore_suitable or pb_mt[fb] == _MOVABLE)
+                and (ignore_skip or not pb_skip[fb])
+            ):
+                if fblock != fcur:
+                    fheads, fcum, flo, fhi = c.free_candidates(fblock, fblock + PAGEBLOCK_NR_PAGES)
+                    fby = c.free_by_order
+                    fcur = fblock
+                fa = bisect_left(fheads, fstart, flo, fhi)
+                if fa < fhi:
+                    fbase = fcum[fa]
+                    enough = bisect_left(fcum, fbase + n - d, fa + 1, fhi + 1)
+                    if enough > fhi or fcum[fhi] - fbase >= zone.free_pages + len(pending) - mark:
+                        enough = -1
+            moved_dst.extend(fp0)
+            moved_len.extend(_ONES[:d])
             fp0.clear()
-            _free_walk(c, cc, stop)
-            left = take_isolated(fp, n0 - d, moved_dst, moved_len)
-            placed = n0 - left
-            cc.nr_freepages -= placed
-            cc.nr_migratepages -= placed
-            got = placed
-            if left and placed > d:
-                # it found some but not enough: compaction_alloc() runs the free scanner again
-                mp.extend(srcs)
-                more = compaction_alloc_order0(c, cc, left)
-                mp.clear()
-                moved_dst += more
-                moved_len += [1] * len(more)
-                got += len(more)
+            if enough > 0:
+                free_scanned += _take_in_block(
+                    c, cc, fheads, fcum, fby, fa, enough, n0 - d, fstart, fblock, moved_dst, moved_len
+                )
+                free_events += 1
+                cc.nr_freepages -= n0
+                cc.nr_migratepages -= n0
+            else:
+                _free_walk(c, cc, stop)
+                left = take_isolated(fp, n0 - d, moved_dst, moved_len)
+                placed = n0 - left
+                cc.nr_freepages -= placed
+                cc.nr_migratepages -= placed
+                got = placed
+                if left and placed > d:
+                    # it found some but not enough: compaction_alloc() runs the free scanner again
+                    mp.extend(srcs)
+                    more = compaction_alloc_order0(c, cc, left)
+                    mp.clear()
+                    moved_dst.extend(more)
+                    moved_len.extend(_ONES[: len(more)])
+                    got += len(more)
         else:
             mp.extend(srcs)  # as isolated, while the free scanner runs
             more = compaction_alloc_order0(c, cc, n0)
             mp.clear()
-            moved_dst += more
-            moved_len += [1] * len(more)
+            moved_dst.extend(more)
+            moved_len.extend(_ONES[: len(more)])
             got = len(more)
         if got < n0:
             # -ENOMEM: the rest stay where they are (as migrate_pages() puts them back), and so
@@ -216,8 +267,8 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
             srcs0 = srcs0[:got]
             compound = []
         k = got
-        pending += srcs0
-        moved_src += srcs0
+        pending.extend(srcs0)
+        moved_src.extend(srcs0)
         for src in compound:
             moved_pages = move_compound(c, cc, src)
             if moved_pages > 0:
@@ -233,6 +284,10 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
         emit(whole if k == COMPACT_CLUSTER_MAX and not failed else MmCompactionMigratepages(tick, k, failed))
         if oom:
             break
+    if free_events:
+        counts = node.event_counts
+        counts[_ISOLATE_FREE] = counts.get(_ISOLATE_FREE, 0) + free_events
+    cc.total_free_scanned += free_scanned
     if steps:
         counts = node.event_counts
         counts[_FINISHED] = counts.get(_FINISHED, 0) + steps
@@ -243,6 +298,116 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
         ev["pgmigrate_success"] += migrated
         node.pgfree += migrated
     return steps, oom
+
+
+def _take_in_block(
+    c: Compactor,
+    cc: CompactControl,
+    heads: array[int],
+    cum: Sequence[int],
+    by_order: list[tuple[int, array[int], array[int]]],
+    a: int,
+    b: int,
+    need: int,
+    start: int,
+    block_start: int,
+    moved_dst: array[int],
+    moved_len: array[int],
+) -> int:
+    """The free scanner's common turn and the destinations it gives, in one call: what
+    `_free_walk` followed by `take_isolated` do when the pool holds no isolated pages and the
+    free scanner's pageblock (from ``start``, its cursor) holds the pages wanted, ``heads[a:b]``
+    of the `Compactor.free_candidates` window (``by_order`` is its `free_by_order`).
+
+    The blocks are isolated as `take_free_blocks` does and `need` order-0 destinations are taken
+    from them as `take_isolated` would (the smallest order first, the last block of an order
+    first, the block that is larger than what is left split); the rest stay isolated in
+    ``cc.freepages``. Emits mm_compaction_isolate_freepages (the caller counts it) and returns the
+    pages scanned (the caller adds them to ``total_free_scanned``)."""
+    node = c.node
+    zone = cc.zone
+    trail = c.trail_free
+    if not trail or trail[-1] != block_start:
+        trail.append(block_start)
+    last = heads[b - 1] + cum[b] - cum[b - 1]
+    total = cum[b] - cum[a]
+    first = heads[a]
+    kind = node.kind
+    kind[first:last] = kind[first:last].translate(FREE_TO_ISOLATED)
+    node.buddy[first:last] = ZEROS[: last - first]
+    zone.free_pages -= total
+    cc.nr_freepages += total
+    node.vm_events["compact_isolated"] += total
+    block_end = block_start + PAGEBLOCK_NR_PAGES
+    if last >= block_end:
+        last = block_end
+        node.pb_skip[block_start >> PAGEBLOCK_ORDER] = 1
+        if block_start - PAGEBLOCK_NR_PAGES < zone.compact_cached_free_pfn:
+            zone.compact_cached_free_pfn = max(block_start - PAGEBLOCK_NR_PAGES, zone.start_pfn)
+        cc.free_pfn = block_start - PAGEBLOCK_NR_PAGES
+    else:
+        cc.free_pfn = last
+    node.events.append(MmCompactionIsolateFreepages(node.tick, start, last, last - start, total))
+    mt = node.pb_mt[block_start >> PAGEBLOCK_ORDER]
+    lists = zone.free_area_by_type[mt]
+    lazy = c.lazy_lists
+    stale = c.stale[mt]
+    stale_at = c.nr_stale_at[mt]
+    fp = cc.freepages
+    for o, ho, cnt in by_order:
+        i = cnt[a]
+        j = cnt[b]
+        if i == j:
+            continue
+        chunk = ho[i:j]
+        m = j - i
+        # off the buddy lists (`Compactor.take_off_lists`)
+        if lazy:
+            stale[o].append(chunk)
+            stale_at[o] += m
+            c.nr_stale += m
+        else:
+            c.take_off_lists(lists, mt, o, chunk.tolist())
+        if need <= 0:
+            fp[o] += chunk
+            continue
+        if not o:
+            k = need if need < m else m
+            moved_dst += chunk[m - k :]
+            moved_len += _ONES[:k]
+            need -= k
+            if k < m:
+                fp[0] += chunk[: m - k]
+            continue
+        size = 1 << o
+        k = need >> o
+        if k > m:
+            k = m
+        if k:
+            # whole blocks, the last isolated first
+            taken = chunk[m - k :]
+            taken.reverse()
+            moved_dst += taken
+            moved_len += array("q", [size]) * k
+            need -= k << o
+        rest = m - k
+        if need and rest:
+            # a block larger than what is left: split, its unused part back in buddy-aligned pieces
+            rest -= 1
+            pfn = chunk[rest]
+            moved_dst.append(pfn)
+            moved_len.append(need)
+            p, end = pfn + need, pfn + size
+            while p < end:
+                piece = (p & -p).bit_length() - 1
+                while p + (1 << piece) > end:
+                    piece -= 1
+                fp[piece].append(p)
+                p += 1 << piece
+            need = 0
+        if rest:
+            fp[o] += chunk[:rest]
+    return last - start
 
 
 def _free_walk(c: Compactor, cc: CompactControl, migrate_pfn: int) -> None:

@@ -87,7 +87,7 @@ class Compactor:
         self.free_by_order: list[tuple[int, array[int], array[int]]] = []
         # free blocks taken off their lists lazily (`take_off_lists`): [migratetype][order] -> pfn chunks
         self.lazy_lists = False
-        self.stale: list[list[list[list[int] | np.ndarray]]] = [
+        self.stale: list[list[list[list[int] | array[int] | np.ndarray]]] = [
             [[] for _ in range(NR_PAGE_ORDERS)] for _ in range(MIGRATE_TYPES)
         ]
         self.nr_stale_at = [[0] * NR_PAGE_ORDERS for _ in range(MIGRATE_TYPES)]
@@ -255,7 +255,7 @@ class Compactor:
         self._free_epoch = -1
 
     def take_off_lists(
-        self, lists: list[dict[int, None]], mt: int, order: int, pfns: list[int] | np.ndarray
+        self, lists: list[dict[int, None]], mt: int, order: int, pfns: list[int] | array[int] | np.ndarray
     ) -> None:
         """Take free blocks of one order off the free list ``lists[order]`` of type `mt` (each must
         be on it, its buddy byte already cleared).

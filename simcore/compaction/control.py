@@ -33,6 +33,7 @@ fast_isolate_freepages searches, no dirty/writeback pages, no lock contention, n
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -123,12 +124,13 @@ class CompactControl:
     fast_search_fail: int = 0
     # migrated-from pages (kind FREE) not yet given back to the buddy allocator, all in one pageblock:
     # see `simcore.compaction.migrate.flush_sources`
-    pending_free: list[int] = field(default_factory=list)
+    pending_free: array[int] = field(default_factory=lambda: array("q"))
     # order-0 moves whose page array writes wait: made in bulk by flush_sources. The destinations
     # are runs of pages: moved_len[i] pages from moved_dst[i] on, for the next moved_src pages
-    moved_src: list[int] = field(default_factory=list)
-    moved_dst: list[int] = field(default_factory=list)
-    moved_len: list[int] = field(default_factory=list)
+    # (typed arrays: slices of the scanners' typed arrays join them without making Python ints)
+    moved_src: array[int] = field(default_factory=lambda: array("q"))
+    moved_dst: array[int] = field(default_factory=lambda: array("q"))
+    moved_len: array[int] = field(default_factory=lambda: array("q"))
     defer_frees: bool = False
 
     @property

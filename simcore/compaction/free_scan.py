@@ -390,7 +390,9 @@ def compaction_alloc_order0(c: Compactor, cc: CompactControl, n: int) -> list[in
     return out
 
 
-def take_isolated(fp: list[list[int]], need: int, starts: list[int], lengths: list[int]) -> int:
+def take_isolated(
+    fp: list[list[int]], need: int, starts: list[int] | array[int], lengths: list[int] | array[int]
+) -> int:
     """Up to `need` order-0 destinations from the isolated lists ``fp``, as that many
     `compaction_alloc()` calls would choose them: the smallest order first, the last isolated
     block first, a block larger than what is left split with its unused part going back on the
@@ -402,8 +404,8 @@ def take_isolated(fp: list[list[int]], need: int, starts: list[int], lengths: li
             continue
         if not o:
             k = min(need, len(lst))
-            starts += lst[-k:]
-            lengths += [1] * k
+            starts.extend(lst[-k:])
+            lengths.extend([1] * k)
             del lst[-k:]
             need -= k
             if not need:
@@ -415,8 +417,8 @@ def take_isolated(fp: list[list[int]], need: int, starts: list[int], lengths: li
             # whole blocks, the last isolated first (as taking them one by one would)
             taken = lst[-k:]
             taken.reverse()
-            starts += taken
-            lengths += [size] * k
+            starts.extend(taken)
+            lengths.extend([size] * k)
             del lst[-k:]
             need -= k << o
             if not need:

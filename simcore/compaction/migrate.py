@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_left
 
 import numpy as np
@@ -42,7 +43,7 @@ def move_order0(node: Node, src: int, dst: int) -> None:
     where[dst] = i
 
 
-def move_order0_batch(c: Compactor, srcs: list[int], dsts: list[int] | np.ndarray) -> None:
+def move_order0_batch(c: Compactor, srcs: list[int] | array[int], dsts: list[int] | np.ndarray) -> None:
     """`move_order0(node, src, dst)` for each pair of a batch, as numpy writes over the page arrays.
 
     Sources are order-0 allocations, destinations isolated free pages: the two sets are disjoint,
@@ -52,8 +53,12 @@ def move_order0_batch(c: Compactor, srcs: list[int], dsts: list[int] | np.ndarra
     """
     if not srcs:
         return
-    # (np.fromiter reads a list of ints faster than np.array, which first looks at every element)
-    s = np.fromiter(srcs, dtype=np.intp, count=len(srcs))
+    # (np.fromiter reads a list of ints faster than np.array, which first looks at every element;
+    # np.array copies a typed array through the buffer protocol)
+    if isinstance(srcs, array):
+        s = np.array(srcs, dtype=np.intp)
+    else:
+        s = np.fromiter(srcs, dtype=np.intp, count=len(srcs))
     d = dsts if isinstance(dsts, np.ndarray) else np.fromiter(dsts, dtype=np.intp, count=len(dsts))
     kindv = c.kindv
     kindv[d] = kindv[s]
@@ -108,15 +113,13 @@ def flush_sources(c: Compactor, cc: CompactControl, final: bool = True) -> None:
         _free_held(c, cc, pending)
     if cc.moved_src and (final or len(cc.moved_src) >= MOVE_BATCH):
         move_order0_batch(c, cc.moved_src, expand_runs(cc.moved_dst, cc.moved_len))
-        cc.moved_src.clear()
-        cc.moved_dst.clear()
-        cc.moved_len.clear()
+        del cc.moved_src[:], cc.moved_dst[:], cc.moved_len[:]
 
 
-def expand_runs(starts: list[int], lengths: list[int]) -> np.ndarray:
-    """The pages of runs ``[starts[i], starts[i] + lengths[i])``, run after run, as one array."""
-    h = np.fromiter(starts, dtype=np.intp, count=len(starts))
-    n = np.fromiter(lengths, dtype=np.intp, count=len(lengths))
+def expand_runs(starts: array[int], lengths: array[int]) -> np.ndarray:
+    """The pages of runs ``[starts[i], starts[i] + lengths[i])``, run after run, as one new array."""
+    h = np.array(starts, dtype=np.intp)  # (a copy: the typed arrays may be emptied at once)
+    n = np.frombuffer(lengths, dtype=np.int64)
     total = int(n.sum())
     if total == len(h):
         return h
@@ -125,7 +128,7 @@ def expand_runs(starts: list[int], lengths: list[int]) -> np.ndarray:
     return np.repeat(h - before, n) + np.arange(total, dtype=np.intp)
 
 
-def _free_held(c: Compactor, cc: CompactControl, pending: list[int]) -> None:
+def _free_held(c: Compactor, cc: CompactControl, pending: array[int]) -> None:
     """The held pages back to the buddy allocator: their pageblock at once if it is now free."""
     zone = cc.zone
     node = c.node
@@ -156,10 +159,12 @@ def _free_held(c: Compactor, cc: CompactControl, pending: list[int]) -> None:
     else:
         for p in pending:
             free_one_page(p, 0)
-    pending.clear()
+    del pending[:]
 
 
-def free_into_pageblock(zone: Zone, block_start: int, pages: list[int], c: Compactor | None = None) -> None:
+def free_into_pageblock(
+    zone: Zone, block_start: int, pages: list[int] | array[int], c: Compactor | None = None
+) -> None:
     """`free_one_page(p, 0)` for each of `pages` in turn (ascending pfns of one pageblock that does
     not become entirely free), with the same outcome computed per pageblock.
 
@@ -264,7 +269,7 @@ def migrate_pages(c: Compactor, cc: CompactControl) -> int:
                 cc.pending_free.extend(moved)
                 cc.moved_src.extend(moved)
                 cc.moved_dst.extend(dsts)
-                cc.moved_len += [1] * len(dsts)
+                cc.moved_len.extend([1] * len(dsts))
             else:
                 move_order0_batch(c, moved, dsts)
                 for p in moved:
