@@ -31,6 +31,7 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from simcore.compaction.context import Compactor
 from simcore.compaction.control import CompactControl, CompactResult, MigrateMode
@@ -209,9 +210,10 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
             fstart = cc.free_pfn
             fblock = fstart & ~_MASK
             fb = fblock >> PAGEBLOCK_ORDER
-            fa = enough = -1
+            plan: list[WalkBlock] | None = None
+            low_free = (stop & ~_MASK) + PAGEBLOCK_NR_PAGES
             if (
-                fblock >= (stop & ~_MASK) + PAGEBLOCK_NR_PAGES
+                fblock >= low_free
                 and fblock + PAGEBLOCK_NR_PAGES <= zone_end
                 and not (buddy[fblock] and buddy[fblock] - 1 >= PAGEBLOCK_ORDER)
                 and (ignore_suitable or pb_mt[fb] == _MOVABLE)
@@ -224,17 +226,23 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
                 fa = bisect_left(fheads, fstart, flo, fhi)
                 if fa < fhi:
                     fbase = fcum[fa]
-                    enough = bisect_left(fcum, fbase + n - d, fa + 1, fhi + 1)
-                    if enough > fhi or fcum[fhi] - fbase >= zone.free_pages + len(pending) - mark:
-                        enough = -1
+                    room = zone.free_pages + len(pending) - mark
+                    if fcum[fhi] - fbase < room:
+                        enough = bisect_left(fcum, fbase + n - d, fa + 1, fhi + 1)
+                        if enough <= fhi:
+                            plan = [(fblock, fstart, fheads, fcum, fby, fa, enough, False)]
+                        else:
+                            # the rest of this block is not enough: the walk goes on down
+                            rest = fcum[fhi] - fbase
+                            below = _plan_more(c, cc, fblock, low_free, n - d - rest, room - rest)
+                            if below is not None:
+                                plan = [(fblock, fstart, fheads, fcum, fby, fa, fhi, True), *below]
             moved_dst.extend(fp0)
             moved_len.extend(_ONES[:d])
             fp0.clear()
-            if enough > 0:
-                free_scanned += _take_in_block(
-                    c, cc, fheads, fcum, fby, fa, enough, n0 - d, fstart, fblock, moved_dst, moved_len
-                )
-                free_events += 1
+            if plan is not None:
+                free_scanned += _take_walk(c, cc, plan, n0 - d, moved_dst, moved_len)
+                free_events += len(plan)
                 cc.nr_freepages -= n0
                 cc.nr_migratepages -= n0
             else:
@@ -300,74 +308,131 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
     return steps, oom
 
 
-def _take_in_block(
+#: one pageblock of a free scanner walk planned by the fused loop: (block start, the scanner's cursor
+#: in it, the `Compactor.free_candidates` window's heads, cum and free_by_order, the range [a, b)
+#: of heads it takes, whether it takes the block to its end)
+if TYPE_CHECKING:
+    WalkBlock = tuple[
+        int, int, array[int], Sequence[int], list[tuple[int, array[int], array[int]]], int, int, bool
+    ]
+
+
+def _plan_more(
+    c: Compactor, cc: CompactControl, block_start: int, low: int, want: int, room: int
+) -> list[WalkBlock] | None:
+    """The pageblocks below ``block_start`` that a walk of `_free_walk` takes ``want`` more pages
+    from, if each is the common case (a target with free pages, the watermark far away, above
+    ``low``); None if any is not (`_free_walk` then does the walk). ``room`` is how far the free
+    pages are above the watermark once the blocks before are taken."""
+    node = c.node
+    buddy = node.buddy
+    pb_mt = node.pb_mt
+    pb_skip = node.pb_skip
+    plan: list[WalkBlock] = []
+    while len(plan) < 8:
+        block_start -= PAGEBLOCK_NR_PAGES
+        if block_start < low:
+            return None
+        b = block_start >> PAGEBLOCK_ORDER
+        head = buddy[block_start]
+        if head and head - 1 >= PAGEBLOCK_ORDER:
+            return None
+        if not cc.ignore_block_suitable and pb_mt[b] != _MOVABLE:
+            return None
+        if not cc.ignore_skip_hint and pb_skip[b]:
+            return None
+        heads, cum, lo, hi = c.free_candidates(block_start, block_start + PAGEBLOCK_NR_PAGES)
+        if lo == hi:
+            return None  # an empty block: the stride doubles
+        base = cum[lo]
+        if cum[hi] - base >= room:
+            return None
+        enough = bisect_left(cum, base + want, lo + 1, hi + 1)
+        whole = enough > hi
+        plan.append(
+            (block_start, block_start, heads, cum, c.free_by_order, lo, hi if whole else enough, whole)
+        )
+        if not whole:
+            return plan
+        want -= cum[hi] - base
+        room -= cum[hi] - base
+    return None
+
+
+def _take_walk(
     c: Compactor,
     cc: CompactControl,
-    heads: array[int],
-    cum: Sequence[int],
-    by_order: list[tuple[int, array[int], array[int]]],
-    a: int,
-    b: int,
+    plan: list[WalkBlock],
     need: int,
-    start: int,
-    block_start: int,
     moved_dst: array[int],
     moved_len: array[int],
 ) -> int:
-    """The free scanner's common turn and the destinations it gives, in one call: what
-    `_free_walk` followed by `take_isolated` do when the pool holds no isolated pages and the
-    free scanner's pageblock (from ``start``, its cursor) holds the pages wanted, ``heads[a:b]``
-    of the `Compactor.free_candidates` window (``by_order`` is its `free_by_order`).
+    """The free scanner's common walk and the destinations it gives, in one call: what
+    `_free_walk` followed by `take_isolated` do when the pool holds no isolated pages and the walk
+    takes the free blocks of ``plan`` (`_plan_more`; the last block from its cursor up to the
+    pages wanted, the ones before it to their end).
 
     The blocks are isolated as `take_free_blocks` does and `need` order-0 destinations are taken
     from them as `take_isolated` would (the smallest order first, the last block of an order
     first, the block that is larger than what is left split); the rest stay isolated in
-    ``cc.freepages``. Emits mm_compaction_isolate_freepages (the caller counts it) and returns the
-    pages scanned (the caller adds them to ``total_free_scanned``)."""
+    ``cc.freepages``. Emits mm_compaction_isolate_freepages for each pageblock; returns the pages
+    scanned (the caller counts the events and adds the pages to ``total_free_scanned``)."""
     node = c.node
     zone = cc.zone
     trail = c.trail_free
-    if not trail or trail[-1] != block_start:
-        trail.append(block_start)
-    last = heads[b - 1] + cum[b] - cum[b - 1]
-    total = cum[b] - cum[a]
-    first = heads[a]
     kind = node.kind
-    kind[first:last] = kind[first:last].translate(FREE_TO_ISOLATED)
-    node.buddy[first:last] = ZEROS[: last - first]
-    zone.free_pages -= total
-    cc.nr_freepages += total
-    node.vm_events["compact_isolated"] += total
-    block_end = block_start + PAGEBLOCK_NR_PAGES
-    if last >= block_end:
-        last = block_end
-        node.pb_skip[block_start >> PAGEBLOCK_ORDER] = 1
-        if block_start - PAGEBLOCK_NR_PAGES < zone.compact_cached_free_pfn:
-            zone.compact_cached_free_pfn = max(block_start - PAGEBLOCK_NR_PAGES, zone.start_pfn)
-        cc.free_pfn = block_start - PAGEBLOCK_NR_PAGES
-    else:
-        cc.free_pfn = last
-    node.events.append(MmCompactionIsolateFreepages(node.tick, start, last, last - start, total))
-    mt = node.pb_mt[block_start >> PAGEBLOCK_ORDER]
-    lists = zone.free_area_by_type[mt]
+    events = node.events
     lazy = c.lazy_lists
-    stale = c.stale[mt]
-    stale_at = c.nr_stale_at[mt]
-    fp = cc.freepages
-    for o, ho, cnt in by_order:
-        i = cnt[a]
-        j = cnt[b]
-        if i == j:
-            continue
-        chunk = ho[i:j]
-        m = j - i
-        # off the buddy lists (`Compactor.take_off_lists`)
-        if lazy:
-            stale[o].append(chunk)
-            stale_at[o] += m
-            c.nr_stale += m
+    taken: dict[int, array[int]] = {}
+    scanned = 0
+    isolated = 0
+    for block_start, start, heads, cum, by_order, a, b, whole in plan:
+        if not trail or trail[-1] != block_start:
+            trail.append(block_start)
+        last = heads[b - 1] + cum[b] - cum[b - 1]
+        total = cum[b] - cum[a]
+        first = heads[a]
+        kind[first:last] = kind[first:last].translate(FREE_TO_ISOLATED)
+        node.buddy[first:last] = ZEROS[: last - first]
+        zone.free_pages -= total
+        isolated += total
+        block_end = block_start + PAGEBLOCK_NR_PAGES
+        if whole or last >= block_end:
+            last = block_end
+            node.pb_skip[block_start >> PAGEBLOCK_ORDER] = 1
+            if block_start - PAGEBLOCK_NR_PAGES < zone.compact_cached_free_pfn:
+                zone.compact_cached_free_pfn = max(block_start - PAGEBLOCK_NR_PAGES, zone.start_pfn)
+            cc.free_pfn = block_start - PAGEBLOCK_NR_PAGES
         else:
-            c.take_off_lists(lists, mt, o, chunk.tolist())
+            cc.free_pfn = last
+        scanned += last - start
+        events.append(MmCompactionIsolateFreepages(node.tick, start, last, last - start, total))
+        mt = node.pb_mt[block_start >> PAGEBLOCK_ORDER]
+        stale = c.stale[mt]
+        stale_at = c.nr_stale_at[mt]
+        for o, ho, cnt in by_order:
+            i = cnt[a]
+            j = cnt[b]
+            if i == j:
+                continue
+            chunk = ho[i:j]
+            # off the buddy lists (`Compactor.take_off_lists`)
+            if lazy:
+                stale[o].append(chunk)
+                stale_at[o] += j - i
+                c.nr_stale += j - i
+            else:
+                c.take_off_lists(zone.free_area_by_type[mt], mt, o, chunk.tolist())
+            if o in taken:
+                taken[o] = taken[o] + chunk
+            else:
+                taken[o] = chunk
+    cc.nr_freepages += isolated
+    node.vm_events["compact_isolated"] += isolated
+    fp = cc.freepages
+    for o in sorted(taken) if len(plan) > 1 else taken:
+        chunk = taken[o]
+        m = len(chunk)
         if need <= 0:
             fp[o] += chunk
             continue
@@ -385,9 +450,9 @@ def _take_in_block(
             k = m
         if k:
             # whole blocks, the last isolated first
-            taken = chunk[m - k :]
-            taken.reverse()
-            moved_dst += taken
+            whole_blocks = chunk[m - k :]
+            whole_blocks.reverse()
+            moved_dst += whole_blocks
             moved_len += array("q", [size]) * k
             need -= k << o
         rest = m - k
@@ -407,7 +472,7 @@ def _take_in_block(
             need = 0
         if rest:
             fp[o] += chunk[:rest]
-    return last - start
+    return scanned
 
 
 def _free_walk(c: Compactor, cc: CompactControl, migrate_pfn: int) -> None:
