@@ -61,8 +61,9 @@ _ISOLATE_MIGRATE = MmCompactionIsolateMigratepages.name
 _MIGRATE = MmCompactionMigratepages.name
 _ISOLATE_FREE = MmCompactionIsolateFreepages.name
 _MOVABLE = int(MigrateType.MOVABLE)
-#: run lengths of order-0 destinations
-_ONES = array("q", [1]) * PAGEBLOCK_NR_PAGES
+#: run lengths of destinations: _RUNS[order] repeats 1 << order
+_RUNS = [array("q", [1 << o]) * PAGEBLOCK_NR_PAGES for o in range(PAGEBLOCK_ORDER + 1)]
+_ONES = _RUNS[0]
 
 
 def fusable(c: Compactor, cc: CompactControl) -> bool:
@@ -122,6 +123,7 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
     fcum: Sequence[int] = []
     fby: list[tuple[int, array[int], array[int]]] = []
     flo = fhi = 0
+    fnext = fnext_at = -1  # the pfn where the free scanner stopped in fcur, and its head index there
     free_events = 0
     free_scanned = 0
     if cc.contended or mp:
@@ -157,7 +159,9 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
         if a == hi:
             break  # nothing left in the block: step() sets the skip bit
         base = cum[a]
-        b = bisect_left(cum, base + COMPACT_CLUSTER_MAX, a + 1, hi + 1)
+        b = a + COMPACT_CLUSTER_MAX
+        if b > hi or cum[b] - base != COMPACT_CLUSTER_MAX:  # (not 32 order-0 heads in a row)
+            b = bisect_left(cum, base + COMPACT_CLUSTER_MAX, a + 1, hi + 1)
         if b <= hi:
             stop = heads[b - 1] + cum[b] - cum[b - 1]
         else:
@@ -223,7 +227,9 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
                     fheads, fcum, flo, fhi = c.free_candidates(fblock, fblock + PAGEBLOCK_NR_PAGES)
                     fby = c.free_by_order
                     fcur = fblock
-                fa = bisect_left(fheads, fstart, flo, fhi)
+                    fnext = -1
+                # (where the last turn's walk stopped in this block, the next head is known)
+                fa = fnext_at if fstart == fnext else bisect_left(fheads, fstart, flo, fhi)
                 if fa < fhi:
                     fbase = fcum[fa]
                     room = zone.free_pages + len(pending) - mark
@@ -231,6 +237,7 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
                         enough = bisect_left(fcum, fbase + n - d, fa + 1, fhi + 1)
                         if enough <= fhi:
                             plan = [(fblock, fstart, fheads, fcum, fby, fa, enough, False)]
+                            fnext_at = enough
                         else:
                             # the rest of this block is not enough: the walk goes on down
                             rest = fcum[fhi] - fbase
@@ -242,6 +249,7 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
             fp0.clear()
             if plan is not None:
                 free_scanned += _take_walk(c, cc, plan, n0 - d, moved_dst, moved_len)
+                fnext = cc.free_pfn if len(plan) == 1 else -1
                 free_events += len(plan)
                 cc.nr_freepages -= n0
                 cc.nr_migratepages -= n0
@@ -453,7 +461,7 @@ def _take_walk(
             whole_blocks = chunk[m - k :]
             whole_blocks.reverse()
             moved_dst += whole_blocks
-            moved_len += array("q", [size]) * k
+            moved_len += _RUNS[o][:k]
             need -= k << o
         rest = m - k
         if need and rest:
