@@ -11,7 +11,7 @@ from simcore.compaction.context import Compactor
 from simcore.compaction.control import CompactControl
 from simcore.compaction.events import MmCompactionMigratepages
 from simcore.compaction.free_scan import compaction_alloc, compaction_alloc_order0, compaction_free
-from simcore.constants import PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER
+from simcore.constants import PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER, PageKind
 from simcore.node import Node
 from simcore.zone import Zone
 
@@ -162,6 +162,23 @@ def _free_held(c: Compactor, cc: CompactControl, pending: array[int]) -> None:
     del pending[:]
 
 
+#: every naturally aligned block of a pageblock, order by order: its first page, end and size (in
+#: pages from the pageblock's start), order, and the index of the block of the next order holding it
+#: (itself at pageblock order)
+_ALIGNED_ORDER = np.repeat(
+    np.arange(PAGEBLOCK_ORDER + 1), [PAGEBLOCK_NR_PAGES >> o for o in range(PAGEBLOCK_ORDER + 1)]
+)
+_ALIGNED_START = np.concatenate(
+    [np.arange(0, PAGEBLOCK_NR_PAGES, 1 << o) for o in range(PAGEBLOCK_ORDER + 1)]
+)
+_ALIGNED_SIZE = np.left_shift(1, _ALIGNED_ORDER)
+_ALIGNED_END = _ALIGNED_START + _ALIGNED_SIZE
+_ALIGNED_PARENT = np.minimum(
+    np.searchsorted(_ALIGNED_ORDER, _ALIGNED_ORDER + 1) + (_ALIGNED_START >> (_ALIGNED_ORDER + 1)),
+    len(_ALIGNED_ORDER) - 1,
+)
+
+
 def free_into_pageblock(
     zone: Zone, block_start: int, pages: list[int] | array[int], c: Compactor | None = None
 ) -> None:
@@ -177,22 +194,21 @@ def free_into_pageblock(
     With a compactor `c`, the blocks merged away leave their lists through `c.take_off_lists`.
     """
     end = block_start + PAGEBLOCK_NR_PAGES
-    buddyv = np.frombuffer(zone.buddy, dtype=np.uint8)[block_start:end]
-    rel = np.flatnonzero(buddyv)
-    old_orders = buddyv[rel].astype(np.int64) - 1
-    # free pages before: each old free block [h, h + 2^o) marked by a +1 / -1 running sum
-    edges = np.bincount(rel, minlength=PAGEBLOCK_NR_PAGES + 1) - np.bincount(
-        rel + (1 << old_orders), minlength=PAGEBLOCK_NR_PAGES + 1
-    )
-    free = np.cumsum(edges[:PAGEBLOCK_NR_PAGES]) > 0
+    seg = np.frombuffer(zone.buddy, dtype=np.uint8)[block_start:end]
+    rel = np.flatnonzero(seg)
+    old_orders = seg[rel].astype(np.int64) - 1
+    # the free pages after: the ones in free blocks (kind FREE) and the freed ones
+    free = np.frombuffer(zone.kind, dtype=np.uint8)[block_start:end] == PageKind.FREE
     free[np.array(pages, dtype=np.int64) - block_start] = True
-    final: list[tuple[int, int]] = []
-    whole: np.ndarray = free
-    for order in range(PAGEBLOCK_ORDER):
-        parent = np.logical_and(whole[0::2], whole[1::2])
-        largest = whole & ~np.repeat(parent, 2)
-        final.extend((block_start + (i << order), order) for i in np.flatnonzero(largest).tolist())
-        whole = parent
+    # every aligned block of every order at once (_ALIGNED_*): whole if all its pages are free, a
+    # free block if whole and its parent is not
+    cs = np.zeros(PAGEBLOCK_NR_PAGES + 1, dtype=np.int64)
+    np.cumsum(free, out=cs[1:])
+    full = cs[_ALIGNED_END] - cs[_ALIGNED_START] == _ALIGNED_SIZE
+    largest = np.flatnonzero(full & ~full[_ALIGNED_PARENT])
+    final = list(
+        zip((_ALIGNED_START[largest] + block_start).tolist(), _ALIGNED_ORDER[largest].tolist(), strict=True)
+    )
     before = set(zip((rel + block_start).tolist(), old_orders.tolist(), strict=True))
     after = set(final)
     mt = zone.pb_mt[block_start >> PAGEBLOCK_ORDER]
