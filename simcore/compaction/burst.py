@@ -205,55 +205,63 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
             del fp0[-n0:]
             cc.nr_freepages -= n0
             cc.nr_migratepages -= n0
-        elif cc.nr_freepages == len(fp0) and order <= 0:
-            # the isolated pages are not enough: take them all, then the free scanner runs
-            # (`_free_walk`), then take from what it isolated
-            d = len(fp0)
-            # the free scanner's common case, inline: its pageblock is a target and holds the pages
-            # wanted from its cursor on, with the watermark far away (what `_free_walk` then does)
-            fstart = cc.free_pfn
-            fblock = fstart & ~_MASK
-            fb = fblock >> PAGEBLOCK_ORDER
+        elif cc.nr_freepages >= n0:
+            # compaction_alloc() from the isolated pages of several orders, no scan needed
+            take_isolated(fp, n0, moved_dst, moved_len)
+            cc.nr_freepages -= n0
+            cc.nr_migratepages -= n0
+        else:
+            # the isolated pages are not enough: compaction_alloc() takes them all (d pages), then
+            # the free scanner runs, then it takes from what the scanner isolated. The scanner's
+            # common case is inline: its pageblock is a target and holds the pages wanted from its
+            # cursor on (or it and the next ones down do), with the watermark far away
+            d = cc.nr_freepages
             plan: list[WalkBlock] | None = None
-            low_free = (stop & ~_MASK) + PAGEBLOCK_NR_PAGES
-            if (
-                fblock >= low_free
-                and fblock + PAGEBLOCK_NR_PAGES <= zone_end
-                and not (buddy[fblock] and buddy[fblock] - 1 >= PAGEBLOCK_ORDER)
-                and (ignore_suitable or pb_mt[fb] == _MOVABLE)
-                and (ignore_skip or not pb_skip[fb])
-            ):
-                if fblock != fcur:
-                    fheads, fcum, flo, fhi = c.free_candidates(fblock, fblock + PAGEBLOCK_NR_PAGES)
-                    fby = c.free_by_order
-                    fcur = fblock
-                    fnext = -1
-                # (where the last turn's walk stopped in this block, the next head is known)
-                fa = fnext_at if fstart == fnext else bisect_left(fheads, fstart, flo, fhi)
-                if fa < fhi:
-                    fbase = fcum[fa]
-                    room = zone.free_pages + len(pending) - mark
-                    if fcum[fhi] - fbase < room:
-                        enough = bisect_left(fcum, fbase + n - d, fa + 1, fhi + 1)
-                        if enough <= fhi:
-                            plan = [(fblock, fstart, fheads, fcum, fby, fa, enough, False)]
-                            fnext_at = enough
-                        else:
-                            # the rest of this block is not enough: the walk goes on down
-                            rest = fcum[fhi] - fbase
-                            below = _plan_more(c, cc, fblock, low_free, n - d - rest, room - rest)
-                            if below is not None:
-                                plan = [(fblock, fstart, fheads, fcum, fby, fa, fhi, True), *below]
-            moved_dst.extend(fp0)
-            moved_len.extend(_ONES[:d])
-            fp0.clear()
+            if order <= 0:
+                fstart = cc.free_pfn
+                fblock = fstart & ~_MASK
+                fb = fblock >> PAGEBLOCK_ORDER
+                low_free = (stop & ~_MASK) + PAGEBLOCK_NR_PAGES
+                if (
+                    fblock >= low_free
+                    and fblock + PAGEBLOCK_NR_PAGES <= zone_end
+                    and not (buddy[fblock] and buddy[fblock] - 1 >= PAGEBLOCK_ORDER)
+                    and (ignore_suitable or pb_mt[fb] == _MOVABLE)
+                    and (ignore_skip or not pb_skip[fb])
+                ):
+                    if fblock != fcur:
+                        fheads, fcum, flo, fhi = c.free_candidates(fblock, fblock + PAGEBLOCK_NR_PAGES)
+                        fby = c.free_by_order
+                        fcur = fblock
+                        fnext = -1
+                    # (where the last turn's walk stopped in this block, the next head is known)
+                    fa = fnext_at if fstart == fnext else bisect_left(fheads, fstart, flo, fhi)
+                    if fa < fhi:
+                        fbase = fcum[fa]
+                        room = zone.free_pages + len(pending) - mark
+                        if fcum[fhi] - fbase < room:
+                            enough = bisect_left(fcum, fbase + n - d, fa + 1, fhi + 1)
+                            if enough <= fhi:
+                                plan = [(fblock, fstart, fheads, fcum, fby, fa, enough, False)]
+                                fnext_at = enough
+                            else:
+                                # the rest of this block is not enough: the walk goes on down
+                                rest = fcum[fhi] - fbase
+                                below = _plan_more(c, cc, fblock, low_free, n - d - rest, room - rest)
+                                if below is not None:
+                                    plan = [(fblock, fstart, fheads, fcum, fby, fa, fhi, True), *below]
             if plan is not None:
+                if d:
+                    take_isolated(fp, d, moved_dst, moved_len)
                 free_scanned += _take_walk(c, cc, plan, n0 - d, moved_dst, moved_len)
                 fnext = cc.free_pfn if len(plan) == 1 else -1
                 free_events += len(plan)
                 cc.nr_freepages -= n0
                 cc.nr_migratepages -= n0
-            else:
+            elif d == len(fp0) and order <= 0:
+                moved_dst.extend(fp0)
+                moved_len.extend(_ONES[:d])
+                fp0.clear()
                 _free_walk(c, cc, stop)
                 left = take_isolated(fp, n0 - d, moved_dst, moved_len)
                 placed = n0 - left
@@ -268,13 +276,13 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
                     moved_dst.extend(more)
                     moved_len.extend(_ONES[: len(more)])
                     got += len(more)
-        else:
-            mp.extend(srcs)  # as isolated, while the free scanner runs
-            more = compaction_alloc_order0(c, cc, n0)
-            mp.clear()
-            moved_dst.extend(more)
-            moved_len.extend(_ONES[: len(more)])
-            got = len(more)
+            else:
+                mp.extend(srcs)  # as isolated, while the free scanner runs
+                more = compaction_alloc_order0(c, cc, n0)
+                mp.clear()
+                moved_dst.extend(more)
+                moved_len.extend(_ONES[: len(more)])
+                got = len(more)
         if got < n0:
             # -ENOMEM: the rest stay where they are (as migrate_pages() puts them back), and so
             # do the compound pages
