@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
+from collections import deque
 
 import numpy as np
 
@@ -173,6 +174,7 @@ _ALIGNED_START = np.concatenate(
 )
 _ALIGNED_SIZE = np.left_shift(1, _ALIGNED_ORDER)
 _ALIGNED_END = _ALIGNED_START + _ALIGNED_SIZE
+_FREE = int(PageKind.FREE)
 _ALIGNED_PARENT = np.minimum(
     np.searchsorted(_ALIGNED_ORDER, _ALIGNED_ORDER + 1) + (_ALIGNED_START >> (_ALIGNED_ORDER + 1)),
     len(_ALIGNED_ORDER) - 1,
@@ -194,39 +196,47 @@ def free_into_pageblock(
     With a compactor `c`, the blocks merged away leave their lists through `c.take_off_lists`.
     """
     end = block_start + PAGEBLOCK_NR_PAGES
-    seg = np.frombuffer(zone.buddy, dtype=np.uint8)[block_start:end]
-    rel = np.flatnonzero(seg)
-    old_orders = seg[rel].astype(np.int64) - 1
+    if c is not None:
+        buddyv, kindv = c.buddyv, c.kindv
+    else:
+        buddyv = np.frombuffer(zone.buddy, dtype=np.uint8)
+        kindv = np.frombuffer(zone.kind, dtype=np.uint8)
+    seg = buddyv[block_start:end]
+    rel = seg.nonzero()[0]
+    freed = (
+        np.frombuffer(pages, dtype=np.int64) if isinstance(pages, array) else np.array(pages, dtype=np.int64)
+    )
     # the free pages after: the ones in free blocks (kind FREE) and the freed ones
-    free = np.frombuffer(zone.kind, dtype=np.uint8)[block_start:end] == PageKind.FREE
-    free[np.array(pages, dtype=np.int64) - block_start] = True
+    free = kindv[block_start:end] == _FREE
+    free[freed - block_start] = True
     # every aligned block of every order at once (_ALIGNED_*): whole if all its pages are free, a
     # free block if whole and its parent is not
-    cs = np.zeros(PAGEBLOCK_NR_PAGES + 1, dtype=np.int64)
-    np.cumsum(free, out=cs[1:])
+    cs = np.zeros(PAGEBLOCK_NR_PAGES + 1, dtype=np.int16)
+    np.add.accumulate(free, out=cs[1:], dtype=np.int16)
     full = cs[_ALIGNED_END] - cs[_ALIGNED_START] == _ALIGNED_SIZE
-    largest = np.flatnonzero(full & ~full[_ALIGNED_PARENT])
-    final = list(
-        zip((_ALIGNED_START[largest] + block_start).tolist(), _ALIGNED_ORDER[largest].tolist(), strict=True)
-    )
-    before = set(zip((rel + block_start).tolist(), old_orders.tolist(), strict=True))
-    after = set(final)
+    largest = (full & ~full[_ALIGNED_PARENT]).nonzero()[0]
+    # free blocks as keys pfn << 4 | order, before and after
+    before = set((((rel + block_start) << 4) | (seg[rel] - 1)).tolist())
+    after = set((((_ALIGNED_START[largest] + block_start) << 4) | _ALIGNED_ORDER[largest]).tolist())
     mt = zone.pb_mt[block_start >> PAGEBLOCK_ORDER]
     lists = zone.free_area_by_type[mt]
     buddy = zone.buddy
     gone: dict[int, list[int]] = {}
-    for h, order in before - after:
+    for key in before - after:
+        h = key >> 4
         buddy[h] = 0
-        if c is None:
-            del lists[order][h]
-        else:
-            gone.setdefault(order, []).append(h)
+        gone.setdefault(key & 15, []).append(h)
     for order, hs in gone.items():
-        assert c is not None
-        c.take_off_lists(lists, mt, order, hs)
-    fresh = [(bisect_left(pages, h + (1 << order)), h, order) for h, order in after - before]
+        if c is None:
+            deque(map(lists[order].pop, hs), 0)
+        else:
+            c.take_off_lists(lists, mt, order, hs)
+    # the new free blocks join their lists in the order of their highest freed page
+    fresh = [(bisect_left(pages, (key >> 4) + (1 << (key & 15))), key) for key in after - before]
     fresh.sort()
-    for _, h, order in fresh:
+    for _, key in fresh:
+        h = key >> 4
+        order = key & 15
         lists[order][h] = None
         buddy[h] = order + 1
     zone.free_pages += len(pages)
