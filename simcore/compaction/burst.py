@@ -399,6 +399,7 @@ def _take_walk(
     kind = node.kind
     events = node.events
     lazy = c.lazy_lists
+    keep = c.keep_stale
     taken: dict[int, array[int]] = {}
     scanned = 0
     isolated = 0
@@ -426,6 +427,8 @@ def _take_walk(
         mt = node.pb_mt[block_start >> PAGEBLOCK_ORDER]
         stale = c.stale[mt]
         stale_at = c.nr_stale_at[mt]
+        if lazy and not keep:
+            c.mark_stale(mt)
         for o, ho, cnt in by_order:
             i = cnt[a]
             j = cnt[b]
@@ -434,9 +437,10 @@ def _take_walk(
             chunk = ho[i:j]
             # off the buddy lists (`Compactor.take_off_lists`)
             if lazy:
-                stale[o].append(chunk)
-                stale_at[o] += j - i
-                c.nr_stale += j - i
+                if keep:
+                    stale[o].append(chunk)
+                    stale_at[o] += j - i
+                    c.nr_stale += j - i
             else:
                 c.take_off_lists(zone.free_area_by_type[mt], mt, o, chunk.tolist())
             if o in taken:

@@ -87,6 +87,11 @@ class Compactor:
         self.free_by_order: list[tuple[int, array[int], array[int]]] = []
         # free blocks taken off their lists lazily (`take_off_lists`): [migratetype][order] -> pfn chunks
         self.lazy_lists = False
+        # whether the pfns taken are kept (for `settle_lists` to pop them from lists they are a
+        # small part of); a full-speed run keeps none and settles by filtering every list touched
+        self.keep_stale = True
+        # [migratetype] -> every list of an order below pageblock_order may hold stale entries
+        self.stale_all = [False] * MIGRATE_TYPES
         self.stale: list[list[list[list[int] | array[int] | np.ndarray]]] = [
             [[] for _ in range(NR_PAGE_ORDERS)] for _ in range(MIGRATE_TYPES)
         ]
@@ -109,6 +114,9 @@ class Compactor:
         arrays = state.pop("page_arrays")
         assert isinstance(arrays, tuple)
         kind, buddy, alloc_order, alloc_stream, alloc_index = arrays
+        # (copies made before these fields existed)
+        state.setdefault("keep_stale", True)
+        state.setdefault("stale_all", [False] * MIGRATE_TYPES)
         self.__dict__.update(state)
         self.kindv = np.frombuffer(kind, dtype=np.uint8)
         self.buddyv = np.frombuffer(buddy, dtype=np.uint8)
@@ -270,24 +278,33 @@ class Compactor:
         entries are exactly the ones taken off, and the list order is kept.
         """
         if self.lazy_lists:
-            self.stale[mt][order].append(pfns)
+            if self.keep_stale:
+                self.stale[mt][order].append(pfns)
             self.nr_stale_at[mt][order] += len(pfns)
             self.nr_stale += len(pfns)
         else:
             deque(map(lists[order].pop, pfns if isinstance(pfns, list) else pfns.tolist()), 0)
 
+    def mark_stale(self, mt: int) -> None:
+        """Free blocks of orders below pageblock_order left the lists of type `mt` lazily, without
+        their pfns kept (``keep_stale`` off): `settle_lists` filters all those lists."""
+        self.stale_all[mt] = True
+        self.nr_stale += 1
+
     def settle_lists(self, free_area_by_type: list[list[dict[int, None]]]) -> None:
-        """Drop the stale entries of `take_off_lists` from the zone's free lists."""
+        """Drop the stale entries of `take_off_lists` and `mark_stale` from the zone's free lists."""
         if not self.nr_stale:
             return
         buddyv = self.buddyv
         for mt, by_order in enumerate(self.stale):
             counts = self.nr_stale_at[mt]
+            everything = self.stale_all[mt]
+            self.stale_all[mt] = False
             for order, chunks in enumerate(by_order):
-                if not chunks:
+                if not counts[order] and not (everything and order < PAGEBLOCK_ORDER):
                     continue
                 lst = free_area_by_type[mt][order]
-                if counts[order] * 4 < len(lst):
+                if self.keep_stale and not everything and counts[order] * 4 < len(lst):
                     for pfns in chunks:
                         deque(map(lst.pop, pfns if isinstance(pfns, list) else pfns.tolist()), 0)
                 else:

@@ -147,11 +147,14 @@ def _free_held(c: Compactor, cc: CompactControl, pending: array[int]) -> None:
         # buddy bytes and free_pages at once. Every page of the block is free, and the ones not
         # held here were on the free lists.
         mt = node.pb_mt[block_start >> PAGEBLOCK_ORDER]
-        lists = zone.free_area_by_type[mt]
-        orders = seg[rel]
-        heads = rel + block_start
-        for o1 in np.flatnonzero(np.bincount(orders)).tolist():
-            c.take_off_lists(lists, mt, o1 - 1, heads[orders == o1])
+        if c.lazy_lists and not c.keep_stale:
+            c.mark_stale(mt)
+        else:
+            lists = zone.free_area_by_type[mt]
+            orders = seg[rel]
+            heads = rel + block_start
+            for o1 in np.flatnonzero(np.bincount(orders)).tolist():
+                c.take_off_lists(lists, mt, o1 - 1, heads[orders == o1])
         zone.free_pages -= PAGEBLOCK_NR_PAGES - len(pending)
         buddy[block_start:end] = bytes(PAGEBLOCK_NR_PAGES)
         free_one_page(block_start, PAGEBLOCK_ORDER)
@@ -221,16 +224,23 @@ def free_into_pageblock(
     mt = zone.pb_mt[block_start >> PAGEBLOCK_ORDER]
     lists = zone.free_area_by_type[mt]
     buddy = zone.buddy
-    gone: dict[int, list[int]] = {}
-    for key in before - after:
-        h = key >> 4
-        buddy[h] = 0
-        gone.setdefault(key & 15, []).append(h)
-    for order, hs in gone.items():
-        if c is None:
-            deque(map(lists[order].pop, hs), 0)
-        else:
-            c.take_off_lists(lists, mt, order, hs)
+    merged = before - after
+    if c is not None and c.lazy_lists and not c.keep_stale:
+        # the free blocks merged away stay on their lists until `Compactor.settle_lists`
+        if merged:
+            buddyv[np.fromiter(merged, dtype=np.int64, count=len(merged)) >> 4] = 0
+            c.mark_stale(mt)
+    else:
+        gone: dict[int, list[int]] = {}
+        for key in merged:
+            h = key >> 4
+            buddy[h] = 0
+            gone.setdefault(key & 15, []).append(h)
+        for order, hs in gone.items():
+            if c is None:
+                deque(map(lists[order].pop, hs), 0)
+            else:
+                c.take_off_lists(lists, mt, order, hs)
     # the new free blocks join their lists in the order of their highest freed page
     fresh = [(bisect_left(pages, (key >> 4) + (1 << (key & 15))), key) for key in after - before]
     fresh.sort()

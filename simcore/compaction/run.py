@@ -109,12 +109,14 @@ class CompactionRun:
             cc.migrate_pfn = ((cc.migrate_pfn - 1) // chunk + 1) * chunk
         return _CONTINUE
 
-    def _begin_burst(self) -> None:
+    def _begin_burst(self, keep_stale: bool = True) -> None:
         c = self.c
         c.new_epoch()
         self.in_burst = True
         # a full manual compaction in modern mode reads no free list until it ends
         c.lazy_lists = not c.old and self.cc.order < 0 and self.cc.defer_frees
+        # a burst to the end settles the lists once, by filtering them: no need to keep the pfns
+        c.keep_stale = keep_stale
 
     def _end_burst(self) -> None:
         c = self.c
@@ -122,6 +124,7 @@ class CompactionRun:
         flush_sources(c, self.cc)
         c.settle_lists(self.cc.zone.free_area_by_type)
         c.lazy_lists = False
+        c.keep_stale = True
 
     def advance(self, n: int) -> CompactResult:
         """Up to n steps in one burst (nothing else touches memory in between)."""
@@ -148,7 +151,7 @@ class CompactionRun:
         """Begin (if needed) and step until the run ends; returns the result."""
         if not self.started and not self.done and self.begin() != _CONTINUE:
             return self.result
-        self._begin_burst()
+        self._begin_burst(keep_stale=False)
         fuse = fusable(self.c, self.cc)
         while not self.done:
             if fuse:
