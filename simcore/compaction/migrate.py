@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from array import array
-from bisect import bisect_left
 from collections import deque
 
 import numpy as np
@@ -218,37 +217,42 @@ def free_into_pageblock(
     np.add.accumulate(free, out=cs[1:], dtype=np.int16)
     full = cs[_ALIGNED_END] - cs[_ALIGNED_START] == _ALIGNED_SIZE
     largest = (full & ~full[_ALIGNED_PARENT]).nonzero()[0]
-    # free blocks as keys pfn << 4 | order, before and after
-    before = set((((rel + block_start) << 4) | (seg[rel] - 1)).tolist())
-    after = set((((_ALIGNED_START[largest] + block_start) << 4) | _ALIGNED_ORDER[largest]).tolist())
+    # the free blocks after, as buddy bytes (order + 1 at each head) over the pageblock
+    new_rel = _ALIGNED_START[largest]
+    new_code = _ALIGNED_ORDER[largest] + 1
+    after = np.zeros(PAGEBLOCK_NR_PAGES, dtype=np.uint8)
+    after[new_rel] = new_code
+    old_code = seg[rel]
+    # merged away: a head before that is not the same free block after
+    merged = rel[after[rel] != old_code]
+    # new: a head after that was not the same free block before
+    is_new = seg[new_rel] != new_code
+    new_rel = new_rel[is_new]
+    new_code = new_code[is_new]
     mt = zone.pb_mt[block_start >> PAGEBLOCK_ORDER]
     lists = zone.free_area_by_type[mt]
-    buddy = zone.buddy
-    merged = before - after
-    if c is not None and c.lazy_lists and not c.keep_stale:
-        # the free blocks merged away stay on their lists until `Compactor.settle_lists`
-        if merged:
-            buddyv[np.fromiter(merged, dtype=np.int64, count=len(merged)) >> 4] = 0
+    if len(merged):
+        if c is not None and c.lazy_lists and not c.keep_stale:
+            # the free blocks merged away stay on their lists until `Compactor.settle_lists`
             c.mark_stale(mt)
-    else:
-        gone: dict[int, list[int]] = {}
-        for key in merged:
-            h = key >> 4
-            buddy[h] = 0
-            gone.setdefault(key & 15, []).append(h)
-        for order, hs in gone.items():
-            if c is None:
-                deque(map(lists[order].pop, hs), 0)
-            else:
-                c.take_off_lists(lists, mt, order, hs)
-    # the new free blocks join their lists in the order of their highest freed page
-    fresh = [(bisect_left(pages, (key >> 4) + (1 << (key & 15))), key) for key in after - before]
-    fresh.sort()
-    for _, key in fresh:
-        h = key >> 4
-        order = key & 15
-        lists[order][h] = None
-        buddy[h] = order + 1
+        else:
+            codes = seg[merged]
+            for code in np.unique(codes).tolist():
+                hs = merged[codes == code] + block_start
+                if c is None:
+                    deque(map(lists[code - 1].pop, hs.tolist()), 0)
+                else:
+                    c.take_off_lists(lists, mt, code - 1, hs)
+        seg[merged] = 0
+    if len(new_rel):
+        # the new free blocks join their lists in the order of their highest freed page
+        heads = new_rel + block_start
+        by = np.lexsort((heads, np.searchsorted(freed, heads + (1 << (new_code - 1)))))
+        heads = heads[by]
+        new_code = new_code[by]
+        for h, code in zip(heads.tolist(), new_code.tolist(), strict=True):
+            lists[code - 1][h] = None
+        buddyv[heads] = new_code
     zone.free_pages += len(pages)
 
 
