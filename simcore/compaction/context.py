@@ -236,14 +236,17 @@ class Compactor:
             self._free_orders = o
             self._free_orders_list = None
             by_order = []
-            for k in np.flatnonzero(np.bincount(o)).tolist():
-                mine = o == k
-                # how many of the window's heads before index i are of order k: cnt[i]
-                cnt = np.zeros(len(rel) + 1, dtype=np.int64)
-                np.cumsum(mine, out=cnt[1:])
-                by_order.append(
-                    (k, array("q", h[mine].astype(np.int64).tobytes()), array("q", cnt.tobytes()))
+            codes = seg[rel]  # order + 1, one byte each
+            for k in range(int(codes.max()) if len(rel) else 0):
+                mine = (codes == k + 1).nonzero()[0]
+                if not len(mine):
+                    continue
+                # how many of the window's heads before index i are of order k: cnt[i] (each of
+                # them adds one from the index after it on)
+                cnt = np.repeat(
+                    np.arange(len(mine) + 1, dtype=np.int64), np.diff(mine, prepend=-1, append=len(rel))
                 )
+                by_order.append((k, array("q", h.take(mine).tobytes()), array("q", cnt.tobytes())))
             self.free_by_order = by_order
             self._free_epoch = self.epoch
             self._free_lo, self._free_hi = w0, block_end
