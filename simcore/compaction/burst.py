@@ -400,6 +400,7 @@ def _take_walk(
     events = node.events
     lazy = c.lazy_lists
     keep = c.keep_stale
+    stale_all = c.stale_all
     taken: dict[int, array[int]] = {}
     scanned = 0
     isolated = 0
@@ -427,7 +428,7 @@ def _take_walk(
         mt = node.pb_mt[block_start >> PAGEBLOCK_ORDER]
         stale = c.stale[mt]
         stale_at = c.nr_stale_at[mt]
-        if lazy and not keep:
+        if lazy and not keep and not stale_all[mt]:
             c.mark_stale(mt)
         for o, ho, cnt in by_order:
             i = cnt[a]

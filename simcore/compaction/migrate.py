@@ -139,16 +139,17 @@ def _free_held(c: Compactor, cc: CompactControl, pending: array[int]) -> None:
     same_block = pending[-1] & ~(PAGEBLOCK_NR_PAGES - 1) == block_start
     end = block_start + PAGEBLOCK_NR_PAGES
     if same_block and node.kind.count(0, block_start, end) + len(pending) == PAGEBLOCK_NR_PAGES:
-        seg = c.buddyv[block_start:end]
-        rel = np.flatnonzero(seg)
         # `zone.del_free_block(h, o)` for each free block of the pageblock, in bulk: off the free
         # lists of the pageblock's type order by order (`Compactor.take_off_lists`), then the
         # buddy bytes and free_pages at once. Every page of the block is free, and the ones not
         # held here were on the free lists.
         mt = node.pb_mt[block_start >> PAGEBLOCK_ORDER]
         if c.lazy_lists and not c.keep_stale:
-            c.mark_stale(mt)
+            if not c.stale_all[mt]:
+                c.mark_stale(mt)
         else:
+            seg = c.buddyv[block_start:end]
+            rel = seg.nonzero()[0]
             lists = zone.free_area_by_type[mt]
             orders = seg[rel]
             heads = rel + block_start
