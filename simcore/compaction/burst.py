@@ -192,7 +192,8 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
         if n == len(srcs):
             srcs0 = srcs
         else:
-            srcs0 = [p for p in srcs if alloc_order[p] == 1]
+            # (typed once: it joins two typed arrays, and each int costs a conversion)
+            srcs0 = array("q", [p for p in srcs if alloc_order[p] == 1])
             compound = [p for p in srcs if alloc_order[p] != 1]
         n0 = len(srcs0)
         failed = 0
@@ -419,7 +420,11 @@ def _take_walk(
             last = block_end
             node.pb_skip[block_start >> PAGEBLOCK_ORDER] = 1
             if block_start - PAGEBLOCK_NR_PAGES < zone.compact_cached_free_pfn:
-                zone.compact_cached_free_pfn = max(block_start - PAGEBLOCK_NR_PAGES, zone.start_pfn)
+                zone.compact_cached_free_pfn = (
+                    block_start - PAGEBLOCK_NR_PAGES
+                    if block_start - PAGEBLOCK_NR_PAGES > zone.start_pfn
+                    else zone.start_pfn
+                )
             cc.free_pfn = block_start - PAGEBLOCK_NR_PAGES
         else:
             cc.free_pfn = last
@@ -551,7 +556,11 @@ def _free_walk(c: Compactor, cc: CompactControl, migrate_pfn: int) -> None:
         if p == block_end:
             pb_skip[b] = 1
             if block_start - PAGEBLOCK_NR_PAGES < zone.compact_cached_free_pfn:
-                zone.compact_cached_free_pfn = max(block_start - PAGEBLOCK_NR_PAGES, zone.start_pfn)
+                zone.compact_cached_free_pfn = (
+                    block_start - PAGEBLOCK_NR_PAGES
+                    if block_start - PAGEBLOCK_NR_PAGES > zone.start_pfn
+                    else zone.start_pfn
+                )
         if enough <= hi:  # enough isolated
             isolate_start = block_start - PAGEBLOCK_NR_PAGES if p >= block_end else p
             break

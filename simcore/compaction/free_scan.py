@@ -403,7 +403,9 @@ def take_isolated(
         if not lst:
             continue
         if not o:
-            k = min(need, len(lst))
+            k = len(lst)
+            if need < k:  # (a conditional: min() parses its arguments, and this runs every turn)
+                k = need
             starts.extend(lst[-k:])
             lengths.extend([1] * k)
             del lst[-k:]
@@ -412,7 +414,9 @@ def take_isolated(
                 return 0
             continue
         size = 1 << o
-        k = min(len(lst), need >> o)
+        k = need >> o
+        if len(lst) < k:
+            k = len(lst)
         if k:
             # whole blocks, the last isolated first (as taking them one by one would)
             taken = lst[-k:]
