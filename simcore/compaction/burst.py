@@ -124,6 +124,12 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
     fby: list[tuple[int, array[int], array[int]]] = []
     flo = fhi = 0
     fnext = fnext_at = -1  # the pfn where the free scanner stopped in fcur, and its head index there
+    trail_free = c.trail_free
+    kind = node.kind
+    free_area_by_type = zone.free_area_by_type
+    lazy = c.lazy_lists
+    keep = c.keep_stale
+    stale_all = c.stale_all
     free_events = 0
     free_scanned = 0
     if cc.contended or mp:
@@ -218,6 +224,7 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
             # cursor on (or it and the next ones down do), with the watermark far away
             d = cc.nr_freepages
             plan: list[WalkBlock] | None = None
+            single = False  # the walk takes what it needs from this pageblock alone
             if order <= 0:
                 fstart = cc.free_pfn
                 fblock = fstart & ~_MASK
@@ -243,19 +250,65 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
                         if fcum[fhi] - fbase < room:
                             enough = bisect_left(fcum, fbase + n - d, fa + 1, fhi + 1)
                             if enough <= fhi:
-                                plan = [(fblock, fstart, fheads, fcum, fby, fa, enough, False)]
-                                fnext_at = enough
+                                single = True
                             else:
                                 # the rest of this block is not enough: the walk goes on down
                                 rest = fcum[fhi] - fbase
                                 below = _plan_more(c, cc, fblock, low_free, n - d - rest, room - rest)
                                 if below is not None:
                                     plan = [(fblock, fstart, fheads, fcum, fby, fa, fhi, True), *below]
-            if plan is not None:
+            if single:
+                # `_take_walk` for one pageblock, inline: heads[fa:enough] isolated, then given out
+                if d:
+                    take_isolated(fp, d, moved_dst, moved_len)
+                if not trail_free or trail_free[-1] != fblock:
+                    trail_free.append(fblock)
+                last = fheads[enough - 1] + fcum[enough] - fcum[enough - 1]
+                total = fcum[enough] - fbase
+                first = fheads[fa]
+                kind[first:last] = kind[first:last].translate(FREE_TO_ISOLATED)
+                buddy[first:last] = ZEROS[: last - first]
+                zone.free_pages -= total
+                isolated += total
+                if last >= fblock + PAGEBLOCK_NR_PAGES:
+                    last = fblock + PAGEBLOCK_NR_PAGES
+                    pb_skip[fb] = 1
+                    down = fblock - PAGEBLOCK_NR_PAGES
+                    if down < zone.compact_cached_free_pfn:
+                        zone.compact_cached_free_pfn = down if down > zone_start else zone_start
+                    cc.free_pfn = down
+                else:
+                    cc.free_pfn = last
+                free_scanned += last - fstart
+                emit(MmCompactionIsolateFreepages(tick, fstart, last, last - fstart, total))
+                free_events += 1
+                fnext = cc.free_pfn
+                fnext_at = enough
+                cc.nr_freepages += total - n0
+                cc.nr_migratepages -= n0
+                mt = pb_mt[fb]
+                if lazy and not keep and not stale_all[mt]:
+                    c.mark_stale(mt)
+                need = n0 - d
+                for o, ho, cnt in fby:
+                    i = cnt[fa]
+                    j = cnt[enough]
+                    if i == j:
+                        continue
+                    chunk = ho[i:j]
+                    # off the buddy lists (`Compactor.take_off_lists`)
+                    if not lazy:
+                        c.take_off_lists(free_area_by_type[mt], mt, o, chunk.tolist())
+                    elif keep:
+                        c.stale[mt][o].append(chunk)
+                        c.nr_stale_at[mt][o] += j - i
+                        c.nr_stale += j - i
+                    need = _give(fp, o, chunk, need, moved_dst, moved_len)
+            elif plan is not None:
                 if d:
                     take_isolated(fp, d, moved_dst, moved_len)
                 free_scanned += _take_walk(c, cc, plan, n0 - d, moved_dst, moved_len)
-                fnext = cc.free_pfn if len(plan) == 1 else -1
+                fnext = -1
                 free_events += len(plan)
                 cc.nr_freepages -= n0
                 cc.nr_migratepages -= n0
@@ -456,49 +509,59 @@ def _take_walk(
     cc.nr_freepages += isolated
     node.vm_events["compact_isolated"] += isolated
     fp = cc.freepages
-    for o in sorted(taken) if len(plan) > 1 else taken:
-        chunk = taken[o]
-        m = len(chunk)
-        if need <= 0:
-            fp[o] += chunk
-            continue
-        if not o:
-            k = need if need < m else m
-            moved_dst += chunk[m - k :]
-            moved_len += _ONES[:k]
-            need -= k
-            if k < m:
-                fp[0] += chunk[: m - k]
-            continue
-        size = 1 << o
-        k = need >> o
-        if k > m:
-            k = m
-        if k:
-            # whole blocks, the last isolated first
-            whole_blocks = chunk[m - k :]
-            whole_blocks.reverse()
-            moved_dst += whole_blocks
-            moved_len += _RUNS[o][:k]
-            need -= k << o
-        rest = m - k
-        if need and rest:
-            # a block larger than what is left: split, its unused part back in buddy-aligned pieces
-            rest -= 1
-            pfn = chunk[rest]
-            moved_dst.append(pfn)
-            moved_len.append(need)
-            p, end = pfn + need, pfn + size
-            while p < end:
-                piece = (p & -p).bit_length() - 1
-                while p + (1 << piece) > end:
-                    piece -= 1
-                fp[piece].append(p)
-                p += 1 << piece
-            need = 0
-        if rest:
-            fp[o] += chunk[:rest]
+    for o in sorted(taken):
+        need = _give(fp, o, taken[o], need, moved_dst, moved_len)
     return scanned
+
+
+def _give(
+    fp: list[list[int]], o: int, chunk: array[int], need: int, moved_dst: array[int], moved_len: array[int]
+) -> int:
+    """`take_isolated` for the blocks of order `o` the free scanner just isolated (``chunk``, in
+    pfn order), the isolated lists of every smaller order being empty: up to `need` order-0
+    destinations from them as runs in ``moved_dst`` / ``moved_len`` (the last block first, the
+    one larger than what is left split, its unused part back on the lists in buddy-aligned
+    pieces), the rest onto ``fp[o]``. Returns how many are still needed."""
+    m = len(chunk)
+    if need <= 0:
+        fp[o] += chunk
+        return need
+    if not o:
+        k = need if need < m else m
+        moved_dst += chunk[m - k :]
+        moved_len += _ONES[:k]
+        if k < m:
+            fp[0] += chunk[: m - k]
+        return need - k
+    size = 1 << o
+    k = need >> o
+    if k > m:
+        k = m
+    if k:
+        # whole blocks, the last isolated first
+        whole_blocks = chunk[m - k :]
+        whole_blocks.reverse()
+        moved_dst += whole_blocks
+        moved_len += _RUNS[o][:k]
+        need -= k << o
+    rest = m - k
+    if need and rest:
+        # a block larger than what is left: split
+        rest -= 1
+        pfn = chunk[rest]
+        moved_dst.append(pfn)
+        moved_len.append(need)
+        p, end = pfn + need, pfn + size
+        while p < end:
+            piece = (p & -p).bit_length() - 1
+            while p + (1 << piece) > end:
+                piece -= 1
+            fp[piece].append(p)
+            p += 1 << piece
+        need = 0
+    if rest:
+        fp[o] += chunk[:rest]
+    return need
 
 
 def _free_walk(c: Compactor, cc: CompactControl, migrate_pfn: int) -> None:
