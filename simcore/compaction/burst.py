@@ -9,10 +9,19 @@ their destinations in the pageblock it is on (or the next ones down), and the pa
 isolate_migratepages, isolate_migratepages_block, migrate_pages, compaction_alloc_order0,
 isolate_freepages, isolate_freepages_block, ...), each re-reading the state. `common_steps()` does
 the same turns in one loop with the state in local variables: the migration side by bisection on
-the pageblock's isolatable heads (`Compactor.isolatable`), the destinations from the isolated free
-pages or from `_free_walk()`, the free scanner's pageblock walk while each block is the common case
-(the rest of the walk is `walk_freepages()` itself). Compound pages in a batch move one by one as
-in `migrate_pages()`.
+the pageblock's isolatable heads (`Compactor.isolatable`), and the destinations:
+
+- from the isolated free pages, when they are enough (`take_isolated`, smallest order first);
+- otherwise the free scanner runs. Its walk is first planned without touching anything: the
+  pageblock at its cursor and, if that is not enough, the next ones down (`_plan_more`), each of
+  which must be the common case (a MOVABLE target, no skip bit, free pages from the cursor on,
+  the watermark out of reach). A walk within one pageblock, most of them, is then taken inline in
+  the loop; a longer one by `_take_walk`. Either way the free blocks are isolated by slice writes
+  over the page arrays and handed out order by order (`_give`) as `compaction_alloc()` would;
+- if the plan fails, `_free_walk()` (the fused walk that hands over to `walk_freepages()` itself)
+  or `compaction_alloc_order0()` does it the long way.
+
+Compound pages in a batch move one by one as in `migrate_pages()`.
 
 It returns to `step()` at the first turn that is anything else: the scanners about to meet, a
 pageblock with nothing left to isolate (the skip bit and reason are set there), a pageblock start
