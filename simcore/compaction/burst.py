@@ -40,6 +40,7 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left
 from collections.abc import Sequence
+from itertools import compress
 from typing import TYPE_CHECKING
 
 from simcore.compaction.context import Compactor
@@ -70,6 +71,8 @@ _ISOLATE_MIGRATE = MmCompactionIsolateMigratepages.name
 _MIGRATE = MmCompactionMigratepages.name
 _ISOLATE_FREE = MmCompactionIsolateFreepages.name
 _MOVABLE = int(MigrateType.MOVABLE)
+#: bytes 0 <-> 1 (a mask's complement, for `itertools.compress`)
+_FLIP = bytes([1, 0]) + bytes(254)
 #: run lengths of destinations: _RUNS[order] repeats 1 << order
 _RUNS = [array("q", [1 << o]) * PAGEBLOCK_NR_PAGES for o in range(PAGEBLOCK_ORDER + 1)]
 _ONES = _RUNS[0]
@@ -146,6 +149,7 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
     current = -1  # the pageblock whose isolatable heads are in `heads` (from index `a` on)
     heads: array[int] = array("q")
     cum: Sequence[int] = []
+    small = b""  # one byte per head of `heads`: 1 for an order-0 page
     a = hi = 0
     while steps < limit:
         low = cc.migrate_pfn
@@ -168,6 +172,7 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
             if alloc_order[block_start] > PAGEBLOCK_ORDER:  # suitable_migration_source: persistent skip
                 break
             heads, cum, lo, hi = isolatable(block_start, block_end, order)
+            small = c.isolatable_order0
             a = bisect_left(heads, low, lo, hi)
             current = block_start
         # isolate_migratepages_block(): the isolatable heads from `low` on (heads[a:]), 32 pages' worth
@@ -191,6 +196,7 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
         steps += 1
         emit(finished)
         srcs = heads[a:b]
+        first_src = a
         a = b  # the next turn starts at stop, which is where heads[b] is or after it
         if stop > block_end:
             stop = block_end
@@ -208,8 +214,9 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
             srcs0 = srcs
         else:
             # (typed once: it joins two typed arrays, and each int costs a conversion)
-            srcs0 = array("q", [p for p in srcs if alloc_order[p] == 1])
-            compound = [p for p in srcs if alloc_order[p] != 1]
+            order0 = small[first_src:b]
+            srcs0 = array("q", compress(srcs, order0))
+            compound = list(compress(srcs, order0.translate(_FLIP)))
         n0 = len(srcs0)
         failed = 0
         got = n0  # destinations found, as runs of pages in moved_dst / moved_len

@@ -77,6 +77,8 @@ class Compactor:
         self._ok_key: tuple[int, int] = (-1, -2)
         self._ok_lo = self._ok_hi = 0
         self._ok: tuple[array[int], array[int], list[int]] = (array("q"), array("q", [0]), [0])
+        #: for the current `isolatable` window, one byte per head: 1 if it is an order-0 page
+        self.isolatable_order0 = b""
         self._free_epoch = -1
         self._free_lo = self._free_hi = 0
         self._free: tuple[array[int], array[int], list[int]] = (array("q"), array("q", [0]), [0])
@@ -203,6 +205,8 @@ class Compactor:
             # bounds[k]: index of the first head of the window's k-th pageblock
             bounds = np.searchsorted(hk, np.arange(block_start, w1 + 1, PAGEBLOCK_NR_PAGES)).tolist()
             heads, cum = array("q", hk.astype(np.int64).tobytes()), array("q", c.tobytes())
+            # one byte per head: 1 for an order-0 page (see `isolatable_order0`)
+            self.isolatable_order0 = (orders[ok] == 0).tobytes()
             self._ok = (heads, cum, bounds)
             self._ok_key = (self.epoch, order)
             self._ok_lo, self._ok_hi = block_start, w1
