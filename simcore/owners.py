@@ -105,6 +105,12 @@ class Stream:
         self.nr_pages -= nr_pages
 
     def replace(self, old: int, new: int) -> None:
-        i = self.pos[old]
-        self.pfns[i] = new
-        self.where[new] = i
+        """The allocation headed at `old` (a member: KeyError if not) now heads at `new`."""
+        where = self.where
+        pfns = self.pfns
+        # (`pos` inlined: migration moves every compound page through here)
+        i = where.get(old, -1) if isinstance(where, dict) else (where[old] if 0 <= old < len(where) else -1)
+        if not 0 <= i < len(pfns) or pfns[i] != old:
+            raise KeyError(old)
+        pfns[i] = new
+        where[new] = i
