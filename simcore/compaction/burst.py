@@ -55,6 +55,7 @@ from simcore.compaction.free_scan import (
     FREE_TO_ISOLATED,
     ZEROS,
     compaction_alloc_order0,
+    put_back,
     take_free_blocks,
     take_isolated,
     walk_freepages,
@@ -303,7 +304,9 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
                 cc.nr_freepages += total - n0
                 cc.nr_migratepages -= n0
                 mt = pb_mt[fb]
-                if lazy and not keep and not stale_all[mt]:
+                # off the buddy lists: in a run to the end, lazily and without keeping the pfns
+                unkept = lazy and not keep
+                if unkept and not stale_all[mt]:
                     c.mark_stale(mt)
                 need = n0 - d
                 for o, ho, cnt in fby:
@@ -312,13 +315,8 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
                     if i == j:
                         continue
                     chunk = ho[i:j]
-                    # off the buddy lists (`Compactor.take_off_lists`)
-                    if not lazy:
-                        c.take_off_lists(free_area_by_type[mt], mt, o, chunk.tolist())
-                    elif keep:
-                        c.stale[mt][o].append(chunk)
-                        c.nr_stale_at[mt][o] += j - i
-                        c.nr_stale += j - i
+                    if not unkept:
+                        c.take_off_lists(free_area_by_type[mt], mt, o, chunk)
                     need = _give(fp, o, chunk, need, moved_dst, moved_len)
             elif plan is not None:
                 if d:
@@ -468,8 +466,7 @@ def _take_walk(
     trail = c.trail_free
     kind = node.kind
     events = node.events
-    lazy = c.lazy_lists
-    keep = c.keep_stale
+    unkept = c.lazy_lists and not c.keep_stale
     stale_all = c.stale_all
     taken: dict[int, array[int]] = {}
     scanned = 0
@@ -500,9 +497,8 @@ def _take_walk(
         scanned += last - start
         events.append(MmCompactionIsolateFreepages(node.tick, start, last, last - start, total))
         mt = node.pb_mt[block_start >> PAGEBLOCK_ORDER]
-        stale = c.stale[mt]
-        stale_at = c.nr_stale_at[mt]
-        if lazy and not keep and not stale_all[mt]:
+        # off the buddy lists: in a run to the end, lazily and without keeping the pfns
+        if unkept and not stale_all[mt]:
             c.mark_stale(mt)
         for o, ho, cnt in by_order:
             i = cnt[a]
@@ -510,14 +506,8 @@ def _take_walk(
             if i == j:
                 continue
             chunk = ho[i:j]
-            # off the buddy lists (`Compactor.take_off_lists`)
-            if lazy:
-                if keep:
-                    stale[o].append(chunk)
-                    stale_at[o] += j - i
-                    c.nr_stale += j - i
-            else:
-                c.take_off_lists(zone.free_area_by_type[mt], mt, o, chunk.tolist())
+            if not unkept:
+                c.take_off_lists(zone.free_area_by_type[mt], mt, o, chunk)
             if o in taken:
                 taken[o] = taken[o] + chunk
             else:
@@ -567,13 +557,7 @@ def _give(
         pfn = chunk[rest]
         moved_dst.append(pfn)
         moved_len.append(need)
-        p, end = pfn + need, pfn + size
-        while p < end:
-            piece = (p & -p).bit_length() - 1
-            while p + (1 << piece) > end:
-                piece -= 1
-            fp[piece].append(p)
-            p += 1 << piece
+        put_back(fp, pfn + need, pfn + size)
         need = 0
     if rest:
         fp[o] += chunk[:rest]

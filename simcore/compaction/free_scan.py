@@ -433,15 +433,20 @@ def take_isolated(
         pfn = lst.pop()
         starts.append(pfn)
         lengths.append(need)
-        start, end = pfn + need, pfn + size
-        while start < end:
-            piece = (start & -start).bit_length() - 1
-            while start + (1 << piece) > end:
-                piece -= 1
-            fp[piece].append(start)
-            start += 1 << piece
+        put_back(fp, pfn + need, pfn + size)
         return 0
     return need
+
+
+def put_back(fp: list[list[int]], start: int, end: int) -> None:
+    """The unused part [start, end) of a split isolated block back on the isolated lists ``fp``, in
+    the largest buddy-aligned pieces, lowest first."""
+    while start < end:
+        piece = (start & -start).bit_length() - 1
+        while start + (1 << piece) > end:
+            piece -= 1
+        fp[piece].append(start)
+        start += 1 << piece
 
 
 def compaction_free(cc: CompactControl, pfn: int, order: int) -> None:
