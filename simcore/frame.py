@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from enum import IntEnum
 
 import numpy as np
 
@@ -24,17 +25,37 @@ MOBILITY[PageKind.ISOLATED_FREE] = 4
 MOBILITY[PageKind.HOLE] = 4
 assert NR_PAGE_KINDS <= 256
 
-#: Why the compaction scanners passed a pageblock by (pb_skip_reason codes).
-SKIP_REASONS = (
-    "",
-    "skip bit set (nothing isolated last time)",
-    "migratetype not suitable for async compaction",
-    "not a MOVABLE block: no free-scanner target",
-    "free block of order >= pageblock_order",
-    "no movable pages",
-    "unmovable page made the block unmigratable",
-    "huge page fills the block (skip persistent)",
-)
+class SkipReason(IntEnum):
+    """Why the compaction scanners passed a pageblock by (the pb_skip_reason byte); `label` is the
+    text the dashboard's skip lens and tooltip show."""
+
+    NONE = 0
+    SKIP_HINT = 1
+    ASYNC_TYPE = 2
+    NOT_TARGET = 3
+    FREE_BLOCK = 4
+    NO_MOVABLE = 5
+    UNMOVABLE = 6
+    PERSISTENT = 7
+
+    @property
+    def label(self) -> str:
+        return _SKIP_LABELS[self]
+
+
+_SKIP_LABELS: dict[SkipReason, str] = {
+    SkipReason.NONE: "",
+    SkipReason.SKIP_HINT: "skip bit set (nothing isolated last time)",
+    SkipReason.ASYNC_TYPE: "migratetype not suitable for async compaction",
+    SkipReason.NOT_TARGET: "not a MOVABLE block: no free-scanner target",
+    SkipReason.FREE_BLOCK: "free block of order >= pageblock_order",
+    SkipReason.NO_MOVABLE: "no movable pages",
+    SkipReason.UNMOVABLE: "unmovable page made the block unmigratable",
+    SkipReason.PERSISTENT: "huge page fills the block (skip persistent)",
+}
+
+#: the skip reasons' labels, indexed by code
+SKIP_REASONS: tuple[str, ...] = tuple(r.label for r in SkipReason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +99,7 @@ class Frame:
     pb_unmovable: np.ndarray  # uint16
     pb_largest_order: np.ndarray  # int8 largest free order inside the block (-1 none)
     pb_skip: np.ndarray  # uint8 PB_compact_skip
-    pb_skip_reason: np.ndarray  # uint8 index into SKIP_REASONS (last reason a scanner passed it by)
+    pb_skip_reason: np.ndarray  # uint8 SkipReason code (last reason a scanner passed it by)
     page_kind: np.ndarray  # uint8 per page (PageKind)
     zones: tuple[ZoneFrame, ...]
     vmstat: dict[str, int]

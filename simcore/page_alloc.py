@@ -10,6 +10,7 @@ compaction: a failing allocation simply fails).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
 from simcore.constants import (
@@ -82,6 +83,38 @@ class SlowpathHooks:
 
     def after_alloc(self, zone: Zone) -> None:
         """Called after a successful allocation from a zone whose watermark is boosted."""
+
+
+class KernelHooks(SlowpathHooks):
+    """Routes each slow-path step to the subsystem that installed itself for it (or does nothing)."""
+
+    def __init__(self) -> None:
+        self.kswapd: Callable[[AllocContext], None] | None = None
+        self.compact: Callable[[AllocContext, int], int] | None = None
+        self.compact_retry: Callable[[AllocContext, int], bool] | None = None
+        self.reclaim: Callable[[AllocContext], tuple[int, int]] | None = None
+        self.oom: Callable[[AllocContext], bool] | None = None
+        self.boosted: Callable[[Zone], None] | None = None
+
+    def wake_kswapd(self, ac: AllocContext) -> None:
+        if self.kswapd is not None:
+            self.kswapd(ac)
+
+    def direct_compact(self, ac: AllocContext, prio: int) -> int:
+        return self.compact(ac, prio) if self.compact is not None else -1
+
+    def direct_reclaim(self, ac: AllocContext) -> tuple[int, int]:
+        return self.reclaim(ac) if self.reclaim is not None else (-1, 0)
+
+    def should_compact_retry(self, ac: AllocContext, retries: int) -> bool:
+        return self.compact_retry(ac, retries) if self.compact_retry is not None else False
+
+    def out_of_memory(self, ac: AllocContext) -> bool:
+        return self.oom(ac) if self.oom is not None else False
+
+    def after_alloc(self, zone: Zone) -> None:
+        if self.boosted is not None:
+            self.boosted(zone)
 
 
 class PageAllocator:

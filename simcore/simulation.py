@@ -10,7 +10,6 @@ counted here; pacing in real time belongs to the app.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
 
 import numpy as np
 
@@ -27,17 +26,12 @@ from simcore.constants import CLASS_BY_NAME, MigrateType
 from simcore.events import ActionApplied, Event
 from simcore.fragmentation import fill_contig_page_info, fragmentation_index
 from simcore.frame import Frame, ScannerFrame, ZoneFrame, pageblock_lenses
+from simcore.host import Subsystem
 from simcore.keyframe import Keyframe
 from simcore.node import Node
 from simcore.scenario import Scenario, ScenarioError, VmSpec, validate_scenario
 from simcore.vmstat import node_vmstat
 from simcore.workload import Uniforms, Workload
-
-
-class Subsystem(Protocol):
-    """A part of the kernel that acts on its own each tick (kswapd, kcompactd, notifiers...)."""
-
-    def on_tick(self) -> None: ...
 
 
 class Simulation:

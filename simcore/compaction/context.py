@@ -17,7 +17,7 @@ from simcore.constants import (
     PAGEBLOCK_ORDER,
     PageKind,
 )
-from simcore.frame import SKIP_REASONS
+from simcore.frame import SkipReason
 from simcore.node import Node
 
 #: 1 where a page kind may be isolated for migration (PageLRU or __PageMovable).
@@ -28,14 +28,14 @@ for _k, _info in CLASS_INFO.items():
     MOVABLE_NP[_k] = _info.movable
 FILE_NP[PageKind.PAGECACHE] = True
 
-#: SKIP_REASONS codes (simcore.frame) the scanners record per pageblock.
-SKIP_HINT = SKIP_REASONS.index("skip bit set (nothing isolated last time)")
-SKIP_ASYNC_TYPE = SKIP_REASONS.index("migratetype not suitable for async compaction")
-SKIP_NOT_TARGET = SKIP_REASONS.index("not a MOVABLE block: no free-scanner target")
-SKIP_FREE_BLOCK = SKIP_REASONS.index("free block of order >= pageblock_order")
-SKIP_NO_MOVABLE = SKIP_REASONS.index("no movable pages")
-SKIP_UNMOVABLE = SKIP_REASONS.index("unmovable page made the block unmigratable")
-SKIP_PERSISTENT = SKIP_REASONS.index("huge page fills the block (skip persistent)")
+#: SkipReason codes (simcore.frame) the scanners record per pageblock, as plain ints for the hot loops.
+SKIP_HINT = int(SkipReason.SKIP_HINT)
+SKIP_ASYNC_TYPE = int(SkipReason.ASYNC_TYPE)
+SKIP_NOT_TARGET = int(SkipReason.NOT_TARGET)
+SKIP_FREE_BLOCK = int(SkipReason.FREE_BLOCK)
+SKIP_NO_MOVABLE = int(SkipReason.NO_MOVABLE)
+SKIP_UNMOVABLE = int(SkipReason.UNMOVABLE)
+SKIP_PERSISTENT = int(SkipReason.PERSISTENT)
 
 TRAIL = 8
 #: pageblocks whose candidates the scanners find in one numpy pass (see `Compactor.isolatable`)

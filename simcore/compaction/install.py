@@ -22,17 +22,17 @@ from simcore.compaction.suitable import reset_isolation_suitable
 from simcore.compaction.triggers import DirectCompaction, manual_control
 from simcore.constants import PAGEBLOCK_ORDER
 from simcore.frame import ScannerFrame
-from simcore.page_alloc import AllocContext
+from simcore.page_alloc import AllocContext, KernelHooks
 from simcore.zone import Zone
 
 if TYPE_CHECKING:
-    from simcore.simulation import Simulation
+    from simcore.host import Host
 
 
 class Compaction:
     """The compaction subsystem of one simulation (appended to `sim.subsystems`)."""
 
-    def __init__(self, sim: Simulation) -> None:
+    def __init__(self, sim: Host) -> None:
         sc = sim.scenario
         spec = sc.compaction
         self.sim = sim
@@ -242,7 +242,7 @@ class HookChain:
         self.comp.boosted(zone)
 
 
-def find(sim: Simulation) -> Compaction | None:
+def find(sim: Host) -> Compaction | None:
     """The simulation's compaction subsystem (other subsystems may call `kcompactd.wakeup`)."""
     for sub in sim.subsystems:
         if isinstance(sub, Compaction):
@@ -250,10 +250,8 @@ def find(sim: Simulation) -> Compaction | None:
     return None
 
 
-def install(sim: Simulation) -> None:
+def install(sim: Host) -> None:
     """Installer for simcore.subsystems.INSTALLERS."""
-    from simcore.subsystems import KernelHooks
-
     comp = Compaction(sim)
     hooks = sim.node.hooks
     if isinstance(hooks, KernelHooks):
@@ -262,6 +260,6 @@ def install(sim: Simulation) -> None:
         chain = HookChain(comp, hooks.kswapd, hooks.boosted)
         hooks.kswapd = chain.kswapd
         hooks.boosted = chain.boosted
-    sim.handlers["compact"] = comp.do_compact  # type: ignore[assignment]
+    sim.handlers["compact"] = comp.do_compact
     sim.scanners = comp.scanners
     sim.subsystems.append(comp)

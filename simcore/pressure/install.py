@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from simcore.constants import PageKind
 from simcore.events import Event
+from simcore.page_alloc import KernelHooks
 from simcore.pressure.events import OomScoreAdjUpdate, PressureNotify, VmEnoughMemoryFail
 from simcore.pressure.meminfo import SwapSpace, si_mem_available
 from simcore.pressure.notify.lowmem import Lowmem
@@ -39,7 +40,7 @@ from simcore.scenario import ScenarioError
 from simcore.zone import Zone
 
 if TYPE_CHECKING:
-    from simcore.simulation import Simulation
+    from simcore.host import Host
 
 #: at most this many notable events are kept for the report
 LOG_CAP = 5000
@@ -49,7 +50,7 @@ class Pressure:
     """The hub every pressure module reaches the node, the clock, the processes and the other
     mechanisms through; also the subsystem whose `on_tick` runs them."""
 
-    def __init__(self, sim: Simulation, spec: PressureSpec) -> None:
+    def __init__(self, sim: Host, spec: PressureSpec) -> None:
         self.sim = sim
         self.node = sim.node
         self.spec = spec
@@ -253,7 +254,7 @@ class Pressure:
         return f"vm.overcommit_memory = {a.mode}, CommitLimit {self.commit.commit_limit} pages"
 
 
-def find(sim: Simulation) -> Pressure | None:
+def find(sim: Host) -> Pressure | None:
     """The simulation's pressure hub, if the scenario enabled it."""
     for sub in sim.subsystems:
         if isinstance(sub, Pressure):
@@ -261,13 +262,11 @@ def find(sim: Simulation) -> Pressure | None:
     return None
 
 
-def install(sim: Simulation) -> None:
+def install(sim: Host) -> None:
     """Installer for simcore.subsystems.INSTALLERS: only when the scenario's `[pressure]` is enabled."""
     spec = sim.scenario.pressure
     if not spec.enabled:
         return
-    from simcore.subsystems import KernelHooks
-
     hub = Pressure(sim, spec)
     hooks = sim.node.hooks
     if isinstance(hooks, KernelHooks):
