@@ -7,6 +7,9 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 COPY pyproject.toml README.md ./
 COPY app ./app
 COPY simcore ./simcore
+COPY scenarios ./scenarios
+COPY static ./static
+COPY templates ./templates
 RUN pip wheel --no-deps --wheel-dir /wheels .
 
 FROM python:3.11-slim-bookworm AS runtime
@@ -16,13 +19,8 @@ RUN groupadd --system --gid 10001 zonescope \
 WORKDIR /app
 COPY --from=builder /wheels /wheels
 RUN pip install /wheels/*.whl && rm -rf /wheels
-# The code finds presets, templates and static files beside its packages (simcore/../scenarios),
-# so they go next to the installed packages in site-packages.
-ARG SITE=/usr/local/lib/python3.11/site-packages
-COPY scenarios ${SITE}/scenarios
-COPY templates ${SITE}/templates
-COPY static ${SITE}/static
-RUN python -c "import simcore.scenario as s; assert s.preset_names(), s.PRESET_DIR"
+# presets, templates and static files are package data inside the wheel (app.scenarios, ...)
+RUN python -c "from app.presets import preset_names; from app.main import create_app; assert preset_names(); create_app()"
 USER 10001:10001
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib import resources
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -19,9 +20,18 @@ from app.settings import Settings
 from app.sources import preset_list
 from app.wire import CaptureRawSend
 
-ROOT = Path(__file__).resolve().parent.parent
-TEMPLATE_DIR = ROOT / "templates"
-STATIC_DIR = ROOT / "static"
+#: data packages (the repository's templates/ and static/, installed with the wheel; see pyproject.toml)
+TEMPLATE_PACKAGE = "app.templates"
+STATIC_PACKAGE = "app.static"
+
+
+def package_dir(package: str) -> Path:
+    """The directory of an installed data package (a wheel or an editable install puts its files on
+    disk; a zipped install is not supported: Starlette and Jinja serve from directories)."""
+    root = resources.files(package)
+    if not isinstance(root, Path):
+        raise RuntimeError(f"{package}: package data must be installed as files (got {type(root).__name__})")
+    return root
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -39,12 +49,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.hub = hub
     app.state.presets = preset_list()
-    app.state.templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
-    app.state.template_dir = TEMPLATE_DIR
+    template_dir = package_dir(TEMPLATE_PACKAGE)
+    app.state.templates = Jinja2Templates(directory=str(template_dir))
+    app.state.template_dir = template_dir
     app.include_router(api_router)
     app.include_router(docs_router)
     app.include_router(pages_router)
     app.include_router(ws_router)
     app.add_middleware(CaptureRawSend)
-    app.mount("/static", StaticFiles(directory=str(STATIC_DIR), check_dir=False), name="static")
+    app.mount("/static", StaticFiles(directory=str(package_dir(STATIC_PACKAGE))), name="static")
     return app

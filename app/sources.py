@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from app.presets import load_scenario, preset_document, preset_names
 from simcore.link import decode_link
-from simcore.scenario import PRESET_DIR, Scenario, ScenarioError, load_scenario, preset_names, read_toml
+from simcore.scenario import Scenario, ScenarioError
 
 DEFAULT_PRESET = "default"
 
@@ -21,7 +22,7 @@ class Source:
 def preset_list() -> list[dict[str, str]]:
     out = []
     for name in preset_names():
-        doc = read_toml(PRESET_DIR / f"{name}.toml")
+        doc = preset_document(name)
         out.append({"name": name, "title": str(doc.get("title", "")),
                     "description": str(doc.get("description", ""))})
     return out

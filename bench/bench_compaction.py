@@ -126,9 +126,9 @@ def one_round(pages: int, seed: int, profile: int, check: bool, no_run: bool = F
 
 def preset_round(preset: str, pages: int, ticks: int, seed: int) -> dict[str, Any]:
     """`zonescope compact PRESET --ticks N` on the preset scaled to `pages`: only the compaction is timed."""
+    from app.presets import load_scenario
     from simcore.actions import CompactAction
     from simcore.compaction.install import find
-    from simcore.scenario import load_scenario
     from simcore.simulation import Simulation
 
     base = load_scenario(preset)

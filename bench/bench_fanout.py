@@ -27,8 +27,8 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 
+from app.presets import load_scenario
 from simcore.link import make_token
-from simcore.scenario import load_scenario
 
 HEADER = struct.Struct("<2sBBIId")
 

@@ -22,9 +22,9 @@ import platform
 import time
 from typing import Any
 
+from app.presets import load_scenario
 from app.session import SimRun
 from app.settings import Settings
-from simcore.scenario import load_scenario
 
 
 def timed_seek(run: SimRun, target: int) -> float:

@@ -9,7 +9,6 @@ the server (see docs/scenarios.md for the caps).
 from __future__ import annotations
 
 import tomllib
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -28,7 +27,6 @@ MAX_EVENTS_PER_TICK = 200_000
 MAX_TIMELINE = 2000
 MAX_STREAMS = 32
 
-PRESET_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 
 
 class ScenarioError(ValueError):
@@ -266,37 +264,20 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
     return data
 
 
-def preset_names() -> list[str]:
-    return sorted(p.stem for p in PRESET_DIR.glob("*.toml"))
-
-
-def read_toml(path: Path) -> dict[str, Any]:
+def parse_toml(text: str, where: str) -> dict[str, Any]:
+    """A scenario document from TOML text; `where` names its origin in the error (a file, a preset)."""
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise ScenarioError(f"{path}: cannot read ({err.strerror})") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise ScenarioError(f"{path}: not valid TOML ({err})") from None
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ScenarioError(f"{where}: not valid TOML ({err})") from None
 
 
-def load_document(source: str) -> dict[str, Any]:
-    """The raw document for a preset name, a .toml path, or a share link / token."""
-    from simcore.link import is_link, link_document
-
-    if is_link(source):
-        return link_document(source)
-    path = Path(source)
-    if source.endswith(".toml") or path.is_file():
-        return read_toml(path)
-    if source in preset_names():
-        return read_toml(PRESET_DIR / f"{source}.toml")
-    raise ScenarioError(
-        f"scenario {source!r}: not a preset ({', '.join(preset_names())}), a .toml file or a share link"
-    )
-
-
-def load_scenario(source: str, overrides: list[str] | None = None, seed: int | None = None) -> Scenario:
-    data = load_document(source)
+def scenario_from_document(
+    data: dict[str, Any], overrides: list[str] | None = None, seed: int | None = None
+) -> Scenario:
+    """A validated scenario from a raw document (a preset, a file, a link's document), after
+    `--set` overrides and an explicit seed; a link's `at_tick` is dropped (it is not a scenario field)."""
+    data = dict(data)
     data.pop("at_tick", None)
     if overrides:
         data = apply_overrides(data, overrides)

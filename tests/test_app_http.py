@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from app.main import create_app
+from app.presets import load_scenario, preset_names
 from app.settings import Settings
 from simcore.link import decode_link, make_token
-from simcore.scenario import load_scenario, preset_names
 
 with warnings.catch_warnings():  # starlette asks for httpx2; the test client works the same with httpx
     warnings.simplefilter("ignore")

@@ -11,6 +11,7 @@ import pytest
 
 from app.encoder import event_json, event_text
 from app.hub import Session
+from app.presets import load_scenario
 from app.pressure_view import MAX_HISTORY, pressure_part
 from app.session import SimRun
 from app.settings import Settings
@@ -18,7 +19,6 @@ from simcore.events import Event
 from simcore.invariants import check
 from simcore.pressure.events import MarkVictim, PressureNotify
 from simcore.pressure.install import find
-from simcore.scenario import load_scenario
 from simcore.simulation import Simulation
 from tests.pressure_helpers import hub_of, pressure_sim
 

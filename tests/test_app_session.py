@@ -8,12 +8,13 @@ import pytest
 
 from app.cli import main as cli_main
 from app.cli.common import run_hashed
+from app.presets import load_scenario
 from app.pressure_view import memory_at, pressure_part
 from app.session import SimRun
 from simcore.actions import AllocAction, FillAction, FreeEveryOtherAction, SetAction
 from simcore.invariants import check
 from simcore.link import decode_link, make_token
-from simcore.scenario import ScenarioError, load_scenario, validate_scenario
+from simcore.scenario import ScenarioError, validate_scenario
 from simcore.simulation import Simulation
 
 TINY = {"name": "tiny", "seed": 11, "node": {"zones": [{"name": "Normal", "pages": 8192}]},

@@ -12,10 +12,10 @@ import pytest
 from test_determinism import ROOT, zonescope_cmd
 
 from app.cli import build_parser, main
+from app.presets import load_scenario
 from simcore.constants import MIGRATETYPE_NAMES
 from simcore.link import decode_link
 from simcore.procfs import PROC_FILES, render
-from simcore.scenario import load_scenario
 from simcore.simulation import Simulation
 
 SMALL = ["--set", "node.zones.0.pages=16384", "--set", "workload.events_per_tick=300"]

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from test_compaction_outcome import _bench, digest
 
+from app.presets import load_scenario
 from simcore.compaction import burst, run
 from simcore.compaction.context import Compactor, CompactSettings
 from simcore.compaction.run import CompactionRun
@@ -21,7 +22,6 @@ from simcore.compaction.triggers import manual_control
 from simcore.constants import PAGEBLOCK_ORDER, MigrateType, PageKind
 from simcore.invariants import check
 from simcore.node import Node
-from simcore.scenario import load_scenario
 from simcore.simulation import Simulation
 
 

@@ -16,6 +16,7 @@ from types import ModuleType
 import numpy as np
 import pytest
 
+from app.presets import load_scenario
 from simcore.compaction import context
 from simcore.compaction.context import Compactor, CompactSettings
 from simcore.compaction.run import CompactionRun
@@ -23,7 +24,6 @@ from simcore.compaction.triggers import manual_control
 from simcore.constants import PAGEBLOCK_ORDER
 from simcore.invariants import check
 from simcore.node import Node
-from simcore.scenario import load_scenario
 from simcore.simulation import Simulation
 
 # sha256 of `digest()` after the run below, recorded with the per-page code paths (before tuning)

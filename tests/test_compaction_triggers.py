@@ -12,12 +12,13 @@ import pytest
 
 from app.cli import main
 from app.cli.compact_commands import compare_row
+from app.presets import load_scenario
 from simcore.actions import AllocAction, CompactAction, FillAction, SetAction
 from simcore.compaction.install import find
 from simcore.constants import PAGEBLOCK_NR_PAGES
 from simcore.frame import SKIP_REASONS
 from simcore.invariants import check
-from simcore.scenario import load_scenario, validate_scenario
+from simcore.scenario import validate_scenario
 from simcore.simulation import Simulation
 
 

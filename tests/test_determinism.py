@@ -11,8 +11,8 @@ import sysconfig
 from pathlib import Path
 
 from app.cli.common import run_hashed
+from app.presets import load_scenario
 from simcore.actions import AllocAction, FillAction, FreeEveryOtherAction
-from simcore.scenario import load_scenario
 from simcore.simulation import Simulation
 
 ROOT = Path(__file__).resolve().parent.parent

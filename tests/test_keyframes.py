@@ -7,11 +7,12 @@ import functools
 import numpy as np
 import pytest
 
+from app.presets import load_scenario, preset_names
 from simcore.actions import Action, AllocAction, CompactAction, FillAction
 from simcore.compaction.install import find
 from simcore.invariants import check
 from simcore.keyframe import unsafe_references
-from simcore.scenario import load_scenario, preset_names, validate_scenario
+from simcore.scenario import validate_scenario
 from simcore.simulation import Simulation
 
 TINY = {"name": "tiny", "seed": 3, "node": {"zones": [{"name": "Normal", "pages": 8192}]},

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from app.presets import load_scenario
 from simcore.actions import AllocAction, FillAction
 from simcore.link import (
     MAX_INFLATED_BYTES,
@@ -19,7 +20,7 @@ from simcore.link import (
     link_document,
     make_token,
 )
-from simcore.scenario import MAX_TICKS, ScenarioError, load_scenario, validate_scenario
+from simcore.scenario import MAX_TICKS, ScenarioError, validate_scenario
 
 
 def pack(doc: Any, prefix: str = PREFIX) -> str:

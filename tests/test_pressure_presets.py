@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from app.cli import main
+from app.presets import load_scenario
 from simcore.invariants import check
-from simcore.scenario import load_scenario
 from simcore.simulation import Simulation
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from app.presets import load_scenario, preset_names
 from simcore.scenario import (
     MAX_NODE_PAGES,
     MAX_TICKS,
@@ -14,8 +15,6 @@ from simcore.scenario import (
     Scenario,
     ScenarioError,
     apply_overrides,
-    load_scenario,
-    preset_names,
     validate_scenario,
 )
 

@@ -9,8 +9,9 @@ import sys
 import time
 from typing import Any
 
+from app.presets import load_scenario
 from simcore.link import decode_link, is_link
-from simcore.scenario import MAX_TICKS, MAX_WORK, Scenario, ScenarioError, load_scenario
+from simcore.scenario import MAX_TICKS, MAX_WORK, Scenario, ScenarioError
 from simcore.simulation import Simulation
 
 

@@ -14,10 +14,10 @@ from app.cli.common import (
     run_hashed,
     run_to,
 )
+from app.presets import preset_document, preset_names
 from simcore.link import make_token
 from simcore.pressure.report import pressure_json
 from simcore.procfs import PROC_FILES, render
-from simcore.scenario import PRESET_DIR, preset_names, read_toml
 from simcore.simulation import Simulation
 
 
@@ -127,6 +127,6 @@ def register_presets(sub: Any) -> None:
 
 def cmd_presets(args: argparse.Namespace) -> int:
     for name in preset_names():
-        doc = read_toml(PRESET_DIR / f"{name}.toml")
+        doc = preset_document(name)
         print(f"{name:24} {doc.get('title', '')}")
     return 0

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from app.encoder import View, decode, encode_cells, lens_cells
-from simcore.scenario import load_scenario
+from app.presets import load_scenario
 from simcore.simulation import Simulation
 
 pytestmark = pytest.mark.browser

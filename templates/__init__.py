@@ -1,0 +1,1 @@
+"""The page's Jinja template: installed as the data package `app.templates`."""
