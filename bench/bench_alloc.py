@@ -17,6 +17,12 @@ merging). By default the slow path has no reclaim and no compaction (the node's 
     python bench/bench_alloc.py                  # JSON result on stdout
     python bench/bench_alloc.py --profile 40     # cProfile of one round: the top 40 functions
     python bench/bench_alloc.py --frame          # also time Simulation.frame() and its digest
+    python bench/bench_alloc.py --no-baseline    # skip the in-run baseline
+
+The in-run baseline (bench/plain_buddy.py) is a plain pure-Python buddy allocator with one
+migratetype and dict free lists running the same mix on a zone of the same size; its rounds
+alternate with zonescope's, and `ratio_to_plain` is zonescope's median events per CPU second over
+the baseline's (issue 12's target: >= 6).
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ import time
 from typing import Any
 
 import numpy as np
+from plain_buddy import PlainWorkload, timed_round
 
 from simcore.page_alloc import SlowpathHooks
 from simcore.scenario import validate_scenario
@@ -53,6 +60,13 @@ def tail_orders(order0: float, first: float) -> dict[int, float]:
     return weights
 
 
+STREAMS = [  # (class, weight, owner, order mix, mean lifetime in ticks): the mix both allocators run
+    ("anon", 6, "app", tail_orders(100, 8), 200),
+    ("pagecache", 3, "app", tail_orders(100, 4), 600),
+    ("slab_unmovable", 1, None, tail_orders(100, 6), 300),
+]
+
+
 def scenario_doc(events: int, target: float, seed: int, mode: str, pages: int = ZONE_PAGES) -> dict[str, Any]:
     return {
         "name": "bench-alloc",
@@ -64,12 +78,9 @@ def scenario_doc(events: int, target: float, seed: int, mode: str, pages: int = 
             "events_per_tick": events,
             "target_occupancy": target,
             "streams": [
-                {"name": "anon", "class": "anon", "weight": 6, "owner": "app",
-                 "orders": tail_orders(100, 8), "lifetime": 200},
-                {"name": "pagecache", "class": "pagecache", "weight": 3, "owner": "app",
-                 "orders": tail_orders(100, 4), "lifetime": 600},
-                {"name": "slab", "class": "slab_unmovable", "weight": 1,
-                 "orders": tail_orders(100, 6), "lifetime": 300},
+                {"name": cls.split("_")[0], "class": cls, "weight": w, "orders": orders, "lifetime": life}
+                | ({"owner": owner} if owner else {})
+                for cls, w, owner, orders, life in STREAMS
             ],
         },
     }
@@ -158,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--profile", type=int, metavar="N", default=0,
                    help="profile one round with cProfile and print the top N functions (by own time)")
     p.add_argument("--frame", action="store_true", help="also time frame building and hashing")
+    p.add_argument("--no-baseline", action="store_true",
+                   help="skip the plain pure-Python buddy run (bench/plain_buddy.py) and the ratio to it")
     p.add_argument("--gc", choices=["on", "freeze", "off"], default="on",
                    help="the cyclic garbage collector while timing: on (default), frozen after the "
                         "warm-up (gc.freeze(): the warm state is never traversed again), or off")
@@ -189,8 +202,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"profiled round: {ev} events in {dt:.3f} s ({ev / dt:,.0f} events/s under cProfile)")
         return 0
 
+    plain = None
+    if not args.no_baseline:
+        plain = PlainWorkload(args.pages, [(w, orders, life) for _, w, _, orders, life in STREAMS],
+                              args.target, args.seed)
+        plain.warm_up(args.events)
     rounds = []
     cpu_rounds = []
+    plain_cpu_rounds = []
     tot_a = tot_f = tot_x = 0
     for _ in range(args.rounds):
         dt, dc, allocs, frees, fails = run_round(sim, args.ticks)
@@ -200,6 +219,9 @@ def main(argv: list[str] | None = None) -> int:
         tot_a += allocs
         tot_f += frees
         tot_x += fails
+        if plain is not None:  # alternate, so both see the machine's same minutes
+            n = args.events * args.ticks
+            plain_cpu_rounds.append(n / timed_round(plain, n)[1])
     result: dict[str, Any] = {
         "benchmark": "alloc_events",
         "zone_pages": args.pages,
@@ -210,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         "events_per_s_median": round(statistics.median(rounds)),
         # per CPU second of this process: less disturbed by other load on a shared machine
         "events_per_cpu_s": round(max(cpu_rounds)),
+        "events_per_cpu_s_median": round(statistics.median(cpu_rounds)),
         "allocs": tot_a,
         "frees": tot_f,
         "failures": tot_x,
@@ -227,6 +250,11 @@ def main(argv: list[str] | None = None) -> int:
         "cpu": cpu_model(),
         "machine": platform.machine(),
     }
+    if plain is not None:
+        result["plain_events_per_cpu_s_median"] = round(statistics.median(plain_cpu_rounds))
+        result["plain_occupancy"] = round(plain.allocated / args.pages, 4)
+        ratio = statistics.median(cpu_rounds) / statistics.median(plain_cpu_rounds)
+        result["ratio_to_plain"] = round(ratio, 3)
     if args.frame:
         result.update({k: round(v, 5) for k, v in time_frames(sim, 5).items()})
     json.dump(result, sys.stdout, indent=1)
