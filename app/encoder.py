@@ -13,7 +13,7 @@ import json
 import struct
 import zlib
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 
@@ -183,6 +183,13 @@ def metrics_body(frame: Frame) -> MetricsBody:
             for s in frame.scanners
         ],
     }
+
+
+def with_pressure(body: MetricsBody, part: dict[str, Any]) -> MetricsBody:
+    """The body with app/pressure_view.py's `pressure_part` (empty when the scenario has no pressure)."""
+    if "pressure" in part:
+        body["pressure"] = part["pressure"]
+    return body
 
 
 def events_part(events: list[EventInfo], lost: int = 0) -> EventsPart:

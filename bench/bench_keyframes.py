@@ -22,8 +22,9 @@ import platform
 import time
 from typing import Any
 
-from app.presets import load_scenario
 from app.session import SimRun
+
+from app.presets import load_scenario
 from app.settings import Settings
 
 
