@@ -127,11 +127,12 @@ def page_kind_name(kind: PageKind) -> str:
 
 
 _MOBILITIES: Final = ("free", "movable", "reclaimable", "unmovable", "other")
-_FREE_BANDS: Final = ((1, 49, "< 25%"), (50, 99, "25-50%"), (100, 149, "50-75%"), (150, 199, "75-99%"))
+_FREE_BANDS: Final = (("under25", 1, 49, "< 25%"), ("to50", 50, 99, "25-50%"), ("to75", 100, 149, "50-75%"),
+                      ("to99", 150, 199, "75-99%"))
 
 
 def _free_classes() -> tuple[LensClass, ...]:
-    bands = tuple(LensClass(f"band{i}", label, lo, hi) for i, (lo, hi, label) in enumerate(_FREE_BANDS))
+    bands = tuple(LensClass(key, label, lo, hi) for key, lo, hi, label in _FREE_BANDS)
     return (one("none", "0% free", 0), *bands, one("all", "100% free", FREE_SCALE))
 
 
@@ -149,8 +150,8 @@ def _mix_classes() -> tuple[LensClass, ...]:
 
 def _skip_classes() -> tuple[LensClass, ...]:
     reasons = tuple(one(r.name, r.label, skip_value(r)) for r in SkipReason if r != SkipReason.NONE)
-    return (one("none", "no skip bit", 0), one("skip_bit", "skip bit (no reason recorded)", SKIP_BIT_ONLY),
-            *reasons)
+    bit_only = one("skip_bit", "skip bit set (no reason recorded)", SKIP_BIT_ONLY)
+    return (one("none", "no skip bit", 0), bit_only, *reasons)
 
 
 LENSES: Final = (

@@ -42,6 +42,8 @@ class Vocab(TypedDict):
     page_kinds: list[str]
     proc_files: list[Named]
     defrag_policies: list[Named]
+    alloc_classes: list[Named]
+    alloc_class_default: str
     zones: list[str]
 
 
