@@ -22,10 +22,9 @@ import platform
 import time
 from typing import Any
 
-from app.session import SimRun
-
 from app.presets import load_scenario
 from app.settings import Settings
+from app.simrun import SimRun
 
 
 def timed_seek(run: SimRun, target: int) -> float:

@@ -8,12 +8,12 @@ import re
 from typing import Any
 
 import pytest
-from app.session import SimRun
 
 from app.encoder import event_json, event_text
 from app.hub import Session
 from app.presets import load_scenario
 from app.pressure_view import MAX_HISTORY, pressure_part
+from app.session import SimRun
 from app.settings import Settings
 from simcore.events import Event
 from simcore.invariants import check
