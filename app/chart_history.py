@@ -11,8 +11,9 @@ them as columns (docs/protocol.md).
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Final
 
+from app.wire_types import HistoryMsg, HistoryZone
 from simcore.frame import Frame
 
 #: vm_events counters of the compaction chart (static/js/charts.js COUNTERS)
@@ -61,16 +62,20 @@ class ChartHistory:
         while samples and samples[-1][0] > tick:
             samples.pop()
 
-    def message(self) -> dict[str, Any]:
+    def message(self) -> HistoryMsg:
         """The `history` message: the samples as columns, per zone and per counter."""
         samples = list(self.samples)  # one snapshot: a producer thread may be appending
         return {
             "type": "history",
             "tick": [s[0] for s in samples],
-            "zones": [
-                {"name": name, "managed": managed,
-                 **{f: [s[1][i][j] for s in samples] for j, f in enumerate(ZONE_FIELDS)}}
-                for i, (name, managed) in enumerate(self.zones)
-            ],
+            "zones": [_zone_columns(name, managed, [s[1][i] for s in samples])
+                      for i, (name, managed) in enumerate(self.zones)],
             "vmstat": {c: [s[2][k] for s in samples] for k, c in enumerate(COUNTERS)},
         }
+
+
+def _zone_columns(name: str, managed: int, rows: list[tuple[int, ...]]) -> HistoryZone:
+    """One zone's samples (rows in ZONE_FIELDS order) as columns."""
+    free, wmin, low, high, frag = ([r[j] for r in rows] for j in range(len(ZONE_FIELDS)))
+    return {"name": name, "managed": managed, "free_pages": free, "watermark_min": wmin,
+            "watermark_low": low, "watermark_high": high, "fragindex_9": frag}

@@ -17,10 +17,12 @@ from typing import Any, Final
 
 import numpy as np
 
+from app.lenses import LENS_ID, Lens, lens_named
 from app.pressure_view import pressure_event_text
-from simcore.constants import NR_PAGE_KINDS, PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER, PageKind
+from app.wire_types import EventInfo, EventsPart, FrameInfo, HoverMsg, MetricsBody, MetricsMsg, ZoneSpan
+from simcore.constants import MIGRATETYPE_NAMES, NR_PAGE_KINDS, PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER, PageKind
 from simcore.events import Event
-from simcore.frame import MOBILITY, Frame
+from simcore.frame import SKIP_REASONS, Frame
 from simcore.trace import format_body
 
 MAGIC: Final = b"ZS"
@@ -29,15 +31,11 @@ FLAG_DEFLATE: Final = 1
 HEADER = struct.Struct("<2sBBIIdBBHHIH")
 assert HEADER.size == 32
 NO_CELL: Final = 255
-LENSES: Final = ("migratetype", "free", "largest_order", "mix", "skip", "page_kind")
-LENS_ID: Final = {name: i for i, name in enumerate(LENSES)}
 UNIT_PAGEBLOCK: Final = 0
 UNIT_PAGE: Final = 1
 #: cells below this are sent as they are (deflate costs more than it saves)
 MIN_DEFLATE_CELLS: Final = 256
 MAX_EVENTS: Final = 200
-#: per-pageblock page_kind counts every page up to this many pages in the view, then samples
-EXACT_KIND_PAGES: Final = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,52 +72,11 @@ def grid(n: int) -> tuple[int, int]:
     return -(-n // cols), cols
 
 
-def _pageblock_values(frame: Frame, lens: str, b0: int, b1: int) -> np.ndarray:
-    sl = slice(b0, b1)
-    if lens == "migratetype":
-        return frame.pb_mt[sl].astype(np.uint8)
-    if lens == "free":
-        return (frame.pb_free[sl].astype(np.uint32) * 200 // PAGEBLOCK_NR_PAGES).astype(np.uint8)
-    if lens == "largest_order":
-        return (frame.pb_largest_order[sl].astype(np.int16) + 1).astype(np.uint8)
-    if lens == "mix":
-        free = frame.pb_free[sl].astype(np.int32)
-        mov = frame.pb_movable[sl].astype(np.int32)
-        rec = frame.pb_reclaimable[sl].astype(np.int32)
-        unm = frame.pb_unmovable[sl].astype(np.int32)
-        other = PAGEBLOCK_NR_PAGES - free - mov - rec - unm
-        dominant = np.argmax(np.stack([free, mov, rec, unm, other]), axis=0).astype(np.uint8)
-        mixed = (mov > 0).astype(np.uint8) + (rec > 0) + (unm > 0) >= 2
-        out: np.ndarray = dominant + np.where(mixed, 10, 0).astype(np.uint8)
-        return out
-    if lens == "skip":
-        reason = frame.pb_skip_reason[sl].astype(np.uint8)
-        skip = frame.pb_skip[sl] != 0
-        skip_cells: np.ndarray = np.where(reason > 0, reason + 1, np.where(skip, 1, 0)).astype(np.uint8)
-        return skip_cells
-    if lens == "page_kind":
-        nb = b1 - b0
-        kind = frame.page_kind[b0 << PAGEBLOCK_ORDER : b1 << PAGEBLOCK_ORDER].reshape(nb, PAGEBLOCK_NR_PAGES)
-        if kind.size > EXACT_KIND_PAGES:  # large views: the most common kind among every 8th page
-            kind = kind[:, ::8]
-        idx = kind.astype(np.int32) + (np.arange(nb, dtype=np.int32) * 16)[:, None]
-        counts = np.bincount(idx.ravel(), minlength=nb * 16).reshape(nb, 16)
-        dominant_kind: np.ndarray = np.argmax(counts, axis=1).astype(np.uint8)
-        return dominant_kind
-    raise ValueError(f"lens: unknown lens {lens!r}")
-
-
-def _page_values(frame: Frame, lens: str, p0: int, p1: int) -> np.ndarray:
-    kind = frame.page_kind[p0:p1]
-    if lens == "free":
-        return np.where(kind == PageKind.FREE, 200, 0).astype(np.uint8)
-    if lens == "mix":
-        mobility: np.ndarray = MOBILITY[kind]
-        return mobility
-    if lens == "page_kind":
-        return kind.astype(np.uint8)
+def _page_values(frame: Frame, lens: Lens, p0: int, p1: int) -> np.ndarray:
+    if lens.page is not None:
+        return lens.page(frame, p0, p1)
     b0, b1 = p0 >> PAGEBLOCK_ORDER, ((p1 - 1) >> PAGEBLOCK_ORDER) + 1
-    per_block = _pageblock_values(frame, lens, b0, b1)
+    per_block = lens.pageblock(frame, b0, b1)
     offset = p0 - (b0 << PAGEBLOCK_ORDER)
     return np.repeat(per_block, PAGEBLOCK_NR_PAGES)[offset : offset + (p1 - p0)]
 
@@ -127,13 +84,14 @@ def _page_values(frame: Frame, lens: str, p0: int, p1: int) -> np.ndarray:
 def lens_cells(frame: Frame, lens: str, view: View, per_page_max_pages: int) -> Cells:
     """The cells of `lens` over `view`: per page when the view is small enough, else per pageblock."""
     v = view.clamp(frame.nr_pages)
+    entry = lens_named(lens)
     if v.end_pfn - v.start_pfn <= per_page_max_pages:
-        values = _page_values(frame, lens, v.start_pfn, v.end_pfn)
+        values = _page_values(frame, entry, v.start_pfn, v.end_pfn)
         unit, first = UNIT_PAGE, v.start_pfn
     else:
         b0 = v.start_pfn >> PAGEBLOCK_ORDER
         b1 = -(-v.end_pfn // PAGEBLOCK_NR_PAGES)
-        values = _pageblock_values(frame, lens, b0, b1)
+        values = entry.pageblock(frame, b0, b1)
         unit, first = UNIT_PAGEBLOCK, b0 << PAGEBLOCK_ORDER
     rows, cols = grid(values.size)
     out = np.full(rows * cols, NO_CELL, dtype=np.uint8)
@@ -198,11 +156,11 @@ def event_text(ev: Event) -> str:
     return pressure_event_text(ev) or format_body(ev)
 
 
-def event_json(ev: Event) -> dict[str, Any]:
+def event_json(ev: Event) -> EventInfo:
     return {"tick": ev.tick, "name": ev.name, "text": event_text(ev)}
 
 
-def metrics_body(frame: Frame) -> dict[str, Any]:
+def metrics_body(frame: Frame) -> MetricsBody:
     """The per-frame part of `metrics` common to every viewer (no seq, events, or view fields)."""
     return {
         "tick": frame.tick,
@@ -227,7 +185,14 @@ def metrics_body(frame: Frame) -> dict[str, Any]:
     }
 
 
-def events_part(events: list[dict[str, Any]], lost: int = 0) -> dict[str, Any]:
+def with_pressure(body: MetricsBody, part: dict[str, Any]) -> MetricsBody:
+    """The body with app/pressure_view.py's `pressure_part` (empty when the scenario has no pressure)."""
+    if "pressure" in part:
+        body["pressure"] = part["pressure"]
+    return body
+
+
+def events_part(events: list[EventInfo], lost: int = 0) -> EventsPart:
     """`events` (the newest MAX_EVENTS) and `events_dropped` when more were pending (plus `lost`)."""
     dropped = max(0, len(events) - MAX_EVENTS) + lost
     if dropped:
@@ -235,19 +200,25 @@ def events_part(events: list[dict[str, Any]], lost: int = 0) -> dict[str, Any]:
     return {"events": events}
 
 
-def metrics_json(body: dict[str, Any], seq: int, extra: dict[str, Any]) -> str:
-    return json.dumps({"type": "metrics", "seq": seq, **body, **extra}, separators=(",", ":"))
+def metrics_json(body: MetricsBody, seq: int, frame: FrameInfo, events: EventsPart) -> str:
+    msg: MetricsMsg = {"type": "metrics", "seq": seq, **body, **frame, **events}
+    return json.dumps(msg, separators=(",", ":"))
 
 
-def hover_info(frame: Frame, pfn: int, zone_names: list[tuple[str, int, int]]) -> dict[str, Any]:
+def frame_info(frame_hash: str, cells: Cells, lens: str, skipped: list[list[int]] | None) -> FrameInfo:
+    info: FrameInfo = {"frame_hash": frame_hash, "unit": cells.unit, "lens": lens,
+                       "first_pfn": cells.first_pfn, "rows": cells.rows, "cols": cells.cols}
+    if skipped is not None:
+        info["skipped"] = skipped
+    return info
+
+
+def hover_info(frame: Frame, pfn: int, zone_spans: list[ZoneSpan]) -> HoverMsg:
     """What the map shows about the pageblock that holds `pfn` (the `hover` answer)."""
-    from simcore.constants import MIGRATETYPE_NAMES
-    from simcore.frame import SKIP_REASONS
-
     if not 0 <= pfn < frame.nr_pages:
         raise ValueError(f"pfn: must be in 0..{frame.nr_pages - 1}, got {pfn}")
     b = pfn >> PAGEBLOCK_ORDER
-    zone = next((n for n, s, e in zone_names if s <= pfn < e), "")
+    zone = next((z["name"] for z in zone_spans if z["start_pfn"] <= pfn < z["end_pfn"]), "")
     reason = int(frame.pb_skip_reason[b])
     kind = int(frame.page_kind[pfn])
     return {

@@ -4,15 +4,37 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
+from app.lenses import LENS_NAMES
 from simcore.actions import Action
 from simcore.procfs import PROC_FILES
 from simcore.scenario import MAX_TICKS
 
-LensName = Literal["migratetype", "free", "largest_order", "mix", "skip", "page_kind"]
-ProcFile = Literal["buddyinfo", "pagetypeinfo", "vmstat", "zoneinfo", "extfrag_index", "unusable_index"]
-assert set(ProcFile.__args__) <= set(PROC_FILES)  # type: ignore[attr-defined]
+
+def one_of(names: tuple[str, ...], what: str) -> AfterValidator:
+    """A name from a registry (the registry is the one list; no Literal copy of it here)."""
+
+    def check(value: str) -> str:
+        if value not in names:
+            raise PydanticCustomError("unknown_name", "unknown {what} (got '{got}', one of {names})",
+                                      {"what": what, "got": value[:40], "names": ", ".join(names)})
+        return value
+
+    return AfterValidator(check)
+
+
+LensName = Annotated[str, one_of(LENS_NAMES, "lens")]
+ProcFile = Annotated[str, one_of(PROC_FILES, "file")]
 Pfn = Annotated[int, Field(ge=0, le=1 << 32)]
 
 

@@ -20,13 +20,6 @@ PAGE_HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosni
                 "Referrer-Policy": "same-origin", "Cache-Control": "no-store"}
 PLOTLY_PATH = "/static/vendor/plotly.min.js"
 
-FALLBACK = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>zonescope</title></head>
-<body><h1>zonescope</h1><p>The dashboard page is coming: the server is running ({what}).</p>
-<p>{error}</p><p>API: <a href="/docs">/docs</a>, <a href="/api/presets">/api/presets</a></p></body></html>
-"""
-
-
 def plotly_file() -> Path:
     import plotly
 
@@ -41,15 +34,9 @@ async def plotly_js() -> FileResponse:
 
 def _page(request: Request, ws_query: str, preset: str | None, error: str | None) -> Response:
     status = 422 if error else 200
-    tdir: Path = request.app.state.template_dir
     presets: list[dict[str, str]] = request.app.state.presets
-    if not (tdir / "index.html").is_file():
-        from html import escape
-
-        body = FALLBACK.format(what=escape(ws_query), error=escape(error or ""))
-        return HTMLResponse(body, status_code=status, headers=PAGE_HEADERS)
     context: dict[str, Any] = {
-        "ws_path": "/ws", "ws_url": "/ws", "ws_query": ws_query, "presets": presets, "preset": preset,
+        "ws_path": "/ws", "ws_query": ws_query, "presets": presets, "preset": preset,
         "error": error, "plotly_path": PLOTLY_PATH,
     }
     resp: Response = request.app.state.templates.TemplateResponse(

@@ -12,12 +12,14 @@ from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketState
 
 from app.encoder import View, hover_info
-from app.hub import Hub, ServerFull, Session
+from app.hub import Hub, ServerFull
+from app.live_session import LiveSession
 from app.messages import CONTROL_TYPES, Ack, DoAction, Hover, Lens, MessageError, ViewMsg, parse_message
 from app.settings import Settings
 from app.sources import resolve
 from app.viewer import Viewer, dumps
 from app.wire import DirectWriter
+from app.wire_types import PresetRef, error_msg
 from simcore.actions import AllocAction
 from simcore.scenario import ScenarioError
 
@@ -49,7 +51,7 @@ def close_reason(text: str) -> str:
 
 async def refuse(ws: WebSocket, code: int, message: str) -> None:
     with contextlib.suppress(Exception):
-        await ws.send_text(dumps({"type": "error", "message": message}))
+        await ws.send_text(dumps(error_msg(message)))
         await ws.close(code, close_reason(message))
 
 
@@ -101,8 +103,8 @@ async def ws_endpoint(ws: WebSocket) -> None:
     viewer = Viewer(ws, session, role, settings.credit_window)
     viewer.direct = DirectWriter.attach(ws.scope)
     hub.nr_viewers += 1
-    presets = [{"name": p["name"], "title": p["title"]} for p in ws.app.state.presets]
-    session.attach(viewer, {"presets": presets})
+    presets: list[PresetRef] = [{"name": p["name"], "title": p["title"]} for p in ws.app.state.presets]
+    session.attach(viewer, presets)
     if new:
         hub.start(session)
     sender = asyncio.create_task(viewer.run_sender())
@@ -134,7 +136,7 @@ async def ws_endpoint(ws: WebSocket) -> None:
 
 
 async def read_loop(
-    ws: WebSocket, viewer: Viewer, session: Session, settings: Settings
+    ws: WebSocket, viewer: Viewer, session: LiveSession, settings: Settings
 ) -> tuple[int, str] | None:
     """Read and dispatch control messages. Returns a close code and reason, or None if the client left."""
     bucket = TokenBucket(settings.rate_per_s)
@@ -161,7 +163,7 @@ async def read_loop(
         except MessageError as err:
             if not bucket.take():
                 return POLICY, f"rate limit: more than {settings.rate_per_s:g} messages/s"
-            viewer.push({"type": "error", "message": str(err)})
+            viewer.push(error_msg(str(err)))
             continue
         if isinstance(msg, Ack) and viewer.ack(msg.seq):
             continue  # acks of frames in flight are free
@@ -179,7 +181,7 @@ def ack_fast(text: str, viewer: Viewer) -> bool:
     return type(seq) is int and viewer.ack(seq)
 
 
-def dispatch(msg: object, viewer: Viewer, session: Session, settings: Settings) -> None:
+def dispatch(msg: object, viewer: Viewer, session: LiveSession, settings: Settings) -> None:
     if isinstance(msg, Ack):
         return
     if isinstance(msg, Lens):
@@ -190,23 +192,22 @@ def dispatch(msg: object, viewer: Viewer, session: Session, settings: Settings) 
         session.reoffer(viewer)
     elif isinstance(msg, Hover):
         if session.latest is None:
-            viewer.push({"type": "error", "message": "hover: no frame yet"})
+            viewer.push(error_msg("hover: no frame yet"))
             return
         try:
             viewer.push(hover_info(session.latest.frame, msg.pfn, session.zone_spans))
         except ValueError as err:
-            viewer.push({"type": "error", "message": str(err)})
+            viewer.push(error_msg(str(err)))
     else:
         kind = getattr(msg, "type", "")
         if kind in CONTROL_TYPES and viewer.role != "presenter" and not settings.followers_control:
-            viewer.push({"type": "error", "message": "session: only the presenter controls this session"})
+            viewer.push(error_msg("session: only the presenter controls this session"))
             return
         if isinstance(msg, DoAction) and isinstance(msg.action, AllocAction) \
                 and msg.action.count > settings.max_alloc_count:
-            viewer.push({"type": "error",
-                         "message": f"action.count: at most {settings.max_alloc_count} on this server"})
+            viewer.push(error_msg(f"action.count: at most {settings.max_alloc_count} on this server"))
             return
         if session.commands.qsize() >= MAX_COMMANDS_QUEUED:
-            viewer.push({"type": "error", "message": f"session: busy ({MAX_COMMANDS_QUEUED} queued)"})
+            viewer.push(error_msg(f"session: busy ({MAX_COMMANDS_QUEUED} queued)"))
             return
         session.commands.put_nowait((viewer, msg))  # type: ignore[arg-type]

@@ -1,6 +1,6 @@
 """What one viewer receives: the published frame record and the per-viewer slot, credits and sender.
 
-See the theory of operation in app/hub.py. A `Published` frame is encoded lazily, once per (lens,
+See the theory of operation in app/live_session.py. A `Published` frame is encoded lazily, once per (lens,
 view) in use, and framed for the wire once (app/wire.py); a `Viewer` gets it written at once when it
 holds a credit and its transport accepts data, and otherwise keeps the latest one in its slot for its
 sender task.
@@ -11,22 +11,25 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fastapi import WebSocket
 
-from app.encoder import View, encode_cells, lens_cells, skipped_blocks
+from app.encoder import View, encode_cells, frame_info, lens_cells, skipped_blocks
+from app.lenses import LENS_NAMES
 from app.wire import OP_BINARY, OP_TEXT, DirectWriter, ws_frame
+from app.wire_types import EventInfo, FrameInfo, MetricsBody, ServerMessage
 from simcore.frame import Frame
 
 if TYPE_CHECKING:
-    from app.hub import Session
+    from app.live_session import LiveSession
 
 MAX_CONTROL_QUEUE = 512
 
 
-def dumps(obj: dict[str, Any]) -> str:
+def dumps(obj: Mapping[str, object]) -> str:
     return json.dumps(obj, separators=(",", ":"))
 
 
@@ -41,25 +44,22 @@ class Published:
     share_path: str
     event_start: int  # session event-log index of this frame's first new event
     event_end: int
-    body: dict[str, Any]
+    body: MetricsBody
     per_page_max: int
-    new_events: list[dict[str, Any]]
+    new_events: list[EventInfo]
     events_lost: int  # events of this publication never converted (a burst over the event log's size)
-    encoded: dict[tuple[str, View], tuple[bytes, dict[str, Any]]] = field(default_factory=dict)
+    encoded: dict[tuple[str, View], tuple[bytes, FrameInfo]] = field(default_factory=dict)
     metrics_text: dict[tuple[str, View], str] = field(default_factory=dict)
     framed: dict[tuple[str, View], bytes] = field(default_factory=dict)
 
-    def encode(self, lens: str, view: View) -> tuple[bytes, dict[str, Any]]:
+    def encode(self, lens: str, view: View) -> tuple[bytes, FrameInfo]:
         key = (lens, view)
         hit = self.encoded.get(key)
         if hit is None:
             cells = lens_cells(self.frame, lens, view, self.per_page_max)
             data = encode_cells(cells, self.seq, self.frame.tick, lens, self.t_ms)
-            extra: dict[str, Any] = {"frame_hash": self.frame_hash, "unit": cells.unit, "lens": lens,
-                                     "first_pfn": cells.first_pfn, "rows": cells.rows, "cols": cells.cols}
-            if lens != "skip":
-                extra["skipped"] = skipped_blocks(self.frame, view)
-            hit = (data, extra)
+            skipped = skipped_blocks(self.frame, view) if lens != "skip" else None
+            hit = (data, frame_info(self.frame_hash, cells, lens, skipped))
             self.encoded[key] = hit
         return hit
 
@@ -73,11 +73,11 @@ class Published:
 
 
 class Viewer:
-    def __init__(self, ws: WebSocket, session: Session, role: str, credit_window: int) -> None:
+    def __init__(self, ws: WebSocket, session: LiveSession, role: str, credit_window: int) -> None:
         self.ws = ws
         self.session = session
         self.role = role
-        self.lens = "migratetype"
+        self.lens = LENS_NAMES[0]
         self.view = View.whole(session.nr_pages)
         self.credit_window = credit_window
         self.credits = credit_window
@@ -85,7 +85,7 @@ class Viewer:
         self.control: deque[str] = deque()
         self.wake = asyncio.Event()
         self.last_seq = -1
-        self.event_cursor = session.event_base + len(session.event_log)
+        self.event_cursor = session.event_log.end
         self.sent = 0
         self.drops = 0
         self.closed = False
@@ -126,7 +126,7 @@ class Viewer:
             return
         self.sent += 1
 
-    def push(self, msg: dict[str, Any] | str) -> None:
+    def push(self, msg: ServerMessage | str) -> None:
         if len(self.control) >= MAX_CONTROL_QUEUE:
             self.closed = True  # the sender notices and ends the connection
         else:

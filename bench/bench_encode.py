@@ -17,7 +17,8 @@ import statistics
 import time
 from collections.abc import Callable
 
-from app.encoder import LENSES, View, encode_cells, events_part, lens_cells, metrics_body, metrics_json
+from app.encoder import View, encode_cells, events_part, frame_info, lens_cells, metrics_body, metrics_json
+from app.lenses import LENS_NAMES
 from simcore.frame import Frame
 from simcore.scenario import validate_scenario
 from simcore.simulation import Simulation
@@ -58,7 +59,7 @@ def main() -> None:
         frame_ms = timed(sim.frame, max(3, args.repeat // 3))
         top = View(max(0, pages - PER_PAGE), pages)  # the busy end: allocations fill zones from the top
         for view_label, view in (("whole node", View(0, pages)), ("top 128 k pages", top)):
-            for lens in LENSES:
+            for lens in LENS_NAMES:
                 def enc(lens: str = lens, view: View = view, frame: Frame = frame) -> bytes:
                     return encode_cells(lens_cells(frame, lens, view, PER_PAGE), 1, frame.tick, lens, 0.0)
 
@@ -70,8 +71,9 @@ def main() -> None:
                       f"{lens} | "
                       f"{ms:.2f} | {len(msg)} | {'yes' if msg[3] & 1 else 'no'} |")
         body = metrics_body(frame)
-        text = metrics_json(body, 1, events_part([]))
-        mj = timed(lambda f=frame: metrics_json(metrics_body(f), 1, events_part([])), args.repeat)
+        info = frame_info("", lens_cells(frame, "migratetype", View(0, pages), PER_PAGE), "migratetype", None)
+        text = metrics_json(body, 1, info, events_part([]))
+        mj = timed(lambda f=frame, i=info: metrics_json(metrics_body(f), 1, i, events_part([])), args.repeat)
         print(f"| {label} | metrics JSON | | | {mj:.2f} | {len(text)} | no |")
 
 

@@ -23,8 +23,8 @@ import time
 from typing import Any
 
 from app.presets import load_scenario
-from app.session import SimRun
 from app.settings import Settings
+from app.simrun import SimRun
 
 
 def timed_seek(run: SimRun, target: int) -> float:

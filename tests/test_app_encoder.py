@@ -11,8 +11,6 @@ import pytest
 
 from app.encoder import (
     HEADER,
-    LENS_ID,
-    LENSES,
     MAX_EVENTS,
     NO_CELL,
     UNIT_PAGE,
@@ -21,12 +19,16 @@ from app.encoder import (
     decode,
     encode_cells,
     events_part,
+    frame_info,
     grid,
     hover_info,
     lens_cells,
     metrics_body,
     metrics_json,
 )
+from app.lenses import LENS_ID
+from app.lenses import LENS_NAMES as LENSES
+from app.wire_types import ZoneSpan
 from simcore.actions import FillAction
 from simcore.constants import PAGEBLOCK_NR_PAGES, PageKind
 from simcore.frame import MOBILITY, Frame
@@ -163,9 +165,12 @@ def test_deflate_when_it_pays_and_decode_roundtrip(frame: Frame) -> None:
 
 
 def test_metrics_json_has_the_protocol_fields(frame: Frame) -> None:
-    text = metrics_json(metrics_body(frame), 5, events_part([]))
+    cells = lens_cells(frame, "free", View.whole(frame.nr_pages), 512)
+    text = metrics_json(metrics_body(frame), 5, frame_info("ab", cells, "free", None), events_part([]))
     m = json.loads(text)
     assert m["type"] == "metrics" and m["seq"] == 5 and m["tick"] == frame.tick
+    assert (m["lens"], m["rows"], m["first_pfn"], m["events"]) == ("free", cells.rows, 0, [])
+    assert "skipped" not in m
     assert [z["name"] for z in m["zones"]] == ["DMA32", "Normal"]
     z = m["zones"][1]
     for key in ("free_pages", "managed", "watermark_min", "watermark_low", "watermark_high",
@@ -186,7 +191,8 @@ def test_events_are_capped_with_a_count_of_the_dropped() -> None:
 
 
 def test_hover_describes_the_block(frame: Frame) -> None:
-    spans = [("DMA32", 0, 4096), ("Normal", 4096, 12288)]
+    spans: list[ZoneSpan] = [{"name": "DMA32", "start_pfn": 0, "end_pfn": 4096},
+                             {"name": "Normal", "start_pfn": 4096, "end_pfn": 12288}]
     h = hover_info(frame, 4100, spans)
     b = 4100 // 512
     assert (h["start_pfn"], h["end_pfn"], h["zone"]) == (4096, 4608, "Normal")
@@ -217,7 +223,7 @@ def test_skipped_blocks_in_the_view() -> None:
 
 def test_page_kind_of_large_views_samples_every_8th_page(frame: Frame,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    import app.encoder as enc
+    import app.lenses as enc
 
     nb = frame.nr_pages // PAGEBLOCK_NR_PAGES
     exact = np.frombuffer(lens_cells(frame, "page_kind", View.whole(frame.nr_pages), 512).data, np.uint8)[:nb]

@@ -100,10 +100,3 @@ def test_plotly_is_served_from_the_package(client: TestClient) -> None:
     assert len(r.content) == local.stat().st_size
 
 
-def test_fallback_page_without_a_template(tmp_path: Path) -> None:
-    app = create_app(Settings())
-    app.state.template_dir = tmp_path  # no index.html here
-    with TestClient(app) as c:
-        r = c.get("/")
-        assert r.status_code == 200 and "zonescope" in r.text and "<script" not in r.text
-        assert "content-security-policy" in r.headers

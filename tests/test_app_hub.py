@@ -1,4 +1,5 @@
-"""Hub internals (app/hub.py): latest-wins slots, credits, events for viewers that skipped, the watchdog."""
+"""The hub and a live session (app/hub.py, app/live_session.py): latest-wins slots, credits, events for
+viewers that skipped, the watchdog."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import asyncio
 import json
 from typing import Any
 
-from app.hub import Hub, Session
-from app.session import SimRun
+from app.hub import Hub
+from app.live_session import LiveSession
 from app.settings import Settings
+from app.simrun import SimRun
 from app.viewer import Viewer
 from simcore.actions import AllocAction
 from simcore.scenario import validate_scenario
@@ -35,12 +37,12 @@ class FakeSocket:
             await asyncio.Event().wait()
 
 
-def make_session(settings: Settings | None = None) -> Session:
+def make_session(settings: Settings | None = None) -> LiveSession:
     run = SimRun(validate_scenario(TINY), 10**9)
-    return Session("s1", run, 0, None, settings or Settings(), lambda s: None)
+    return LiveSession("s1", run, 0, None, settings or Settings(), lambda s: None)
 
 
-def viewer(session: Session, ws: Any = None) -> Viewer:
+def viewer(session: LiveSession, ws: Any = None) -> Viewer:
     return Viewer(ws or FakeSocket(), session, "presenter", credit_window=2)
 
 

@@ -10,7 +10,7 @@ from app.cli import main as cli_main
 from app.cli.common import run_hashed
 from app.presets import load_scenario
 from app.pressure_view import memory_at, pressure_part
-from app.session import SimRun
+from app.simrun import SimRun
 from simcore.actions import AllocAction, FillAction, FreeEveryOtherAction, SetAction
 from simcore.invariants import check
 from simcore.link import decode_link, make_token

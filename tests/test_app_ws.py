@@ -11,7 +11,8 @@ import pytest
 from starlette.websockets import WebSocketDisconnect
 
 from app.cli.common import run_hashed
-from app.encoder import LENS_ID, UNIT_PAGE, UNIT_PAGEBLOCK, Header, decode
+from app.encoder import UNIT_PAGE, UNIT_PAGEBLOCK, Header, decode
+from app.lenses import LENS_ID
 from app.main import create_app
 from app.settings import Settings
 from simcore.link import decode_link, make_token

@@ -10,7 +10,7 @@ import pytest
 from app import chart_history
 from app.chart_history import COUNTERS, ZONE_FIELDS, ChartHistory
 from app.presets import load_scenario
-from app.session import SimRun
+from app.simrun import SimRun
 from simcore.frame import Frame
 
 SMALL = ["node.zones.0.pages=16384", "workload.events_per_tick=200"]

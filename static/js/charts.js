@@ -2,7 +2,7 @@
 // free pages with the watermarks, compaction counters with the order-9 fragmentation index, and the
 // event markers on the timeline (click one to seek there). Series are kept client-side.
 
-import { EVENT_COLORS, MIGRATETYPE_COLORS, MIGRATETYPE_NAMES, SERIES_COLORS } from "./palette.js";
+import { EVENT_COLORS, MIGRATETYPE_COLORS, MISSING_COLOR, SERIES_COLORS } from "./palette.js";
 
 export const COUNTERS = ["compact_migrate_scanned", "compact_free_scanned", "compact_isolated",
   "compact_stall", "compact_success", "pgmigrate_success"];
@@ -126,6 +126,7 @@ export class Charts {
     this.series = new Series();
     this.zoneIndex = 0;
     this.lastMetrics = null;
+    this.migratetypes = []; // hello.vocab.migratetypes: the free_area columns
   }
 
   attach() {
@@ -173,9 +174,9 @@ export class Charts {
   renderFreeArea(m) {
     const zone = m.zones[this.zoneIndex];
     const orders = zone.free_area.map((_, o) => o);
-    const data = MIGRATETYPE_NAMES.map((name, mt) => ({
+    const data = this.migratetypes.map((name, mt) => ({
       type: "bar", name, x: orders, y: zone.free_area.map((row) => row[mt] || 0),
-      marker: { color: MIGRATETYPE_COLORS[mt] },
+      marker: { color: MIGRATETYPE_COLORS[name] ?? MISSING_COLOR },
       hovertemplate: `${name}: %{y} free blocks of order %{x}<extra></extra>`,
     }));
     const layout = { ...BASE_LAYOUT, barmode: "stack", hovermode: "closest",

@@ -18,6 +18,7 @@ export class Connection {
     this.ws = null;
     this.decoding = Promise.resolve();
     this.lastServerError = null;
+    this.lensNames = []; // hello.lenses: the lens id of a binary frame indexes it
   }
 
   open() {
@@ -35,7 +36,7 @@ export class Connection {
       }
       const buf = ev.data;
       this.decoding = this.decoding
-        .then(() => decodeFrame(buf))
+        .then(() => decodeFrame(buf, this.lensNames))
         .then((f) => this.h.onFrame(f))
         .catch((err) => this.h.onProblem(String(err && err.message ? err.message : err)));
     };

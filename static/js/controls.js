@@ -1,6 +1,6 @@
 // Buttons, sliders, forms and keyboard shortcuts: each sends one validated protocol message.
 
-import { LENSES, msg } from "./protocol.js";
+import { msg } from "./protocol.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -27,6 +27,35 @@ export function fitDescription() {
   const more = $("btn-more");
   if (!d.classList.contains("clamped")) return;
   more.hidden = !(d.textContent.trim() && d.scrollHeight > d.clientHeight + 2);
+}
+
+function fillSelect(el, items, selected = null) {
+  const keep = selected ?? el.value;
+  el.replaceChildren(...items.map(([value, text]) => {
+    const opt = document.createElement("option");
+    opt.value = value;
+    opt.textContent = text;
+    return opt;
+  }));
+  if (items.some(([value]) => value === keep)) el.value = keep;
+}
+
+/** The lens, /proc, policy and allocation-class selects and the lens keys' help, from `hello.vocab`
+ * (the server's lists: the page keeps none). Returns the lens keys: key -> lens name. */
+export function applyVocab(vocab) {
+  fillSelect($("lens-select"), vocab.lenses.map((l) => [l.name, l.key ? `${l.key} ${l.label}` : l.label]));
+  fillSelect($("proc-select"), vocab.proc_files.map((f) => [f.name, f.label]));
+  fillSelect($("policy-select"), vocab.defrag_policies.map((p) => [p.name, p.label]));
+  fillSelect($("alloc-class"), vocab.alloc_classes.map((c) => [c.name, c.label]), vocab.alloc_class_default);
+  const keyed = vocab.lenses.filter((l) => l.key);
+  if (keyed.length) {
+    const first = keyed[0].key, last = keyed[keyed.length - 1].key;
+    $("lens-select").setAttribute("aria-label", `Map lens (keys ${first} to ${last})`);
+    const kbd = (k) => { const el = document.createElement("kbd"); el.textContent = k; return el; };
+    $("help-lens-keys").replaceChildren(kbd(first), " … ", kbd(last));
+    $("help-lens-names").textContent = `lens: ${keyed.map((l) => l.label).join(", ")}`;
+  }
+  return Object.fromEntries(keyed.map((l) => [l.key, l.name]));
 }
 
 export function bindControls(app) {
@@ -171,7 +200,7 @@ export function bindControls(app) {
     else if (ev.key === "ArrowRight") send(msg.step("tick"));
     else if (ev.key === "ArrowLeft") { if (!ev.repeat) stepBack(); } // each one replays from a keyframe
     else if (ev.key === "c" || ev.key === "C") { if (!ev.repeat) compact(); }
-    else if (/^[1-6]$/.test(ev.key)) setLens(LENSES[Number(ev.key) - 1]);
+    else if (Object.hasOwn(app.lensKeys, ev.key)) setLens(app.lensKeys[ev.key]);
     else handled = false;
     if (handled) ev.preventDefault();
   });

@@ -4,9 +4,9 @@
 
 import { Charts } from "./charts.js";
 import { Connection } from "./connection.js";
-import { bindControls, fitDescription } from "./controls.js";
+import { applyVocab, bindControls, fitDescription } from "./controls.js";
 import { MapView } from "./mapview.js";
-import { DEFAULT_SKIP_REASONS, makeLenses } from "./palette.js";
+import { makeLenses } from "./palette.js";
 import { PressurePanel } from "./pressure.js";
 import { fnv1a, msg, pfnToCell } from "./protocol.js";
 
@@ -24,7 +24,8 @@ class App {
       dropped: 0, playing: false, tps: null, ticksPerFrame: null, sharePath: null, error: ds.error || null,
       cursors: [], progress: null, proc: null, events: 0, lastRenderMs: null,
     };
-    this.lenses = makeLenses(DEFAULT_SKIP_REASONS);
+    this.lenses = {}; // by name, from hello: no frame comes before it
+    this.lensKeys = {}; // keyboard key -> lens name, from hello
     this.map = new MapView($("map"), $("map-tooltip"), this.lenses, $("map-legend"));
     this.map.onHoverPfn = (pfn) => this.send(msg.hover(pfn));
     this.charts = new Charts({ freeArea: $("chart-freearea"), free: $("chart-free"), compact: $("chart-compact") },
@@ -116,8 +117,11 @@ class App {
       $("follow-bar").hidden = false;
       disableControls();
     }
-    const reasons = m.skip_reasons;
-    if (Array.isArray(reasons)) { this.lenses = makeLenses(reasons); this.map.setLenses(this.lenses); }
+    this.lenses = makeLenses(m.vocab.lenses);
+    this.map.setLenses(this.lenses);
+    this.conn.lensNames = m.lenses;
+    this.charts.migratetypes = m.vocab.migratetypes;
+    this.lensKeys = applyVocab(m.vocab);
     this.map.setZones(m.zones);
     $("follow-text").value = `${location.origin}/?session=${encodeURIComponent(m.session)}`;
     if (m.scenario && m.scenario.defrag) $("policy-select").value = m.scenario.defrag;

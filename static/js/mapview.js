@@ -136,7 +136,8 @@ export class MapView {
 
   /** Render one frame (with its metrics, if they came). Resolves when Plotly has drawn it. */
   render(frame, metrics) {
-    const L = this.lenses[frame.lens] || this.lenses.migratetype;
+    const L = this.lenses[frame.lens];
+    if (!L) return Promise.reject(new Error(`no lens ${frame.lens} (hello lists the lenses)`));
     this.geometry = `${frame.unit}:${frame.rows}x${frame.cols}@${frame.firstPfn}`;
     this.frame = frame;
     this.metrics = metrics;
@@ -225,7 +226,8 @@ export class MapView {
     const n = cellPages(f);
     const start = f.firstPfn + idx * n;
     const end = start + n - 1;
-    const L = this.lenses[f.lens] || this.lenses.migratetype;
+    const L = this.lenses[f.lens];
+    if (!L) return null;
     const zone = this.zones.find((z) => start >= z.start_pfn && start < z.end_pfn);
     const lines = [
       n === 1 ? `pfn ${fmtPfn(start)} (${start})` : `pfn ${fmtPfn(start)}–${fmtPfn(end)} (${start}–${end})`,

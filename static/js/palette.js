@@ -1,5 +1,6 @@
-// Lenses: the meaning of each cell byte, a discrete colour-blind-safe palette (Okabe-Ito, plus viridis
-// for ordered scales) and the names the colour bar shows.
+// Colours, keyed by NAME: a colour-blind-safe palette (Okabe-Ito, plus viridis for ordered scales).
+// What the names are (lenses, their classes and cell values, migratetypes, page kinds, skip reasons)
+// comes from the server in `hello` (app/lenses.py, app/vocab.py); this file only colours them.
 
 const OI = {
   black: "#000000", orange: "#E69F00", sky: "#56B4E9", green: "#009E73",
@@ -8,105 +9,77 @@ const OI = {
 const EMPTY = "#eeeeee";
 const VIRIDIS11 = ["#440154", "#482475", "#414487", "#355f8d", "#2a788e", "#21918c",
   "#22a884", "#44bf70", "#7ad151", "#bddf26", "#fde725"];
+/** A class the palette has no colour for: loud, so a missing entry is seen (and a test fails). */
+export const MISSING_COLOR = "#ff00ff";
 
-/** simcore.frame.SKIP_REASONS, used when the server sends none. */
-export const DEFAULT_SKIP_REASONS = [
-  "",
-  "skip bit set (nothing isolated last time)",
-  "migratetype not suitable for async compaction",
-  "not a MOVABLE block: no free-scanner target",
-  "free block of order >= pageblock_order",
-  "no movable pages",
-  "unmovable page made the block unmigratable",
-];
+export const MIGRATETYPE_COLORS = {
+  Unmovable: OI.vermillion, Movable: OI.blue, Reclaimable: OI.green, HighAtomic: OI.purple, Isolate: OI.black,
+};
 
-export const MIGRATETYPE_NAMES = ["Unmovable", "Movable", "Reclaimable", "HighAtomic", "Isolate"];
-export const MIGRATETYPE_COLORS = [OI.vermillion, OI.blue, OI.green, OI.purple, OI.black];
-export const PAGE_KIND_NAMES = ["free", "anon", "pagecache", "slab_reclaimable", "slab_unmovable",
-  "pagetable", "kernel", "huge", "lazyfree", "isolated_free", "hole"];
+const PAGE_KIND_COLORS = {
+  free: EMPTY, anon: OI.blue, pagecache: OI.sky, slab_reclaimable: OI.green, slab_unmovable: OI.vermillion,
+  pagetable: OI.orange, kernel: OI.purple, huge: "#332288", lazyfree: OI.yellow, isolated_free: OI.black,
+  hole: "#888888",
+};
 
-// Each class: [byte values], short name, colour. The display index is the class's position.
-function lens(title, classes, describe) {
+/** simcore.frame.SkipReason names, plus the lens's own "none" and "skip_bit" classes. */
+const SKIP_COLORS = {
+  none: EMPTY, skip_bit: OI.black, SKIP_HINT: OI.orange, ASYNC_TYPE: OI.sky, NOT_TARGET: OI.green,
+  FREE_BLOCK: OI.yellow, NO_MOVABLE: OI.blue, UNMOVABLE: OI.vermillion, PERSISTENT: "#332288",
+};
+
+/** Per lens name: the colour of each class key. */
+export const LENS_COLORS = {
+  migratetype: MIGRATETYPE_COLORS,
+  free: { none: "#3a3a3a", under25: VIRIDIS11[1], to50: VIRIDIS11[4], to75: VIRIDIS11[6], to99: VIRIDIS11[8],
+    all: VIRIDIS11[10] },
+  largest_order: { none: EMPTY, ...Object.fromEntries(VIRIDIS11.map((c, o) => [`order${o}`, c])) },
+  mix: {
+    free: EMPTY, movable: OI.blue, reclaimable: OI.green, unmovable: OI.vermillion, other: OI.black,
+    mixed_free: "#bdbdbd", mixed_movable: OI.sky, mixed_reclaimable: OI.yellow, mixed_unmovable: OI.purple,
+    mixed_other: "#666666",
+  },
+  skip: SKIP_COLORS,
+  page_kind: PAGE_KIND_COLORS,
+};
+
+/** Tooltip text of a cell value where the class label is too coarse. */
+const DESCRIBE = {
+  free: (v) => (v === 0 ? "no free page" : v >= 200 ? "all pages free" : `${(v / 2).toFixed(1)}% free`),
+};
+
+export function classColor(lensName, key) {
+  return (LENS_COLORS[lensName] || {})[key] ?? MISSING_COLOR;
+}
+
+/** One lens from its `hello` description ({name, label, key, classes: [{key, label, lo, hi}]}):
+ * a lookup table from cell value to class index (NaN = no class), and the colour scale. */
+function lens(info) {
+  const classes = info.classes;
   const lut = new Float32Array(256).fill(NaN);
-  classes.forEach(([bytes], i) => bytes.forEach((b) => { lut[b] = i; }));
+  classes.forEach((c, i) => { for (let v = c.lo; v <= c.hi; v++) lut[v] = i; });
   const n = classes.length;
+  const colors = classes.map((c) => classColor(info.name, c.key));
   const colorscale = [];
-  classes.forEach(([, , color], i) => {
-    colorscale.push([i / n, color], [(i + 1) / n, color]);
-  });
+  colors.forEach((color, i) => colorscale.push([i / n, color], [(i + 1) / n, color]));
+  const describe = DESCRIBE[info.name] ||
+    ((v) => (Number.isNaN(lut[v]) ? `${v}` : classes[lut[v]].label));
   return {
-    title, lut, n, colorscale, describe,
-    names: classes.map(([, name]) => name),
-    colors: classes.map(([, , color]) => color),
+    title: info.label, key: info.key, lut, n, colorscale, describe, colors,
+    names: classes.map((c) => c.label),
     zmin: -0.5, zmax: n - 0.5,
   };
 }
 
-const range = (a, b) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
-
-function freeName(v) {
-  if (v === 0) return "no free page";
-  if (v >= 200) return "all pages free";
-  return `${(v / 2).toFixed(1)}% free`;
+/** The lens table, by lens name, from `hello.vocab.lenses`. */
+export function makeLenses(lensInfos) {
+  return Object.fromEntries(lensInfos.map((info) => [info.name, lens(info)]));
 }
 
-/** Build the lens table; `skipReasons` are the server's SKIP_REASONS strings. */
-export function makeLenses(skipReasons = DEFAULT_SKIP_REASONS) {
-  const reason = (v) => (v >= 2 ? skipReasons[v - 1] ?? `reason ${v - 1}` : v === 1 ? "skip bit set" : "no skip bit");
-  return {
-    migratetype: lens("migratetype", MIGRATETYPE_NAMES.map((name, i) => [[i], name, MIGRATETYPE_COLORS[i]]),
-      (v) => MIGRATETYPE_NAMES[v] ?? `${v}`),
-    free: lens("free pages", [
-      [[0], "0% free", "#3a3a3a"],
-      [range(1, 49), "< 25%", VIRIDIS11[1]],
-      [range(50, 99), "25-50%", VIRIDIS11[4]],
-      [range(100, 149), "50-75%", VIRIDIS11[6]],
-      [range(150, 199), "75-99%", VIRIDIS11[8]],
-      [[200], "100% free", VIRIDIS11[10]],
-    ], freeName),
-    largest_order: lens("largest free order", [
-      [[0], "none", EMPTY],
-      ...VIRIDIS11.map((c, o) => [[o + 1], `order ${o}`, c]),
-    ], (v) => (v === 0 ? "no free block" : `largest free block: order ${v - 1}`)),
-    mix: lens("mix of mobilities", [
-      [[0], "free", EMPTY],
-      [[1], "movable", OI.blue],
-      [[2], "reclaimable", OI.green],
-      [[3], "unmovable", OI.vermillion],
-      [[4], "other", OI.black],
-      [[10], "mixed, mostly free", "#bdbdbd"],
-      [[11], "mixed, mostly movable", OI.sky],
-      [[12], "mixed, mostly reclaimable", OI.yellow],
-      [[13], "mixed, mostly unmovable", OI.purple],
-      [[14], "mixed, other", "#666666"],
-    ], (v) => {
-      const dom = ["free", "movable", "reclaimable", "unmovable", "other"][v % 10] ?? `${v}`;
-      return v >= 10 ? `mostly ${dom}, mixes allocated mobilities` : `mostly ${dom}`;
-    }),
-    skip: lens("skip bits", [
-      [[0], "no skip bit", EMPTY],
-      [[1], "skip bit", OI.black],
-      [[2], "skip: nothing isolated", OI.orange],
-      [[3], "unsuitable type (async)", OI.sky],
-      [[4], "not MOVABLE (free scan)", OI.green],
-      [[5], "free ≥ pageblock order", OI.yellow],
-      [[6], "no movable pages", OI.blue],
-      [[7], "unmovable page", OI.vermillion],
-    ], reason),
-    page_kind: lens("page kind", [
-      [[0], "free", EMPTY],
-      [[1], "anon", OI.blue],
-      [[2], "pagecache", OI.sky],
-      [[3], "slab_reclaimable", OI.green],
-      [[4], "slab_unmovable", OI.vermillion],
-      [[5], "pagetable", OI.orange],
-      [[6], "kernel", OI.purple],
-      [[7], "huge", "#332288"],
-      [[8], "lazyfree", OI.yellow],
-      [[9], "isolated_free", OI.black],
-      [[10], "hole", "#888888"],
-    ], (v) => PAGE_KIND_NAMES[v] ?? `${v}`),
-  };
+/** Class keys of `lensInfos` that this palette has no colour for, as "lens:key". */
+export function missingColors(lensInfos) {
+  return lensInfos.flatMap((info) => info.classes
+    .filter((c) => classColor(info.name, c.key) === MISSING_COLOR).map((c) => `${info.name}:${c.key}`));
 }
 
 export const SERIES_COLORS = {

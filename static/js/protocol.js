@@ -3,12 +3,12 @@
 export const MAGIC0 = 0x5a; // 'Z'
 export const MAGIC1 = 0x53; // 'S'
 export const HEADER_BYTES = 32;
-export const LENSES = ["migratetype", "free", "largest_order", "mix", "skip", "page_kind"];
 export const NO_CELL = 255;
 export const PAGEBLOCK_NR_PAGES = 512;
 
-/** Parse the 32-byte header of a binary frame. Throws on a bad magic or version. */
-export function parseHeader(buf) {
+/** Parse the 32-byte header of a binary frame; `lensNames` (hello.lenses) name the lens id.
+ * Throws on a bad magic or version. */
+export function parseHeader(buf, lensNames = []) {
   if (buf.byteLength < HEADER_BYTES) throw new Error(`frame: ${buf.byteLength} bytes, shorter than the header`);
   const dv = new DataView(buf);
   if (dv.getUint8(0) !== MAGIC0 || dv.getUint8(1) !== MAGIC1) throw new Error("frame: bad magic");
@@ -22,7 +22,7 @@ export function parseHeader(buf) {
     tick: dv.getUint32(8, true),
     tSendMs: dv.getFloat64(12, true),
     lensId,
-    lens: LENSES[lensId] ?? `lens${lensId}`,
+    lens: lensNames[lensId] ?? `lens${lensId}`,
     unit: dv.getUint8(21),
     rows: dv.getUint16(22, true),
     cols: dv.getUint16(24, true),
@@ -54,8 +54,8 @@ async function inflate(bytes) {
 }
 
 /** Decode a whole binary frame: header fields plus `cells` (Uint8Array of rows*cols). */
-export async function decodeFrame(buf) {
-  const h = parseHeader(buf);
+export async function decodeFrame(buf, lensNames = []) {
+  const h = parseHeader(buf, lensNames);
   const body = new Uint8Array(buf, HEADER_BYTES);
   const cells = h.flags & 1 ? await inflate(body) : body.slice();
   const want = h.rows * h.cols;

@@ -10,21 +10,21 @@ from typing import Any
 import pytest
 
 from app.encoder import View, decode, encode_cells, lens_cells
+from app.lenses import LENS_NAMES as LENSES
 from app.presets import load_scenario
 from simcore.simulation import Simulation
 
 pytestmark = pytest.mark.browser
 
-LENSES = ("migratetype", "free", "largest_order", "mix", "skip", "page_kind")
 
 # Runs in the page through CDP; the module it imports is the page's own file.
 DECODE_JS = """
-async (frames) => {
+async ([frames, lensNames]) => {
   const { decodeFrame, fnv1a } = await import('/static/js/protocol.js');
   const out = [];
   for (const b64 of frames) {
     const raw = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-    const f = await decodeFrame(raw.buffer);
+    const f = await decodeFrame(raw.buffer, lensNames);
     out.push({ seq: f.seq, tick: f.tick, lens: f.lens, unit: f.unit, rows: f.rows, cols: f.cols,
       firstPfn: f.firstPfn, flags: f.flags, hash: fnv1a(f.cells), n: f.cells.length,
       head: Array.from(f.cells.slice(0, 64)) });
@@ -55,7 +55,7 @@ def test_the_page_decodes_every_lens_and_view_as_the_server_encoded_it(
     assert {m[3] & 1 for m in messages} == {0, 1}, "want both plain and deflated bodies"
 
     w = open_page("/s/z1.not-a-token", wait_render=False)  # the page's origin, without a session
-    got = w.page.evaluate(DECODE_JS, [base64.b64encode(m).decode() for m in messages])
+    got = w.page.evaluate(DECODE_JS, [[base64.b64encode(m).decode() for m in messages], list(LENSES)])
     for i, (msg, page) in enumerate(zip(messages, got, strict=True)):
         header, cells = decode(msg)
         assert page["seq"] == header.seq == 100 + i
