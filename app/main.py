@@ -49,9 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.hub = hub
     app.state.presets = preset_list()
-    template_dir = package_dir(TEMPLATE_PACKAGE)
-    app.state.templates = Jinja2Templates(directory=str(template_dir))
-    app.state.template_dir = template_dir
+    app.state.templates = Jinja2Templates(directory=str(package_dir(TEMPLATE_PACKAGE)))
     app.include_router(api_router)
     app.include_router(docs_router)
     app.include_router(pages_router)

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from app.encoder import event_json, event_text
-from app.hub import Session
+from app.live_session import LiveSession
 from app.presets import load_scenario
 from app.pressure_view import MAX_HISTORY, pressure_part
-from app.session import SimRun
 from app.settings import Settings
+from app.simrun import SimRun
 from simcore.events import Event
 from simcore.invariants import check
 from simcore.pressure.events import MarkVictim, PressureNotify
@@ -165,7 +165,7 @@ def test_metrics_carry_pressure_and_the_oom_line() -> None:
     """Through the hub: the published metrics have `pressure` and the kill's event text."""
     async def go() -> tuple[dict[str, Any], list[dict[str, Any]]]:
         run = SimRun(load_scenario("oom-score-adj"), 10**9)
-        s = Session("s1", run, 0, "oom-score-adj", Settings(), lambda _s: None)
+        s = LiveSession("s1", run, 0, "oom-score-adj", Settings(), lambda _s: None)
         await s._in_thread(lambda: s.run.advance(300))
         pub = s.latest
         assert pub is not None
@@ -177,7 +177,8 @@ def test_metrics_carry_pressure_and_the_oom_line() -> None:
     lines = [e["text"] for e in events if e["name"] == "mark_victim"]
     assert len(lines) == 1 and OOM_LINE.match(lines[0])
     assert any(e["name"] == "task_exit" and "reason=oom_kill" in e["text"] for e in events)
-    plain = Session("s2", SimRun(load_scenario("default"), 10**9), 0, "default", Settings(), lambda _s: None)
+    plain = LiveSession("s2", SimRun(load_scenario("default"), 10**9), 0, "default", Settings(),
+                        lambda _s: None)
 
     async def plain_go() -> dict[str, Any]:
         await plain._in_thread(lambda: plain.run.advance(1))

@@ -14,7 +14,6 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -45,23 +44,6 @@ class LiveServer:
         return out
 
 
-CHECKOUT = Path(__file__).resolve().parents[2]
-
-
-def serve_checkout_files(app: Any) -> None:
-    """Serve this checkout's page (templates/, static/), not the installed data packages: an editable
-    install maps app.templates and app.static to the checkout it was made from, which need not be
-    this one (a git worktree)."""
-    from fastapi.templating import Jinja2Templates
-    from starlette.staticfiles import StaticFiles
-
-    app.state.templates = Jinja2Templates(directory=str(CHECKOUT / "templates"))
-    static = next(r.app for r in app.routes if getattr(r, "name", None) == "static")
-    assert isinstance(static, StaticFiles)
-    static.directory = CHECKOUT / "static"
-    static.all_directories = [static.directory]
-
-
 @pytest.fixture(scope="session")
 def live_server() -> Iterator[LiveServer]:
     import uvicorn
@@ -71,9 +53,7 @@ def live_server() -> Iterator[LiveServer]:
     from app.settings import Settings
 
     settings = Settings(port=0, max_sessions=64, session_linger_s=2.0)
-    app = create_app(settings)
-    serve_checkout_files(app)
-    config = uvicorn_config(app, "127.0.0.1", 0, settings.max_message_bytes, "warning")
+    config = uvicorn_config(create_app(settings), "127.0.0.1", 0, settings.max_message_bytes, "warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="uvicorn-browser-tests", daemon=True)
     thread.start()
