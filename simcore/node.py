@@ -34,7 +34,7 @@ from simcore.events import Event
 from simcore.owners import KERNEL_PID, Process, Stream
 from simcore.page_alloc import PageAllocator, SlowpathHooks
 from simcore.scenario import NodeSpec, VmSpec
-from simcore.vmstat import new_vm_events
+from simcore.vmevents import new_vm_events
 from simcore.watermarks import calculate_min_free_kbytes, setup_per_zone_lowmem_reserve, setup_per_zone_wmarks
 from simcore.zone import Zone
 

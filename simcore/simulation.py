@@ -9,7 +9,9 @@ counted here; pacing in real time belongs to the app.
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -27,9 +29,10 @@ from simcore.events import ActionApplied, Event
 from simcore.fragmentation import fill_contig_page_info, fragmentation_index
 from simcore.frame import Frame, ScannerFrame, ZoneFrame, pageblock_lenses
 from simcore.host import Subsystem
-from simcore.keyframe import Keyframe
+from simcore.link import make_token
 from simcore.node import Node
 from simcore.scenario import Scenario, ScenarioError, VmSpec, validate_scenario
+from simcore.subsystems import install as install_subsystems
 from simcore.vmstat import node_vmstat
 from simcore.workload import Uniforms, Workload
 
@@ -66,9 +69,7 @@ class Simulation:
 
     def _install_subsystems(self) -> None:
         """Hook the optional kernel subsystems in; each module owns its own wiring."""
-        from simcore import subsystems
-
-        subsystems.install(self)
+        install_subsystems(self)
 
     # ------------------------------------------------------------- the clock
     def step(self) -> None:
@@ -172,10 +173,12 @@ class Simulation:
     # ------------------------------------------------------------- keyframes
     def snapshot(self) -> Keyframe:
         """This simulation as a keyframe (simcore.keyframe): `snapshot().restore()` is a copy whose
-        every later frame equals this one's after the same steps and actions."""
-        from simcore.keyframe import snapshot
-
-        return snapshot(self)
+        every later frame equals this one's after the same steps and actions. Drops the events
+        `new_events()` already handed out (never read again)."""
+        if self._frame_event_start:
+            del self.node.events[: self._frame_event_start]
+            self._frame_event_start = 0
+        return Keyframe(self.tick, pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL))
 
     def adopt_recorded(self, recorded: Scenario) -> None:
         """Follow `recorded`, this run's timeline plus actions recorded at later ticks (a keyframe
@@ -192,8 +195,6 @@ class Simulation:
     # ---------------------------------------------------------------- output
     def share_token(self, at_tick: int | None = None) -> str:
         """The share-link token that rebuilds this run (recorded actions included) at `at_tick`."""
-        from simcore.link import make_token
-
         return make_token(self.recorded, self.tick if at_tick is None else at_tick)
 
     def vmstat(self) -> dict[str, int]:
@@ -258,3 +259,23 @@ class Simulation:
             "allocated_pages": node.allocated_pages,
             "movable_blocks": node.pb_mt.count(MigrateType.MOVABLE),
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Keyframe:
+    """A simulation at the end of tick `tick`, as bytes (theory of operation: simcore.keyframe)."""
+
+    tick: int
+    data: bytes
+
+    @property
+    def nbytes(self) -> int:
+        return len(self.data)
+
+    def restore(self, recorded: Scenario | None = None) -> Simulation:
+        """A new simulation in this keyframe's state; with `recorded`, following that timeline
+        (which must extend the keyframe's with actions after its tick only)."""
+        sim: Simulation = pickle.loads(self.data)
+        if recorded is not None:
+            sim.adopt_recorded(recorded)
+        return sim
