@@ -27,6 +27,7 @@ from simcore.constants import (
     PAGEBLOCK_ORDER,
     ZONE_BY_NAME,
     MigrateType,
+    Mode,
     PageKind,
     ZoneType,
 )
@@ -86,7 +87,7 @@ class Node(PageAllocator):
         self.event_counts: dict[str, int] = {}
         self.listeners: list[Callable[[Event], None]] = []
         self.hooks = SlowpathHooks()
-        self.mode = "modern"
+        self.mode = Mode.MODERN
         self._fill = [[bytes([k]) * (1 << o) for o in range(NR_PAGE_ORDERS)] for k in range(NR_PAGE_KINDS)]
         self._zonelists: dict[int, list[Zone]] = {}
         # per PageKind: (preferred zone, migratetype, highest_zoneidx) for alloc_pages_fast()

@@ -19,6 +19,7 @@ from simcore.constants import (
     PAGE_ALLOC_COSTLY_ORDER,
     PAGEBLOCK_ORDER,
     MigrateType,
+    Mode,
     ZoneType,
 )
 from simcore.events import AllocFail, Event, MmPageAllocExtfrag
@@ -124,7 +125,7 @@ class PageAllocator:
         hooks: SlowpathHooks
         buddy: bytearray
         zones: list[Zone]
-        mode: str
+        mode: Mode
         tick: int
         streams: list[Stream]
         procs: dict[int, Process]
@@ -151,7 +152,7 @@ class PageAllocator:
         """Models `__alloc_pages()`. Returns the head pfn (recorded as an allocation) or -1."""
         ac = self.alloc_context(order, kind, sid)
         flags = ALLOC_WMARK_LOW | ALLOC_KSWAPD
-        if self.mode != "2.6.35" and ac.zonelist[0].ztype == ZoneType.NORMAL:
+        if self.mode == Mode.MODERN and ac.zonelist[0].ztype == ZoneType.NORMAL:
             flags |= ALLOC_NOFRAGMENT
         pfn = self.get_page_from_freelist(ac, flags)
         if pfn < 0:
@@ -265,7 +266,7 @@ class PageAllocator:
         if pfn >= 0:
             return pfn
         nofrag = bool(alloc_flags & ALLOC_NOFRAGMENT)
-        if self.mode == "2.6.35":
+        if self.mode == Mode.V2_6_35:
             pfn, fallback_order, fallback_mt = z.rmqueue_claim(order, mt, False)
             if pfn < 0:
                 pfn, fallback_order, fallback_mt = z.rmqueue_steal(order, mt)

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from simcore.actions import Action, TimelineEntry
-from simcore.constants import CLASS_BY_NAME, MAX_PAGE_ORDER, PAGEBLOCK_NR_PAGES, ZONE_BY_NAME
+from simcore.constants import CLASS_BY_NAME, MAX_PAGE_ORDER, PAGEBLOCK_NR_PAGES, ZONE_BY_NAME, Mode
 from simcore.pressure.spec import PressureSpec
 
 #: 16 GiB of 4 KiB pages: the largest node a scenario may describe.
@@ -163,7 +163,7 @@ class Scenario(_Model):
     seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = 1
     ticks: Annotated[int, Field(ge=0, le=MAX_TICKS, description="default run length")] = 200
     tick_ms: Annotated[int, Field(ge=1, le=1000, description="simulated milliseconds per tick")] = 10
-    mode: Literal["modern", "2.6.35"] = "modern"
+    mode: Mode = Mode.MODERN
     defrag: Literal["compaction", "lumpy", "none"] = "compaction"
     node: NodeSpec = NodeSpec()
     vm: VmSpec = VmSpec()

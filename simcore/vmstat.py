@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from simcore.constants import PAGEBLOCK_NR_PAGES, PageKind
+from simcore.constants import PAGEBLOCK_NR_PAGES, Mode, PageKind
 from simcore.node import Node
 from simcore.vmevents import EVENT_ITEMS, EVENT_ITEMS_2_6_35
 
@@ -87,7 +87,7 @@ def node_vmstat(node: Node) -> dict[str, int]:
     for z in node.zones:
         ev[_PGALLOC_NAME[z.name]] = z.pgalloc
     ev["pgfree"] = node.pgfree
-    names = EVENT_ITEMS_2_6_35 if node.mode == "2.6.35" else EVENT_ITEMS
+    names = EVENT_ITEMS_2_6_35 if node.mode == Mode.V2_6_35 else EVENT_ITEMS
     out = dict(state)
     for n in names:
         if _zone_counter_present(n, node.arch):

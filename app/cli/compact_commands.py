@@ -10,7 +10,7 @@ from app.cli.common import add_scenario_args, buddyinfo_json, load, print_json, 
 from simcore.actions import CompactAction
 from simcore.compaction.control import RESULT_NAMES, CompactResult
 from simcore.compaction.install import Compaction, find
-from simcore.constants import PAGE_ALLOC_COSTLY_ORDER, PAGEBLOCK_ORDER
+from simcore.constants import PAGE_ALLOC_COSTLY_ORDER, PAGEBLOCK_ORDER, Mode
 from simcore.procfs import render
 from simcore.scenario import Scenario, ScenarioError
 from simcore.simulation import Simulation
@@ -27,7 +27,9 @@ def register_compact(sub: Any) -> None:
         "(order -1, sync, skip hints ignored). Prints buddyinfo and counters before and after.",
     )
     add_scenario_args(p)
-    p.add_argument("--mode", choices=("modern", "2.6.35"), help="compaction design (default: the scenario's)")
+    p.add_argument(
+        "--mode", choices=[m.value for m in Mode], help="compaction design (default: the scenario's)"
+    )
     out = p.add_mutually_exclusive_group()
     out.add_argument(
         "--json",

@@ -20,7 +20,7 @@ from simcore.compaction.lumpy import LumpyReclaim
 from simcore.compaction.run import CompactionRun
 from simcore.compaction.suitable import reset_isolation_suitable
 from simcore.compaction.triggers import DirectCompaction, manual_control
-from simcore.constants import PAGEBLOCK_ORDER
+from simcore.constants import PAGEBLOCK_ORDER, Mode
 from simcore.frame import ScannerFrame
 from simcore.page_alloc import AllocContext, KernelHooks
 from simcore.zone import Zone
@@ -41,7 +41,7 @@ class Compaction:
         self.c = Compactor(
             sim.node,
             CompactSettings(
-                old=sc.mode == "2.6.35",
+                mode=sc.mode,
                 migrate_fail_rate=spec.migrate_fail_rate,
                 extfrag_threshold=sc.vm.extfrag_threshold,
                 proactiveness=sc.vm.compaction_proactiveness,
@@ -51,7 +51,7 @@ class Compaction:
         self.direct = DirectCompaction(self.c, spec.direct_async)
         self.lumpy = LumpyReclaim(sim.node)
         self.kcompactd = Kcompactd(self.c, spec.daemon_steps_per_tick, sc.tick_ms, proactive=spec.proactive)
-        self.kcompactd_enabled = spec.kcompactd and sc.mode != "2.6.35"
+        self.kcompactd_enabled = spec.kcompactd and sc.mode == Mode.MODERN
         self.manual_queue: list[Zone] = []
         self.manual: CompactionRun | None = None
         self.last: CompactionRun | None = None
@@ -63,14 +63,14 @@ class Compaction:
         sc = self.sim.scenario
         self.c.set_settings(
             CompactSettings(
-                old=sc.mode == "2.6.35",
+                mode=sc.mode,
                 migrate_fail_rate=self.spec.migrate_fail_rate,
                 extfrag_threshold=sc.vm.extfrag_threshold,
                 proactiveness=sc.vm.compaction_proactiveness,
             )
         )
-        self.kcompactd.proactive = self.spec.proactive and sc.mode != "2.6.35"
-        self.kcompactd_enabled = self.spec.kcompactd and sc.mode != "2.6.35"
+        self.kcompactd.proactive = self.spec.proactive and sc.mode == Mode.MODERN
+        self.kcompactd_enabled = self.spec.kcompactd and sc.mode == Mode.MODERN
 
     # ------------------------------------------------------------------ hooks
     def hook_compact(self, ac: AllocContext, prio: int) -> int:
