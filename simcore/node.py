@@ -81,6 +81,11 @@ class Node(PageAllocator):
         # counters
         self.nr_kind_pages = [0] * NR_PAGE_KINDS
         self.pgfree = 0
+        # allocations by order (`alloc_stats()`): successes of the fast path; requests and
+        # successes of the full `alloc_pages()`
+        self.nr_alloc_fast = [0] * NR_PAGE_ORDERS
+        self.nr_alloc_tried = [0] * NR_PAGE_ORDERS
+        self.nr_alloc_ok = [0] * NR_PAGE_ORDERS
         self.vm_events = new_vm_events()
         self.nr_isolated = [0, 0]  # pages isolated for migration: anon, file
         self.events: list[Event] = []

@@ -58,6 +58,19 @@ class AllocContext(NamedTuple):
     sid: int
 
 
+class AllocStats(NamedTuple):
+    """Allocation requests and successes by order (index = order), counted by the allocator.
+
+    Not kernel counters (the kernel counts pages, in pgalloc_*): what `zonescope compare` reports."""
+
+    attempts: tuple[int, ...]
+    successes: tuple[int, ...]
+
+    def rate(self, lo: int, hi: int = NR_PAGE_ORDERS - 1) -> tuple[int, int]:
+        """(successes, attempts) summed over orders `lo`..`hi`."""
+        return sum(self.successes[lo : hi + 1]), sum(self.attempts[lo : hi + 1])
+
+
 class SlowpathHooks:
     """What the slow path calls into. The defaults model a kernel with no reclaim and no compaction.
 
@@ -134,6 +147,9 @@ class PageAllocator:
         alloc_stream: array[int]
         alloc_index: array[int]
         nr_kind_pages: list[int]
+        nr_alloc_fast: list[int]
+        nr_alloc_tried: list[int]
+        nr_alloc_ok: list[int]
         _fill: list[list[bytes]]
         _preferred: list[tuple[Zone, int, int] | None]
 
@@ -150,6 +166,7 @@ class PageAllocator:
 
     def alloc_pages(self, order: int, kind: int, sid: int) -> int:
         """Models `__alloc_pages()`. Returns the head pfn (recorded as an allocation) or -1."""
+        self.nr_alloc_tried[order] += 1
         ac = self.alloc_context(order, kind, sid)
         flags = ALLOC_WMARK_LOW | ALLOC_KSWAPD
         if self.mode == Mode.MODERN and ac.zonelist[0].ztype == ZoneType.NORMAL:
@@ -161,8 +178,17 @@ class PageAllocator:
                 owner = self.streams[sid].owner
                 self.emit(AllocFail(self.tick, order, CLASS_INFO[kind].gfp, ac.migratetype, owner))
                 return -1
+        self.nr_alloc_ok[order] += 1
         self.commit_alloc(pfn, order, kind, sid)
         return pfn
+
+    def alloc_stats(self) -> AllocStats:
+        """Allocation requests and successes by order since boot, both entry points together."""
+        fast = self.nr_alloc_fast
+        return AllocStats(
+            tuple(f + t for f, t in zip(fast, self.nr_alloc_tried, strict=True)),
+            tuple(f + k for f, k in zip(fast, self.nr_alloc_ok, strict=True)),
+        )
 
     def alloc_fast(self, order: int, kind: int, sid: int) -> int:
         """`alloc_pages()` with the common case first: same result, same state, fewer Python calls."""
@@ -232,6 +258,7 @@ class PageAllocator:
         st.pfns.append(pfn)
         st.nr_pages += n
         self.nr_kind_pages[kind] += n
+        self.nr_alloc_fast[order] += 1
         return pfn
 
     def get_page_from_freelist(self, ac: AllocContext, alloc_flags: int) -> int:
