@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from simcore.frame import Frame
+from simcore import Frame
 
 #: vm_events counters of the compaction chart (static/js/charts.js COUNTERS)
 COUNTERS: Final = (

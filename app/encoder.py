@@ -18,10 +18,16 @@ from typing import Any, Final
 import numpy as np
 
 from app.pressure_view import pressure_event_text
-from simcore.constants import NR_PAGE_KINDS, PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER, PageKind
-from simcore.events import Event
-from simcore.frame import MOBILITY, Frame
-from simcore.trace import format_body
+from simcore import (
+    MOBILITY,
+    NR_PAGE_KINDS,
+    PAGEBLOCK_NR_PAGES,
+    PAGEBLOCK_ORDER,
+    Event,
+    Frame,
+    PageKind,
+    format_body,
+)
 
 MAGIC: Final = b"ZS"
 VERSION: Final = 1
@@ -241,8 +247,7 @@ def metrics_json(body: dict[str, Any], seq: int, extra: dict[str, Any]) -> str:
 
 def hover_info(frame: Frame, pfn: int, zone_names: list[tuple[str, int, int]]) -> dict[str, Any]:
     """What the map shows about the pageblock that holds `pfn` (the `hover` answer)."""
-    from simcore.constants import MIGRATETYPE_NAMES
-    from simcore.frame import SKIP_REASONS
+    from simcore import MIGRATETYPE_NAMES, SKIP_REASONS
 
     if not 0 <= pfn < frame.nr_pages:
         raise ValueError(f"pfn: must be in 0..{frame.nr_pages - 1}, got {pfn}")

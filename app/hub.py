@@ -41,10 +41,7 @@ from app.pressure_view import pressure_part
 from app.session import SimRun
 from app.settings import Settings
 from app.viewer import Published, Viewer, dumps
-from simcore.constants import MIGRATETYPE_NAMES, PageKind
-from simcore.frame import SKIP_REASONS
-from simcore.link import make_token
-from simcore.scenario import Scenario, ScenarioError
+from simcore import MIGRATETYPE_NAMES, SKIP_REASONS, PageKind, Scenario, ScenarioError, make_token
 
 log = logging.getLogger("zonescope.hub")
 EVENT_LOG_KEEP = 4000

@@ -6,9 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
-from simcore.actions import Action
-from simcore.procfs import PROC_FILES
-from simcore.scenario import MAX_TICKS
+from simcore import MAX_TICKS, PROC_FILES, Action
 
 LensName = Literal["migratetype", "free", "largest_order", "mix", "skip", "page_kind"]
 ProcFile = Literal["buddyinfo", "pagetypeinfo", "vmstat", "zoneinfo", "extfrag_index", "unusable_index"]

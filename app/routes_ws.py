@@ -18,8 +18,7 @@ from app.settings import Settings
 from app.sources import resolve
 from app.viewer import Viewer, dumps
 from app.wire import DirectWriter
-from simcore.actions import AllocAction
-from simcore.scenario import ScenarioError
+from simcore import AllocAction, ScenarioError
 
 router = APIRouter()
 POLICY = 1008

@@ -18,7 +18,7 @@ from fastapi import WebSocket
 
 from app.encoder import View, encode_cells, lens_cells, skipped_blocks
 from app.wire import OP_BINARY, OP_TEXT, DirectWriter, ws_frame
-from simcore.frame import Frame
+from simcore import Frame
 
 if TYPE_CHECKING:
     from app.hub import Session
