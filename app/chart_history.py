@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Final
 
 from app.wire_types import HistoryMsg, HistoryZone
-from simcore.frame import Frame
+from simcore import Frame
 
 #: vm_events counters of the compaction chart (static/js/charts.js COUNTERS)
 COUNTERS: Final = (

@@ -20,10 +20,17 @@ import numpy as np
 from app.lenses import LENS_ID, Lens, lens_named
 from app.pressure_view import pressure_event_text
 from app.wire_types import EventInfo, EventsPart, FrameInfo, HoverMsg, MetricsBody, MetricsMsg, ZoneSpan
-from simcore.constants import MIGRATETYPE_NAMES, NR_PAGE_KINDS, PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER, PageKind
-from simcore.events import Event
-from simcore.frame import SKIP_REASONS, Frame
-from simcore.trace import format_body
+from simcore import (
+    MIGRATETYPE_NAMES,
+    NR_PAGE_KINDS,
+    PAGEBLOCK_NR_PAGES,
+    PAGEBLOCK_ORDER,
+    SKIP_REASONS,
+    Event,
+    Frame,
+    PageKind,
+    format_body,
+)
 
 MAGIC: Final = b"ZS"
 VERSION: Final = 1

@@ -18,7 +18,7 @@ import secrets
 from app.live_session import LiveSession
 from app.settings import Settings
 from app.simrun import SimRun
-from simcore.scenario import Scenario
+from simcore import Scenario
 
 log = logging.getLogger("zonescope.hub")
 

@@ -20,8 +20,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from simcore.frame import Frame
-from simcore.keyframe import Keyframe
+from simcore import Frame, Keyframe
 
 #: at most this many extra keyframes are left before a backward seek's target
 EXTRA_MAX = 32

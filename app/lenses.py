@@ -19,8 +19,16 @@ from typing import Final
 
 import numpy as np
 
-from simcore.constants import MIGRATETYPE_NAMES, NR_PAGE_ORDERS, PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER, PageKind
-from simcore.frame import MOBILITY, Frame, SkipReason
+from simcore import (
+    MIGRATETYPE_NAMES,
+    MOBILITY,
+    NR_PAGE_ORDERS,
+    PAGEBLOCK_NR_PAGES,
+    PAGEBLOCK_ORDER,
+    Frame,
+    PageKind,
+    SkipReason,
+)
 
 Values = Callable[[Frame, int, int], np.ndarray]
 

@@ -43,8 +43,7 @@ from app.simrun import SimRun
 from app.viewer import Published, Viewer, dumps
 from app.vocab import vocabularies
 from app.wire_types import EventInfo, HelloMsg, PresetRef, ServerMessage, StatusMsg, ZoneSpan, error_msg
-from simcore.link import make_token
-from simcore.scenario import ScenarioError
+from simcore import ScenarioError, make_token
 
 log = logging.getLogger("zonescope.session")
 Command = tuple[Viewer | None, ClientMessage]

@@ -16,9 +16,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from app.lenses import LENS_NAMES
-from simcore.actions import Action
-from simcore.procfs import PROC_FILES
-from simcore.scenario import MAX_TICKS
+from simcore import MAX_TICKS, PROC_FILES, Action
 
 
 def one_of(names: tuple[str, ...], what: str) -> AfterValidator:

@@ -14,9 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from simcore import Scenario, ScenarioError
-from simcore.link import is_link, link_document
-from simcore.scenario import parse_toml, scenario_from_document
+from simcore import Scenario, ScenarioError, is_link, link_document, parse_toml, scenario_from_document
 
 #: the data package holding the presets
 PRESET_PACKAGE = "app.scenarios"

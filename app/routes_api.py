@@ -10,9 +10,8 @@ from fastapi import Path as PathParam
 from pydantic import BaseModel
 
 from app.settings import Settings
-from app.sources import check_ff, from_preset
-from simcore.link import make_token
-from simcore.scenario import MAX_TICKS, ScenarioError, validate_scenario
+from app.sources import from_preset
+from simcore import ScenarioError, check_tick, check_work, make_token, validate_scenario
 
 router = APIRouter()
 MAX_BODY_BYTES = 262_144
@@ -74,11 +73,8 @@ async def link(request: Request) -> LinkOut:
     at = doc.pop("at_tick", None)
     try:
         sc = validate_scenario(doc)
-        if at is None:
-            at = sc.ticks
-        if not isinstance(at, int) or isinstance(at, bool) or not 0 <= at <= MAX_TICKS:
-            raise ScenarioError(f"at_tick: must be an integer in 0..{MAX_TICKS}")
-        check_ff(sc, at, settings_of(request).max_ff_work)
+        at = check_tick(sc.ticks if at is None else at, "at_tick")
+        check_work(sc, at, settings_of(request).max_ff_work, "at_tick")
         token = make_token(sc, at)
     except ScenarioError as err:
         raise HTTPException(422, str(err)) from None

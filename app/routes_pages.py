@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from app.settings import Settings
 from app.sources import DEFAULT_PRESET, from_link, from_preset
-from simcore.scenario import ScenarioError
+from simcore import ScenarioError
 
 router = APIRouter()
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "

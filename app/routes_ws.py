@@ -20,8 +20,7 @@ from app.sources import resolve
 from app.viewer import Viewer, dumps
 from app.wire import DirectWriter
 from app.wire_types import PresetRef, error_msg
-from simcore.actions import AllocAction
-from simcore.scenario import ScenarioError
+from simcore import AllocAction, ScenarioError
 
 router = APIRouter()
 POLICY = 1008

@@ -22,13 +22,8 @@ from collections.abc import Callable
 from app.chart_history import ChartHistory
 from app.keyframes import KeyframeStore, RunKeyframe
 from app.pressure_view import adopt_memory, memory_at
-from simcore.actions import Action, CompactAction
-from simcore.events import Event
-from simcore.frame import Frame
-from simcore.link import make_token
-from simcore.procfs import render
-from simcore.scenario import Scenario, ScenarioError
-from simcore.simulation import Simulation
+from simcore import Action, CompactAction, Event, Frame, Scenario, Simulation, check_work, make_token
+from simcore import render_proc as render
 
 
 class SimRun:
@@ -99,12 +94,7 @@ class SimRun:
 
     def check_target(self, tick: int) -> None:
         """Refuse a fast-forward / seek beyond the server's work cap."""
-        work = tick * self.sim.scenario.workload.events_per_tick
-        if work > self.max_ff_work:
-            raise ScenarioError(
-                f"tick: {tick} x workload.events_per_tick = {work} exceeds the server's cap "
-                f"of {self.max_ff_work}"
-            )
+        check_work(self.sim.scenario, tick, self.max_ff_work, "tick")
 
     # ------------------------------------------------------------ controls
     def advance(self, ticks: int, budget_s: float | None = None,

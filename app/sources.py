@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.presets import load_scenario, preset_document, preset_names
-from simcore.link import decode_link
-from simcore.scenario import Scenario, ScenarioError
+from simcore import Scenario, ScenarioError, check_work, decode_link
 
 DEFAULT_PRESET = "default"
 
@@ -34,17 +33,9 @@ def from_preset(name: str) -> Source:
     return Source(load_scenario(name), 0, name)
 
 
-def check_ff(scenario: Scenario, at_tick: int, max_ff_work: int) -> None:
-    work = at_tick * scenario.workload.events_per_tick
-    if work > max_ff_work:
-        raise ScenarioError(
-            f"link: at_tick x workload.events_per_tick = {work} exceeds this server's cap of {max_ff_work}"
-        )
-
-
 def from_link(token: str, max_ff_work: int) -> Source:
     scenario, at = decode_link(token)
-    check_ff(scenario, at, max_ff_work)
+    check_work(scenario, at, max_ff_work, "link: at_tick")
     return Source(scenario, at, None)
 
 

@@ -21,7 +21,7 @@ from app.encoder import View, encode_cells, frame_info, lens_cells, skipped_bloc
 from app.lenses import LENS_NAMES
 from app.wire import OP_BINARY, OP_TEXT, DirectWriter, ws_frame
 from app.wire_types import EventInfo, FrameInfo, MetricsBody, ServerMessage
-from simcore.frame import Frame
+from simcore import Frame
 
 if TYPE_CHECKING:
     from app.live_session import LiveSession

@@ -11,15 +11,17 @@ import typing
 
 from app.lenses import LENSES, LensClass, page_kind_name
 from app.wire_types import LensClassInfo, LensInfo, Vocab
-from simcore.actions import AllocAction, ClassName
-from simcore.constants import MIGRATETYPE_NAMES, ZONE_NAMES, PageKind
-from simcore.frame import SkipReason
-from simcore.procfs import PROC_FILES
-from simcore.scenario import Scenario
+from simcore import (
+    DEFRAG_POLICIES,
+    MIGRATETYPE_NAMES,
+    PROC_FILES,
+    ZONE_NAMES,
+    AllocAction,
+    ClassName,
+    PageKind,
+    SkipReason,
+)
 
-# Another engineer is adding `simcore.DEFRAG_POLICIES`; until then the scenario's own field lists them.
-DEFRAG_POLICIES: tuple[str, ...] = typing.get_args(Scenario.model_fields["defrag"].annotation)
-POLICY_LABELS = {"lumpy": "lumpy reclaim (2.6.35)"}
 ALLOC_CLASSES: tuple[str, ...] = typing.get_args(ClassName)
 ALLOC_LABELS = {"huge": "huge (THP)"}
 #: /proc files whose kernel home is debugfs (/sys/kernel/debug/extfrag/): shown by their name alone
@@ -49,7 +51,7 @@ def vocabularies() -> Vocab:
         "migratetypes": list(MIGRATETYPE_NAMES),
         "page_kinds": [page_kind_name(k) for k in PageKind],
         "proc_files": [{"name": f, "label": proc_label(f)} for f in PROC_FILES],
-        "defrag_policies": [{"name": p, "label": POLICY_LABELS.get(p, p)} for p in DEFRAG_POLICIES],
+        "defrag_policies": [{"name": p.name, "label": p.label} for p in DEFRAG_POLICIES.values()],
         "alloc_classes": [{"name": c, "label": ALLOC_LABELS.get(c, c)} for c in ALLOC_CLASSES],
         "alloc_class_default": AllocAction.model_fields["alloc_class"].default,
         "zones": list(ZONE_NAMES.values()),

@@ -1,16 +1,110 @@
-"""zonescope's simulation core: pure, synchronous, seeded; numpy and the standard library only."""
+"""zonescope's simulation core: pure, synchronous, seeded; numpy and the standard library only.
 
-from simcore.constants import MAX_PAGE_ORDER, NR_PAGE_ORDERS, PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER, MigrateType
-from simcore.scenario import Scenario, ScenarioError
-from simcore.simulation import Simulation
+The public names below are the one door into the core: the app and the CLI import `simcore` and
+nothing under it (tests/test_layers.py checks). A `Simulation` runs a `Scenario`; its methods give
+frames, /proc files, keyframes, share tokens, manual compaction and allocation statistics.
+"""
+
+from simcore.actions import (
+    Action,
+    AllocAction,
+    ClassName,
+    CompactAction,
+    FillAction,
+    FreeEveryOtherAction,
+    FreeGroupAction,
+    SetAction,
+)
+from simcore.compaction.install import ManualCompaction, ZoneCompaction
+from simcore.constants import (
+    MAX_PAGE_ORDER,
+    MIGRATETYPE_NAMES,
+    NR_PAGE_KINDS,
+    NR_PAGE_ORDERS,
+    PAGE_ALLOC_COSTLY_ORDER,
+    PAGEBLOCK_NR_PAGES,
+    PAGEBLOCK_ORDER,
+    ZONE_NAMES,
+    MigrateType,
+    Mode,
+    PageKind,
+)
+from simcore.events import Event
+from simcore.frame import MOBILITY, SKIP_REASONS, Frame, ScannerFrame, SkipReason, ZoneFrame
+from simcore.invariants import check as check_invariants
+from simcore.link import decode_link, is_link, link_document, make_token
+from simcore.page_alloc import AllocStats
+from simcore.policies import DEFRAG_POLICIES, DefragPolicy
+from simcore.pressure.report import pressure_json
+from simcore.procfs import PROC_FILES
+from simcore.procfs import render as render_proc
+from simcore.scenario import (
+    MAX_TICKS,
+    MAX_WORK,
+    Scenario,
+    ScenarioError,
+    check_tick,
+    check_work,
+    parse_toml,
+    scenario_from_document,
+    validate_scenario,
+)
+from simcore.simulation import Keyframe, Simulation
+from simcore.subsystems import KNOWN_PROC_FILES
+from simcore.trace import format_body, format_trace
 
 __all__ = [
+    "DEFRAG_POLICIES",
+    "KNOWN_PROC_FILES",
     "MAX_PAGE_ORDER",
+    "MAX_TICKS",
+    "MAX_WORK",
+    "MIGRATETYPE_NAMES",
+    "MOBILITY",
+    "NR_PAGE_KINDS",
     "NR_PAGE_ORDERS",
     "PAGEBLOCK_NR_PAGES",
     "PAGEBLOCK_ORDER",
+    "PAGE_ALLOC_COSTLY_ORDER",
+    "PROC_FILES",
+    "SKIP_REASONS",
+    "ZONE_NAMES",
+    "Action",
+    "AllocAction",
+    "AllocStats",
+    "ClassName",
+    "CompactAction",
+    "DefragPolicy",
+    "Event",
+    "FillAction",
+    "Frame",
+    "FreeEveryOtherAction",
+    "FreeGroupAction",
+    "Keyframe",
+    "ManualCompaction",
     "MigrateType",
+    "Mode",
+    "PageKind",
+    "ScannerFrame",
     "Scenario",
     "ScenarioError",
+    "SetAction",
     "Simulation",
+    "SkipReason",
+    "ZoneCompaction",
+    "ZoneFrame",
+    "check_invariants",
+    "check_tick",
+    "check_work",
+    "decode_link",
+    "format_body",
+    "format_trace",
+    "is_link",
+    "link_document",
+    "make_token",
+    "parse_toml",
+    "pressure_json",
+    "render_proc",
+    "scenario_from_document",
+    "validate_scenario",
 ]

@@ -35,6 +35,7 @@ from simcore.constants import (
     MAX_PAGE_ORDER,
     MIGRATE_PCPTYPES,
     MIGRATE_TYPES,
+    MOVABLE_TABLE,
     NR_PAGE_ORDERS,
     PAGEBLOCK_NR_PAGES,
     PAGEBLOCK_ORDER,
@@ -170,8 +171,6 @@ class FreeArea:
 
     def block_page_counts(self, start_pfn: int) -> tuple[int, int]:
         """free and movable pages of a pageblock (`prep_move_freepages_block` counting)."""
-        from simcore.constants import MOVABLE_TABLE
-
         window = self.kind[start_pfn : start_pfn + PAGEBLOCK_NR_PAGES]
         free_pages = window.count(0)
         movable_pages = window.translate(MOVABLE_TABLE).count(1)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 from typing import Final, NamedTuple
 
 PAGE_SHIFT: Final = 12
@@ -14,6 +14,17 @@ PAGEBLOCK_NR_PAGES: Final = 1 << PAGEBLOCK_ORDER
 PAGE_ALLOC_COSTLY_ORDER: Final = 3
 SWAP_CLUSTER_MAX: Final = 32
 COMPACT_CLUSTER_MAX: Final = SWAP_CLUSTER_MAX
+
+
+class Mode(StrEnum):
+    """Which kernel's design the simulation follows (the scenario's `mode`).
+
+    `modern`: 6.x (ALLOC_NOFRAGMENT, kcompactd, proactive compaction, skip hints, deferral);
+    `2.6.35`: the first compaction (no kcompactd, a different free scanner and counter names).
+    """
+
+    MODERN = "modern"
+    V2_6_35 = "2.6.35"
 
 
 class MigrateType(IntEnum):

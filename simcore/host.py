@@ -3,8 +3,9 @@
 `simcore.subsystems.install(sim)` hands each installer (compaction, pressure) the simulation typed as
 a `Host`, never as `Simulation`: a subsystem reaches the node, the effective scenario, the shared
 uniform stream and the registration points (per-tick objects, action handlers, scanner cursors, the
-skip-reason bytes), and nothing else. This keeps the import graph one-way: `simulation` imports
-`subsystems`, which imports the installers, which import only this module and lower ones.
+skip-reason bytes, the /proc files it adds), and nothing else. This keeps the import graph one-way:
+`simulation` imports `subsystems`, which imports the installers, which import only this module and
+lower ones.
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ if TYPE_CHECKING:
     from simcore.node import Node
     from simcore.scenario import Scenario
     from simcore.workload import Uniforms
+
+
+#: a /proc (or debugfs) file a subsystem adds: the simulation -> the file's text
+ProcRenderer = Callable[["Host"], str]
 
 
 class Subsystem(Protocol):
@@ -42,3 +47,6 @@ class Host(Protocol):
     skip_reason: np.ndarray
     #: the compaction cursors a frame shows
     scanners: Callable[[], tuple[ScannerFrame, ...]]
+    #: file name -> renderer, for the files a subsystem adds beside the node's (`procfs.PROC_FILES`);
+    #: module-level functions or bound methods only (keyframes copy them)
+    proc_files: dict[str, ProcRenderer]

@@ -14,7 +14,9 @@ tests walk every preset's graph with it). numpy views of the page arrays are reb
 on restore (`Compactor.__setstate__`), since a copied view would be a detached array.
 
 Only the events not yet handed out by `Simulation.new_events()` are kept: the node's event log
-before that point is never read again.
+before that point is never read again. `Keyframe` itself is defined beside `Simulation` (which makes
+and restores it, so neither module needs the other's name); this module re-exports it and holds the
+checks that keep the object graph copyable.
 
 A keyframe taken at tick K holds the timeline recorded up to then. Live actions recorded later (at
 ticks after K: one at or before K makes the keyframe stale, and its owner discards it) are adopted
@@ -25,46 +27,14 @@ exactly as a replay of the recorded scenario from tick 0 would.
 from __future__ import annotations
 
 import functools
-import pickle
 import types
 from collections import deque
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from simcore.scenario import Scenario
-    from simcore.simulation import Simulation
+from simcore.simulation import Keyframe
 
-
-@dataclass(frozen=True, slots=True)
-class Keyframe:
-    """A simulation at the end of tick `tick`, as bytes."""
-
-    tick: int
-    data: bytes
-
-    @property
-    def nbytes(self) -> int:
-        return len(self.data)
-
-    def restore(self, recorded: Scenario | None = None) -> Simulation:
-        """A new simulation in this keyframe's state; with `recorded`, following that timeline
-        (which must extend the keyframe's with actions after its tick only)."""
-        sim: Simulation = pickle.loads(self.data)
-        if recorded is not None:
-            sim.adopt_recorded(recorded)
-        return sim
-
-
-def snapshot(sim: Simulation) -> Keyframe:
-    """Save `sim` as a keyframe. Drops the events `new_events()` already handed out (never read again)."""
-    if sim._frame_event_start:
-        del sim.node.events[: sim._frame_event_start]
-        sim._frame_event_start = 0
-    return Keyframe(sim.tick, pickle.dumps(sim, protocol=pickle.HIGHEST_PROTOCOL))
-
+__all__ = ["Keyframe", "unsafe_references"]
 
 _LEAVES = (int, float, complex, str, bytes, bytearray, bool, type(None), type, types.ModuleType, range)
 

@@ -13,7 +13,7 @@ import json
 import zlib
 from typing import Any
 
-from simcore.scenario import MAX_TICKS, MAX_WORK, Scenario, ScenarioError, validate_scenario
+from simcore.scenario import Scenario, ScenarioError, check_tick, check_work, validate_scenario
 
 PREFIX = "z1."
 MAX_TOKEN_CHARS = 32_768
@@ -80,10 +80,6 @@ def decode_link(source: str) -> tuple[Scenario, int]:
     doc = link_document(source)
     at = doc.pop("at_tick", None)
     scenario = validate_scenario(doc)
-    if at is None:
-        at = scenario.ticks
-    if not isinstance(at, int) or isinstance(at, bool) or not 0 <= at <= MAX_TICKS:
-        raise ScenarioError(f"link: at_tick must be an integer in 0..{MAX_TICKS}")
-    if at * scenario.workload.events_per_tick > MAX_WORK:
-        raise ScenarioError(f"link: at_tick x workload.events_per_tick exceeds the cap of {MAX_WORK}")
+    at = check_tick(scenario.ticks if at is None else at, "link: at_tick")
+    check_work(scenario, at, field="link: at_tick")
     return scenario, at

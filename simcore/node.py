@@ -27,6 +27,7 @@ from simcore.constants import (
     PAGEBLOCK_ORDER,
     ZONE_BY_NAME,
     MigrateType,
+    Mode,
     PageKind,
     ZoneType,
 )
@@ -34,7 +35,7 @@ from simcore.events import Event
 from simcore.owners import KERNEL_PID, Process, Stream
 from simcore.page_alloc import PageAllocator, SlowpathHooks
 from simcore.scenario import NodeSpec, VmSpec
-from simcore.vmstat import new_vm_events
+from simcore.vmevents import new_vm_events
 from simcore.watermarks import calculate_min_free_kbytes, setup_per_zone_lowmem_reserve, setup_per_zone_wmarks
 from simcore.zone import Zone
 
@@ -80,13 +81,18 @@ class Node(PageAllocator):
         # counters
         self.nr_kind_pages = [0] * NR_PAGE_KINDS
         self.pgfree = 0
+        # allocations by order (`alloc_stats()`): successes of the fast path; requests and
+        # successes of the full `alloc_pages()`
+        self.nr_alloc_fast = [0] * NR_PAGE_ORDERS
+        self.nr_alloc_tried = [0] * NR_PAGE_ORDERS
+        self.nr_alloc_ok = [0] * NR_PAGE_ORDERS
         self.vm_events = new_vm_events()
         self.nr_isolated = [0, 0]  # pages isolated for migration: anon, file
         self.events: list[Event] = []
         self.event_counts: dict[str, int] = {}
         self.listeners: list[Callable[[Event], None]] = []
         self.hooks = SlowpathHooks()
-        self.mode = "modern"
+        self.mode = Mode.MODERN
         self._fill = [[bytes([k]) * (1 << o) for o in range(NR_PAGE_ORDERS)] for k in range(NR_PAGE_KINDS)]
         self._zonelists: dict[int, list[Zone]] = {}
         # per PageKind: (preferred zone, migratetype, highest_zoneidx) for alloc_pages_fast()

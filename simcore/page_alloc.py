@@ -19,6 +19,7 @@ from simcore.constants import (
     PAGE_ALLOC_COSTLY_ORDER,
     PAGEBLOCK_ORDER,
     MigrateType,
+    Mode,
     ZoneType,
 )
 from simcore.events import AllocFail, Event, MmPageAllocExtfrag
@@ -55,6 +56,19 @@ class AllocContext(NamedTuple):
     highest_zoneidx: int
     zonelist: list[Zone]
     sid: int
+
+
+class AllocStats(NamedTuple):
+    """Allocation requests and successes by order (index = order), counted by the allocator.
+
+    Not kernel counters (the kernel counts pages, in pgalloc_*): what `zonescope compare` reports."""
+
+    attempts: tuple[int, ...]
+    successes: tuple[int, ...]
+
+    def rate(self, lo: int, hi: int = NR_PAGE_ORDERS - 1) -> tuple[int, int]:
+        """(successes, attempts) summed over orders `lo`..`hi`."""
+        return sum(self.successes[lo : hi + 1]), sum(self.attempts[lo : hi + 1])
 
 
 class SlowpathHooks:
@@ -124,7 +138,7 @@ class PageAllocator:
         hooks: SlowpathHooks
         buddy: bytearray
         zones: list[Zone]
-        mode: str
+        mode: Mode
         tick: int
         streams: list[Stream]
         procs: dict[int, Process]
@@ -133,6 +147,9 @@ class PageAllocator:
         alloc_stream: array[int]
         alloc_index: array[int]
         nr_kind_pages: list[int]
+        nr_alloc_fast: list[int]
+        nr_alloc_tried: list[int]
+        nr_alloc_ok: list[int]
         _fill: list[list[bytes]]
         _preferred: list[tuple[Zone, int, int] | None]
 
@@ -149,9 +166,10 @@ class PageAllocator:
 
     def alloc_pages(self, order: int, kind: int, sid: int) -> int:
         """Models `__alloc_pages()`. Returns the head pfn (recorded as an allocation) or -1."""
+        self.nr_alloc_tried[order] += 1
         ac = self.alloc_context(order, kind, sid)
         flags = ALLOC_WMARK_LOW | ALLOC_KSWAPD
-        if self.mode != "2.6.35" and ac.zonelist[0].ztype == ZoneType.NORMAL:
+        if self.mode == Mode.MODERN and ac.zonelist[0].ztype == ZoneType.NORMAL:
             flags |= ALLOC_NOFRAGMENT
         pfn = self.get_page_from_freelist(ac, flags)
         if pfn < 0:
@@ -160,8 +178,17 @@ class PageAllocator:
                 owner = self.streams[sid].owner
                 self.emit(AllocFail(self.tick, order, CLASS_INFO[kind].gfp, ac.migratetype, owner))
                 return -1
+        self.nr_alloc_ok[order] += 1
         self.commit_alloc(pfn, order, kind, sid)
         return pfn
+
+    def alloc_stats(self) -> AllocStats:
+        """Allocation requests and successes by order since boot, both entry points together."""
+        fast = self.nr_alloc_fast
+        return AllocStats(
+            tuple(f + t for f, t in zip(fast, self.nr_alloc_tried, strict=True)),
+            tuple(f + k for f, k in zip(fast, self.nr_alloc_ok, strict=True)),
+        )
 
     def alloc_fast(self, order: int, kind: int, sid: int) -> int:
         """`alloc_pages()` with the common case first: same result, same state, fewer Python calls."""
@@ -231,6 +258,7 @@ class PageAllocator:
         st.pfns.append(pfn)
         st.nr_pages += n
         self.nr_kind_pages[kind] += n
+        self.nr_alloc_fast[order] += 1
         return pfn
 
     def get_page_from_freelist(self, ac: AllocContext, alloc_flags: int) -> int:
@@ -265,7 +293,7 @@ class PageAllocator:
         if pfn >= 0:
             return pfn
         nofrag = bool(alloc_flags & ALLOC_NOFRAGMENT)
-        if self.mode == "2.6.35":
+        if self.mode == Mode.V2_6_35:
             pfn, fallback_order, fallback_mt = z.rmqueue_claim(order, mt, False)
             if pfn < 0:
                 pfn, fallback_order, fallback_mt = z.rmqueue_steal(order, mt)

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
+
 from simcore.constants import (
     MIGRATE_TYPES,
     MIGRATETYPE_NAMES,
     NR_PAGE_ORDERS,
     PAGEBLOCK_NR_PAGES,
     PAGEBLOCK_ORDER,
+    PageKind,
 )
 from simcore.fragmentation import (
     fill_contig_page_info,
@@ -109,10 +112,6 @@ def zoneinfo(node: Node) -> str:
 
 def zone_vmstat(node: Node, zone_idx: int) -> dict[str, int]:
     """Per-zone state counters (zone_page_state) from the page arrays."""
-    import numpy as np
-
-    from simcore.constants import PageKind
-
     z = next(z for z in node.zones if z.idx == zone_idx)
     kind = np.frombuffer(node.kind, dtype=np.uint8)[z.start_pfn : z.end_pfn]
     counts = np.bincount(kind, minlength=256)

@@ -14,7 +14,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from simcore.actions import Action, TimelineEntry
-from simcore.constants import CLASS_BY_NAME, MAX_PAGE_ORDER, PAGEBLOCK_NR_PAGES, ZONE_BY_NAME
+from simcore.constants import CLASS_BY_NAME, MAX_PAGE_ORDER, PAGEBLOCK_NR_PAGES, ZONE_BY_NAME, Mode
+from simcore.policies import DEFAULT_POLICY, check_policy
 from simcore.pressure.spec import PressureSpec
 
 #: 16 GiB of 4 KiB pages: the largest node a scenario may describe.
@@ -163,8 +164,8 @@ class Scenario(_Model):
     seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = 1
     ticks: Annotated[int, Field(ge=0, le=MAX_TICKS, description="default run length")] = 200
     tick_ms: Annotated[int, Field(ge=1, le=1000, description="simulated milliseconds per tick")] = 10
-    mode: Literal["modern", "2.6.35"] = "modern"
-    defrag: Literal["compaction", "lumpy", "none"] = "compaction"
+    mode: Mode = Mode.MODERN
+    defrag: Annotated[str, Field(description="a name of simcore.policies.DEFRAG_POLICIES")] = DEFAULT_POLICY
     node: NodeSpec = NodeSpec()
     vm: VmSpec = VmSpec()
     workload: WorkloadSpec = WorkloadSpec()
@@ -172,14 +173,14 @@ class Scenario(_Model):
     timeline: Annotated[list[TimelineEntry], Field(max_length=MAX_TIMELINE)] = []
     pressure: PressureSpec = PressureSpec()
 
+    @field_validator("defrag")
+    @classmethod
+    def _known_policy(cls, v: str) -> str:
+        return check_policy(v).name
+
     @model_validator(mode="after")
     def _bounded_work(self) -> Scenario:
-        work = self.ticks * self.workload.events_per_tick
-        if work > MAX_WORK:
-            raise ValueError(
-                f"ticks x workload.events_per_tick = {work} exceeds the cap of {MAX_WORK}; "
-                "run fewer ticks or fewer events per tick"
-            )
+        check_work(self, self.ticks)
         for i, entry in enumerate(self.timeline):
             if entry.at > MAX_TICKS:
                 raise ValueError(f"timeline[{i}].at = {entry.at} exceeds {MAX_TICKS}")
@@ -194,6 +195,27 @@ class Scenario(_Model):
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)
+
+
+def check_tick(value: object, field: str) -> int:
+    """`value` as a tick a run may go to (an integer in 0..MAX_TICKS): a link's or a request's
+    ``at_tick``, ``--ticks``. `field` names it in the error."""
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_TICKS:
+        raise ScenarioError(f"{field} must be an integer in 0..{MAX_TICKS} (got {str(value)[:40]})")
+    return value
+
+
+def check_work(scenario: Scenario, ticks: int, cap: int = MAX_WORK, field: str = "ticks") -> None:
+    """The one work-cap check: running `scenario` to tick `ticks` costs ``ticks x
+    workload.events_per_tick`` events, at most `cap` (MAX_WORK for any scenario or link; a server
+    passes its own, smaller cap for fast-forwards). `field` names the tick in the error."""
+    ept = scenario.workload.events_per_tick
+    work = ticks * ept
+    if work > cap:
+        raise ScenarioError(
+            f"{field} x workload.events_per_tick exceeds the work cap "
+            f"(got {ticks} x {ept} = {work}, cap {cap})"
+        )
 
 
 #: pydantic error types that compare a number with a bound: the message gets the value given

@@ -2,14 +2,19 @@
 
 `step()` advances one tick: the workload's events, then every subsystem's `on_tick()` (daemons such
 as kswapd and kcompactd, compaction runs in progress, notifications), then the timeline actions
-scheduled at the new tick. `apply(action)` performs an action now and records it in the scenario's
-timeline, so that `scenario` + seed + tick rebuilds any state by replay (share links). Time is only
-counted here; pacing in real time belongs to the app.
+scheduled at the new tick, then the checkers (`add_checker`). `apply(action)` performs an action now
+and records it in the scenario's timeline, so that `scenario` + seed + tick rebuilds any state by
+replay (share links). Time is only counted here; pacing in real time belongs to the app.
+
+The CLI and the app come in through this class and the names `simcore` exports: `compact_memory()`,
+`alloc_stats()`, `proc()`, `add_checker()`, `frame()`, `snapshot()`, `share_token()`.
 """
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -22,14 +27,20 @@ from simcore.actions import (
     FreeGroupAction,
     SetAction,
 )
+from simcore.compaction.install import ManualCompaction
+from simcore.compaction.install import find as find_compaction
 from simcore.constants import CLASS_BY_NAME, MigrateType
 from simcore.events import ActionApplied, Event
 from simcore.fragmentation import fill_contig_page_info, fragmentation_index
 from simcore.frame import Frame, ScannerFrame, ZoneFrame, pageblock_lenses
-from simcore.host import Subsystem
-from simcore.keyframe import Keyframe
+from simcore.host import ProcRenderer, Subsystem
+from simcore.link import make_token
 from simcore.node import Node
+from simcore.page_alloc import AllocStats
+from simcore.procfs import PROC_FILES, RENDERERS
 from simcore.scenario import Scenario, ScenarioError, VmSpec, validate_scenario
+from simcore.subsystems import SUBSYSTEM_PROC_FILES
+from simcore.subsystems import install as install_subsystems
 from simcore.vmstat import node_vmstat
 from simcore.workload import Uniforms, Workload
 
@@ -50,6 +61,8 @@ class Simulation:
         self.subsystems: list[Subsystem] = []
         self.scanners: Callable[[], tuple[ScannerFrame, ...]] = tuple
         self.skip_reason = np.zeros(self.node.nr_pages >> 9, dtype=np.uint8)
+        self.proc_files: dict[str, ProcRenderer] = {}
+        self.checkers: list[Callable[[Simulation], None]] = []
         self._frame_event_start = 0
         self.handlers: dict[str, Callable[[Action], str]] = {
             "fill": self._do_fill,  # type: ignore[dict-item]
@@ -57,7 +70,6 @@ class Simulation:
             "free_group": self._do_free_group,  # type: ignore[dict-item]
             "alloc": self._do_alloc,  # type: ignore[dict-item]
             "set": self._do_set,  # type: ignore[dict-item]
-            "compact": self._do_compact_unavailable,  # type: ignore[dict-item]
         }
         self._install_subsystems()
         self._timeline_pos = 0
@@ -66,9 +78,7 @@ class Simulation:
 
     def _install_subsystems(self) -> None:
         """Hook the optional kernel subsystems in; each module owns its own wiring."""
-        from simcore import subsystems
-
-        subsystems.install(self)
+        install_subsystems(self)
 
     # ------------------------------------------------------------- the clock
     def step(self) -> None:
@@ -78,6 +88,8 @@ class Simulation:
         for sub in self.subsystems:
             sub.on_tick()
         self._run_timeline()
+        for check in self.checkers:
+            check(self)
 
     def run_until(self, tick: int) -> None:
         while self.tick < tick:
@@ -166,16 +178,54 @@ class Simulation:
         self.workload.events_per_tick = self.scenario.workload.events_per_tick
         self.workload.target = self.scenario.workload.target_occupancy
 
-    def _do_compact_unavailable(self, a: CompactAction) -> str:
-        return "compaction is not available in this build"
+    # ------------------------------------------------------ the CLI's door
+    def compact_memory(self) -> ManualCompaction:
+        """`echo 1 > /proc/sys/vm/compact_memory`: a manual compaction of every zone, to completion.
+
+        Recorded as a `compact` action (links replay it). A scenario that paces manual compaction
+        (`compaction.manual_steps_per_tick`) has the run finished here at once."""
+        comp = find_compaction(self)
+        if comp is None:
+            raise ScenarioError("compact: compaction is not installed in this simulation")
+        return comp.complete_manual(self.apply(CompactAction()))
+
+    def alloc_stats(self) -> AllocStats:
+        """Allocation requests and successes by order since tick 0 (every caller of the allocator)."""
+        return self.node.alloc_stats()
+
+    def add_checker(self, check: Callable[[Simulation], None]) -> None:
+        """Call `check(sim)` at the end of every step (e.g. the invariant checker). A module-level
+        function or a bound method: keyframes copy it."""
+        self.checkers.append(check)
+
+    def proc_names(self) -> tuple[str, ...]:
+        """The /proc and debugfs files this simulation has: the node's, then its subsystems'."""
+        return PROC_FILES + tuple(self.proc_files)
+
+    def proc(self, name: str) -> str:
+        """The text of /proc (or debugfs) file `name`, in the kernel's format."""
+        node_file = RENDERERS.get(name)
+        if node_file is not None:
+            return node_file(self.node)
+        renderer = self.proc_files.get(name)
+        if renderer is None:
+            need = SUBSYSTEM_PROC_FILES.get(name)
+            if need is not None:
+                raise ScenarioError(f"proc: {name} needs {need} in the scenario")
+            raise ScenarioError(
+                f"proc: no file {name[:40]!r} in this simulation; one of {', '.join(self.proc_names())}"
+            )
+        return renderer(self)
 
     # ------------------------------------------------------------- keyframes
     def snapshot(self) -> Keyframe:
         """This simulation as a keyframe (simcore.keyframe): `snapshot().restore()` is a copy whose
-        every later frame equals this one's after the same steps and actions."""
-        from simcore.keyframe import snapshot
-
-        return snapshot(self)
+        every later frame equals this one's after the same steps and actions. Drops the events
+        `new_events()` already handed out (never read again)."""
+        if self._frame_event_start:
+            del self.node.events[: self._frame_event_start]
+            self._frame_event_start = 0
+        return Keyframe(self.tick, pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL))
 
     def adopt_recorded(self, recorded: Scenario) -> None:
         """Follow `recorded`, this run's timeline plus actions recorded at later ticks (a keyframe
@@ -192,8 +242,6 @@ class Simulation:
     # ---------------------------------------------------------------- output
     def share_token(self, at_tick: int | None = None) -> str:
         """The share-link token that rebuilds this run (recorded actions included) at `at_tick`."""
-        from simcore.link import make_token
-
         return make_token(self.recorded, self.tick if at_tick is None else at_tick)
 
     def vmstat(self) -> dict[str, int]:
@@ -258,3 +306,23 @@ class Simulation:
             "allocated_pages": node.allocated_pages,
             "movable_blocks": node.pb_mt.count(MigrateType.MOVABLE),
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Keyframe:
+    """A simulation at the end of tick `tick`, as bytes (theory of operation: simcore.keyframe)."""
+
+    tick: int
+    data: bytes
+
+    @property
+    def nbytes(self) -> int:
+        return len(self.data)
+
+    def restore(self, recorded: Scenario | None = None) -> Simulation:
+        """A new simulation in this keyframe's state; with `recorded`, following that timeline
+        (which must extend the keyframe's with actions after its tick only)."""
+        sim: Simulation = pickle.loads(self.data)
+        if recorded is not None:
+            sim.adopt_recorded(recorded)
+        return sim

@@ -1,18 +1,18 @@
 """/proc/vmstat: the counters zonescope models, with the kernel's names and in the kernel's order.
 
 State items (nr_*) are derived from the node when read; event counters live in `node.vm_events`
-and are bumped by the subsystems that model them (compaction, reclaim, OOM). The order below is
-the order of mm/vmstat.c `vmstat_text[]` (checked against a real 6.x /proc/vmstat in the tests).
+and are bumped by the subsystems that model them (compaction, reclaim, OOM); their names are in
+`simcore.vmevents`. The order is the order of mm/vmstat.c `vmstat_text[]` (checked against a real
+6.x /proc/vmstat in the tests).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
-from simcore.constants import PAGEBLOCK_NR_PAGES, PageKind
-
-if TYPE_CHECKING:
-    from simcore.node import Node
+from simcore.constants import PAGEBLOCK_NR_PAGES, Mode, PageKind
+from simcore.node import Node
+from simcore.vmevents import EVENT_ITEMS, EVENT_ITEMS_2_6_35
 
 STATE_ITEMS: Final = (
     "nr_free_pages",
@@ -36,69 +36,6 @@ STATE_ITEMS: Final = (
     "nr_swapcached",
 )
 
-EVENT_ITEMS: Final = (
-    "pswpin",
-    "pswpout",
-    "pgalloc_dma",
-    "pgalloc_dma32",
-    "pgalloc_normal",
-    "pgalloc_high",
-    "pgalloc_movable",
-    "allocstall_dma",
-    "allocstall_dma32",
-    "allocstall_normal",
-    "allocstall_movable",
-    "pgfree",
-    "pgrefill",
-    "pgsteal_kswapd",
-    "pgsteal_direct",
-    "pgscan_kswapd",
-    "pgscan_direct",
-    "pgscan_anon",
-    "pgscan_file",
-    "pgsteal_anon",
-    "pgsteal_file",
-    "pageoutrun",
-    "drop_pagecache",
-    "drop_slab",
-    "oom_kill",
-    "pgmigrate_success",
-    "pgmigrate_fail",
-    "compact_migrate_scanned",
-    "compact_free_scanned",
-    "compact_isolated",
-    "compact_stall",
-    "compact_fail",
-    "compact_success",
-    "compact_daemon_wake",
-    "compact_daemon_migrate_scanned",
-    "compact_daemon_free_scanned",
-)
-
-#: 2.6.35 names the compaction counters differently (mm/vmstat.c of that release).
-EVENT_ITEMS_2_6_35: Final = (
-    "pgalloc_dma",
-    "pgalloc_dma32",
-    "pgalloc_normal",
-    "pgalloc_high",
-    "pgalloc_movable",
-    "pgfree",
-    "pgrefill",
-    "pgsteal_kswapd",
-    "pgsteal_direct",
-    "pgscan_kswapd",
-    "pgscan_direct",
-    "pageoutrun",
-    "allocstall",
-    "compact_blocks_moved",
-    "compact_pages_moved",
-    "compact_pagemigrate_failed",
-    "compact_stall",
-    "compact_fail",
-    "compact_success",
-    "oom_kill",
-)
-
 _PGALLOC_NAME: Final = {
     "DMA": "pgalloc_dma",
     "DMA32": "pgalloc_dma32",
@@ -117,12 +54,6 @@ def _zone_counter_present(name: str, arch: str) -> bool:
     if not name.startswith(("pgalloc_", "allocstall_")):
         return True
     return not name.endswith(_ABSENT_ZONE_SUFFIX.get(arch, "\0"))
-
-
-def new_vm_events() -> dict[str, int]:
-    names = dict.fromkeys(EVENT_ITEMS, 0)
-    names.update(dict.fromkeys(EVENT_ITEMS_2_6_35, 0))
-    return names
 
 
 def node_vmstat(node: Node) -> dict[str, int]:
@@ -156,7 +87,7 @@ def node_vmstat(node: Node) -> dict[str, int]:
     for z in node.zones:
         ev[_PGALLOC_NAME[z.name]] = z.pgalloc
     ev["pgfree"] = node.pgfree
-    names = EVENT_ITEMS_2_6_35 if node.mode == "2.6.35" else EVENT_ITEMS
+    names = EVENT_ITEMS_2_6_35 if node.mode == Mode.V2_6_35 else EVENT_ITEMS
     out = dict(state)
     for n in names:
         if _zone_counter_present(n, node.arch):

@@ -91,9 +91,16 @@ def test_proc_prints_each_file(capsys: pytest.CaptureFixture[str], name: str) ->
 
 def test_proc_refuses_unknown_file(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
-        main(["proc", "default", "meminfo"])
+        main(["proc", "default", "slabinfo"])
     assert info.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["meminfo", "pressure/memory"])
+def test_proc_subsystem_file_needs_its_subsystem(capsys: pytest.CaptureFixture[str], name: str) -> None:
+    code, out, err = run_cli(capsys, "proc", "default", "--ticks", "2", *SMALL, name)
+    assert code == 2 and out == ""
+    assert err == f"zonescope: error: proc: {name} needs pressure.enabled = true in the scenario\n"
 
 
 def test_link_prints_token_and_path(capsys: pytest.CaptureFixture[str]) -> None:
@@ -161,8 +168,8 @@ def test_each_subcommand_help_explains_every_option(capsys: pytest.CaptureFixtur
         (["run", "no-such-preset"], "not a preset"),
         (["run", "default", "--set", "bogus=1"], "bogus: unknown key"),
         (["run", "default", "--set", "node.zones.0.pages=8388608"], "16 GiB"),
-        (["run", "default", "--ticks", "-1"], "--ticks: must be in 0..1000000"),
-        (["run", "default", "--ticks", "200000"], "exceeds the cap of 200000000"),
+        (["run", "default", "--ticks", "-1"], "--ticks must be an integer in 0..1000000 (got -1)"),
+        (["run", "default", "--ticks", "200000"], "exceeds the work cap (got 200000 x 2000"),
         (["run", "default", "--set", "workload.target_occupancy=2"], "workload.target_occupancy"),
         (["run", "z1.eJzLSM3JyQcABiwCFQ"], "link: "),
         (["run", "z1.AAAA"], "link: "),

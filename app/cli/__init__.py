@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from simcore.scenario import ScenarioError
+from simcore import ScenarioError
 
 Handler = Callable[[argparse.Namespace], int]
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable
 from typing import Any
 
 from app.cli import compact_commands, serve_commands, sim_commands
 
-SubParsers = "argparse._SubParsersAction[argparse.ArgumentParser]"
 Registrar = Callable[[Any], None]
 
 REGISTRY: list[Registrar] = [
@@ -21,4 +19,4 @@ REGISTRY: list[Registrar] = [
     compact_commands.register_compare,
 ]
 
-__all__ = ["REGISTRY", "argparse"]
+__all__ = ["REGISTRY"]

@@ -10,9 +10,7 @@ import time
 from typing import Any
 
 from app.presets import load_scenario
-from simcore.link import decode_link, is_link
-from simcore.scenario import MAX_TICKS, MAX_WORK, Scenario, ScenarioError
-from simcore.simulation import Simulation
+from simcore import MIGRATETYPE_NAMES, Scenario, Simulation, check_tick, check_work, decode_link, is_link
 
 
 def add_scenario_args(p: argparse.ArgumentParser, ticks: bool = True,
@@ -39,14 +37,7 @@ def load(args: argparse.Namespace) -> tuple[Scenario, int]:
     ticks = getattr(args, "ticks", None)
     if ticks is None:
         ticks = link_tick if link_tick is not None else scenario.ticks
-    if not 0 <= ticks <= MAX_TICKS:
-        raise ScenarioError(f"--ticks: must be in 0..{MAX_TICKS}, got {ticks}")
-    work = ticks * scenario.workload.events_per_tick
-    if work > MAX_WORK:
-        raise ScenarioError(
-            f"--ticks: {ticks} ticks x workload.events_per_tick {scenario.workload.events_per_tick} = {work} "
-            f"exceeds the cap of {MAX_WORK}"
-        )
+    check_work(scenario, check_tick(ticks, "--ticks"), field="--ticks")
     return scenario, ticks
 
 
@@ -109,8 +100,6 @@ def buddyinfo_json(sim: Simulation) -> list[dict[str, Any]]:
 
 
 def pageblocks_json(sim: Simulation) -> list[dict[str, Any]]:
-    from simcore.constants import MIGRATETYPE_NAMES
-
     return [{"zone": z.name, **dict(zip(MIGRATETYPE_NAMES, z.block_type_counts(), strict=True))}
             for z in sim.node.zones]
 

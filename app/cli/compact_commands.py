@@ -7,16 +7,17 @@ from collections.abc import Callable
 from typing import Any
 
 from app.cli.common import add_scenario_args, buddyinfo_json, load, print_json, run_to
-from simcore.actions import CompactAction
-from simcore.compaction.control import RESULT_NAMES, CompactResult
-from simcore.compaction.install import Compaction, find
-from simcore.constants import PAGE_ALLOC_COSTLY_ORDER, PAGEBLOCK_ORDER
-from simcore.procfs import render
-from simcore.scenario import Scenario, ScenarioError
-from simcore.simulation import Simulation
-from simcore.trace import format_trace
-
-POLICIES = ("compaction", "lumpy", "none")
+from simcore import (
+    DEFRAG_POLICIES,
+    PAGE_ALLOC_COSTLY_ORDER,
+    PAGEBLOCK_ORDER,
+    Mode,
+    Scenario,
+    ScenarioError,
+    Simulation,
+    format_trace,
+    validate_scenario,
+)
 
 
 def register_compact(sub: Any) -> None:
@@ -27,7 +28,9 @@ def register_compact(sub: Any) -> None:
         "(order -1, sync, skip hints ignored). Prints buddyinfo and counters before and after.",
     )
     add_scenario_args(p)
-    p.add_argument("--mode", choices=("modern", "2.6.35"), help="compaction design (default: the scenario's)")
+    p.add_argument(
+        "--mode", choices=[m.value for m in Mode], help="compaction design (default: the scenario's)"
+    )
     out = p.add_mutually_exclusive_group()
     out.add_argument(
         "--json",
@@ -41,8 +44,6 @@ def register_compact(sub: Any) -> None:
 
 
 def _with(scenario: Scenario, **update: Any) -> Scenario:
-    from simcore.scenario import validate_scenario
-
     doc = scenario.to_dict()
     doc.update(update)
     return validate_scenario(doc)
@@ -52,36 +53,18 @@ def _state(sim: Simulation) -> dict[str, Any]:
     return {"buddyinfo": buddyinfo_json(sim), "vmstat": sim.vmstat()}
 
 
-def _compaction(sim: Simulation) -> Compaction:
-    comp = find(sim)
-    if comp is None:
-        raise ScenarioError("compaction is not installed in this build")
-    return comp
-
-
 def cmd_compact(args: argparse.Namespace) -> int:
     scenario, ticks = load(args)
     if args.mode:
         scenario = _with(scenario, mode=args.mode)
     sim = Simulation(scenario)
     run_to(sim, ticks)
-    comp = _compaction(sim)
     before = _state(sim)
-    before_text = render(sim.node, "buddyinfo")
-    first_event = len(sim.node.events)
+    before_text = sim.proc("buddyinfo")
     sim.new_events()
-    detail = sim.apply(CompactAction())
-    if comp.manual is not None:
-        # the scenario paces manual compaction over ticks (manual_steps_per_tick): finish it now
-        comp.manual_results = []
-        comp.finish_manual()
-        detail = "; ".join(
-            f"{z}: {RESULT_NAMES[r]}, {m} pages migrated, {f} failed" for z, r, m, f in comp.manual_results
-        )
-    events = [ev for ev in sim.node.events[first_event:] if ev.name != "action"]
+    done = sim.compact_memory()
+    events = [ev for ev in sim.new_events() if ev.name != "action"]
     after = _state(sim)
-    results = comp.manual_results
-    overall = max((r for _, r, _, _ in results), default=CompactResult.SKIPPED)
     if args.trace:
         for line in format_trace(events, scenario.tick_ms):
             print(line)
@@ -95,10 +78,10 @@ def cmd_compact(args: argparse.Namespace) -> int:
                 "ticks": sim.tick,
                 "before": before,
                 "after": after,
-                "result": RESULT_NAMES[overall],
+                "result": done.result,
                 "zones": [
-                    {"zone": z, "result": RESULT_NAMES[r], "migrated": m, "failed": f}
-                    for z, r, m, f in results
+                    {"zone": z.zone, "result": z.result, "migrated": z.migrated, "failed": z.failed}
+                    for z in done.zones
                 ],
             }
         )
@@ -107,13 +90,13 @@ def cmd_compact(args: argparse.Namespace) -> int:
     print("  /proc/buddyinfo before:")
     for line in before_text.splitlines():
         print("    " + line)
-    print("  echo 1 > /proc/sys/vm/compact_memory: " + detail)
+    print("  echo 1 > /proc/sys/vm/compact_memory: " + done.detail)
     print("  /proc/buddyinfo after:")
-    for line in render(sim.node, "buddyinfo").splitlines():
+    for line in sim.proc("buddyinfo").splitlines():
         print("    " + line)
     keys = [k for k in after["vmstat"] if k.startswith(("compact_", "pgmigrate_"))]
     print("  " + ", ".join(f"{k} {after['vmstat'][k] - before['vmstat'][k]:+d}" for k in keys))
-    print(f"  result: {RESULT_NAMES[overall]}")
+    print(f"  result: {done.result}")
     return 0
 
 
@@ -121,61 +104,29 @@ def register_compare(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         "compare",
         help="run one seed under several defragmentation policies side by side",
-        description="Run SCENARIO for N ticks once per policy (compaction, lumpy reclaim, none) on the same "
-        "seed, and compare high-order allocation success, pages reclaimed and pages migrated.",
+        description="Run SCENARIO for N ticks once per policy ("
+        + ", ".join(p.label for p in DEFRAG_POLICIES.values())
+        + ") on the same seed, and compare high-order allocation success, pages reclaimed and pages "
+        "migrated.",
     )
     add_scenario_args(p)
     p.add_argument(
         "--policies",
-        default=",".join(POLICIES),
+        default=",".join(DEFRAG_POLICIES),
         metavar="LIST",
-        help="comma-separated subset of compaction,lumpy,none (default: all three)",
+        help=f"comma-separated subset of {','.join(DEFRAG_POLICIES)} (default: all)",
     )
     p.add_argument("--json", action="store_true", help="one JSON object with a row per policy")
     p.set_defaults(handler=cmd_compare)
 
 
-class AllocCounter:
-    """Counts allocation attempts and successes by order, around the node's allocation entry points."""
-
-    def __init__(self, sim: Simulation) -> None:
-        node = sim.node
-        self.attempts = [0] * 11
-        self.successes = [0] * 11
-        fast: Callable[[int, int, int], int] = node.alloc_pages_fast
-        full: Callable[[int, int, int], int] = node.alloc_pages
-        in_full = [False]
-
-        def alloc_pages_fast(order: int, kind: int, sid: int) -> int:
-            pfn = fast(order, kind, sid)
-            if pfn >= 0:
-                self.attempts[order] += 1
-                self.successes[order] += 1
-            return pfn
-
-        def alloc_pages(order: int, kind: int, sid: int) -> int:
-            in_full[0] = True
-            pfn = full(order, kind, sid)
-            in_full[0] = False
-            self.attempts[order] += 1
-            if pfn >= 0:
-                self.successes[order] += 1
-            return pfn
-
-        setattr(node, "alloc_pages_fast", alloc_pages_fast)  # noqa: B010
-        setattr(node, "alloc_pages", alloc_pages)  # noqa: B010
-
-    def rate(self, lo: int, hi: int = 10) -> tuple[int, int]:
-        return sum(self.successes[lo : hi + 1]), sum(self.attempts[lo : hi + 1])
-
-
 def compare_row(scenario: Scenario, policy: str, ticks: int) -> dict[str, Any]:
     sim = Simulation(_with(scenario, defrag=policy))
-    counter = AllocCounter(sim)
     run_to(sim, ticks)
     v = sim.vmstat()
-    ok_costly, tried_costly = counter.rate(PAGE_ALLOC_COSTLY_ORDER + 1)
-    ok_huge, tried_huge = counter.rate(PAGEBLOCK_ORDER)
+    stats = sim.alloc_stats()
+    ok_costly, tried_costly = stats.rate(PAGE_ALLOC_COSTLY_ORDER + 1)
+    ok_huge, tried_huge = stats.rate(PAGEBLOCK_ORDER)
     reclaimed = v.get("pgsteal_direct", 0) + v.get("pgsteal_kswapd", 0)
     migrated = v.get("pgmigrate_success", 0) + v.get("compact_pages_moved", 0)
     counters = {k: x for k, x in v.items() if k.startswith("compact_") or k.startswith("pgmigrate_")}
@@ -199,10 +150,10 @@ def compare_row(scenario: Scenario, policy: str, ticks: int) -> dict[str, Any]:
 def cmd_compare(args: argparse.Namespace) -> int:
     scenario, ticks = load(args)
     policies = [p.strip() for p in args.policies.split(",") if p.strip()]
-    bad = [p for p in policies if p not in POLICIES]
+    bad = [p for p in policies if p not in DEFRAG_POLICIES]
     if bad or not policies:
         raise ScenarioError(
-            f"--policies: unknown {', '.join(bad) or '(empty)'}; choose from {', '.join(POLICIES)}"
+            f"--policies: unknown {', '.join(bad) or '(empty)'}; choose from {', '.join(DEFRAG_POLICIES)}"
         )
     rows = [compare_row(scenario, p, ticks) for p in policies]
     if args.json:

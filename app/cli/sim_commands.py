@@ -15,10 +15,7 @@ from app.cli.common import (
     run_to,
 )
 from app.presets import preset_document, preset_names
-from simcore.link import make_token
-from simcore.pressure.report import pressure_json
-from simcore.procfs import PROC_FILES, render
-from simcore.simulation import Simulation
+from simcore import KNOWN_PROC_FILES, Simulation, check_invariants, make_token, pressure_json
 
 
 def register_run(sub: Any) -> None:
@@ -38,10 +35,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     scenario, ticks = load(args)
     sim = Simulation(scenario)
     if args.check:
-        from simcore.invariants import check
-
-        check(sim.node)
-        sim.subsystems.append(_Checker(sim))
+        _check(sim)
+        sim.add_checker(_check)
     frame_hash = run_hashed(sim, ticks)
     events = dict(sorted(sim.node.event_counts.items()))
     if args.json:
@@ -66,21 +61,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"  free {node.free_pages} pages, allocated {node.allocated_pages}; "
           f"{sim.workload.allocs} allocations, {sim.workload.frees} frees, {sim.workload.failures} failures")
     print("  /proc/buddyinfo:")
-    for line in render(node, "buddyinfo").splitlines():
+    for line in sim.proc("buddyinfo").splitlines():
         print("    " + line)
     print("  events: " + (", ".join(f"{k} {v}" for k, v in events.items()) or "none"))
     print(f"  frame_hash {frame_hash}")
     return 0
 
 
-class _Checker:
-    def __init__(self, sim: Simulation) -> None:
-        self.sim = sim
-
-    def on_tick(self) -> None:
-        from simcore.invariants import check
-
-        check(self.sim.node)
+def _check(sim: Simulation) -> None:
+    """The invariant checker of `run --check`."""
+    check_invariants(sim.node)
 
 
 def register_proc(sub: Any) -> None:
@@ -89,7 +79,10 @@ def register_proc(sub: Any) -> None:
         description="Run SCENARIO for N ticks, then print FILE in the kernel's text format.",
     )
     add_scenario_args(p)
-    p.add_argument("file", metavar="FILE", choices=PROC_FILES, help="one of: " + ", ".join(PROC_FILES))
+    p.add_argument(
+        "file", metavar="FILE", choices=KNOWN_PROC_FILES,
+        help="one of: " + ", ".join(KNOWN_PROC_FILES) + " (a subsystem's files when the scenario has it)",
+    )
     p.set_defaults(handler=cmd_proc)
 
 
@@ -97,7 +90,7 @@ def cmd_proc(args: argparse.Namespace) -> int:
     scenario, ticks = load(args)
     sim = Simulation(scenario)
     run_to(sim, ticks)
-    print(render(sim.node, args.file), end="")
+    print(sim.proc(args.file), end="")
     return 0
 
 

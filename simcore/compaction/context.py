@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from array import array
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass
 from typing import cast
 
 import numpy as np
@@ -15,6 +15,7 @@ from simcore.constants import (
     NR_PAGE_ORDERS,
     PAGEBLOCK_NR_PAGES,
     PAGEBLOCK_ORDER,
+    Mode,
     PageKind,
 )
 from simcore.frame import SkipReason
@@ -44,10 +45,20 @@ WINDOW_BLOCKS = 32
 
 @dataclass(frozen=True, slots=True)
 class CompactSettings:
-    old: bool = False  # the 2.6.35 design
+    """What compaction follows: the kernel design (`mode`), the failure rate and the vm knobs.
+
+    ``old=True`` is shorthand for ``mode=Mode.V2_6_35``.
+    """
+
+    mode: Mode = Mode.MODERN
     migrate_fail_rate: float = 0.0
     extfrag_threshold: int = 500
     proactiveness: int = 20
+    old: InitVar[bool] = False
+
+    def __post_init__(self, old: bool) -> None:
+        if old:
+            object.__setattr__(self, "mode", Mode.V2_6_35)
 
 
 class Compactor:
@@ -56,7 +67,8 @@ class Compactor:
     def __init__(self, node: Node, settings: CompactSettings, skip_reason: np.ndarray) -> None:
         self.node = node
         self.settings = settings
-        self.old = settings.old  # the 2.6.35 design
+        #: `settings.mode` is 2.6.35: a plain bool for the scanners' hot loops
+        self.old = settings.mode == Mode.V2_6_35
         self.skip_reason = skip_reason
         self.kindv = np.frombuffer(node.kind, dtype=np.uint8)
         self.buddyv = np.frombuffer(node.buddy, dtype=np.uint8)
@@ -128,7 +140,7 @@ class Compactor:
 
     def set_settings(self, settings: CompactSettings) -> None:
         self.settings = settings
-        self.old = settings.old
+        self.old = settings.mode == Mode.V2_6_35
 
     def note_migrate_block(self, block_start: int, reason: int = 0) -> None:
         if not self.trail_migrate or self.trail_migrate[-1] != block_start:

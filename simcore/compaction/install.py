@@ -1,15 +1,15 @@
 """Wiring compaction (or lumpy reclaim) into a Simulation: hooks, the compact action, scanners, on_tick.
 
-defrag = "compaction": direct compaction in the slow path, kcompactd (woken when kswapd is woken for
-a high order, or on a boosted watermark) and proactive compaction (modern mode), manual compaction
-through the `compact` action. defrag = "lumpy": the slow path's compaction step does lumpy reclaim
-instead, and manual compaction is still available (as /proc/sys/vm/compact_memory would be).
-defrag = "none": no defragmentation in the slow path; manual compaction only.
+The scenario's defrag policy (simcore.policies) chooses the slow path's compaction step: direct
+compaction (`SlowpathStep.COMPACT`, with kcompactd, woken when kswapd is woken for a high order or on
+a boosted watermark, and proactive compaction in modern mode), lumpy reclaim, or nothing. Manual
+compaction (the `compact` action, /proc/sys/vm/compact_memory) is available under every policy.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from simcore.actions import CompactAction
@@ -20,13 +20,34 @@ from simcore.compaction.lumpy import LumpyReclaim
 from simcore.compaction.run import CompactionRun
 from simcore.compaction.suitable import reset_isolation_suitable
 from simcore.compaction.triggers import DirectCompaction, manual_control
-from simcore.constants import PAGEBLOCK_ORDER
+from simcore.constants import PAGEBLOCK_ORDER, Mode
 from simcore.frame import ScannerFrame
 from simcore.page_alloc import AllocContext, KernelHooks
+from simcore.policies import DEFRAG_POLICIES, DefragPolicy, SlowpathStep
 from simcore.zone import Zone
 
 if TYPE_CHECKING:
     from simcore.host import Host
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneCompaction:
+    """How a manual compaction of one zone ended."""
+
+    zone: str
+    #: the trace name of its `CompactResult` ("complete", "success", ...)
+    result: str
+    migrated: int
+    failed: int
+
+
+@dataclass(frozen=True, slots=True)
+class ManualCompaction:
+    """What `Simulation.compact_memory()` did: a summary line, the worst result, the zones."""
+
+    detail: str
+    result: str
+    zones: tuple[ZoneCompaction, ...]
 
 
 class Compaction:
@@ -41,7 +62,7 @@ class Compaction:
         self.c = Compactor(
             sim.node,
             CompactSettings(
-                old=sc.mode == "2.6.35",
+                mode=sc.mode,
                 migrate_fail_rate=spec.migrate_fail_rate,
                 extfrag_threshold=sc.vm.extfrag_threshold,
                 proactiveness=sc.vm.compaction_proactiveness,
@@ -51,7 +72,7 @@ class Compaction:
         self.direct = DirectCompaction(self.c, spec.direct_async)
         self.lumpy = LumpyReclaim(sim.node)
         self.kcompactd = Kcompactd(self.c, spec.daemon_steps_per_tick, sc.tick_ms, proactive=spec.proactive)
-        self.kcompactd_enabled = spec.kcompactd and sc.mode != "2.6.35"
+        self.kcompactd_enabled = spec.kcompactd and sc.mode == Mode.MODERN
         self.manual_queue: list[Zone] = []
         self.manual: CompactionRun | None = None
         self.last: CompactionRun | None = None
@@ -63,38 +84,43 @@ class Compaction:
         sc = self.sim.scenario
         self.c.set_settings(
             CompactSettings(
-                old=sc.mode == "2.6.35",
+                mode=sc.mode,
                 migrate_fail_rate=self.spec.migrate_fail_rate,
                 extfrag_threshold=sc.vm.extfrag_threshold,
                 proactiveness=sc.vm.compaction_proactiveness,
             )
         )
-        self.kcompactd.proactive = self.spec.proactive and sc.mode != "2.6.35"
-        self.kcompactd_enabled = self.spec.kcompactd and sc.mode != "2.6.35"
+        self.kcompactd.proactive = self.spec.proactive and sc.mode == Mode.MODERN
+        self.kcompactd_enabled = self.spec.kcompactd and sc.mode == Mode.MODERN
+
+    @property
+    def policy(self) -> DefragPolicy:
+        """The effective defrag policy (a `set defrag` action changes it)."""
+        return DEFRAG_POLICIES[self.sim.scenario.defrag]
 
     # ------------------------------------------------------------------ hooks
     def hook_compact(self, ac: AllocContext, prio: int) -> int:
         self.refresh()
-        defrag = self.sim.scenario.defrag
-        if defrag == "compaction":
+        step = self.policy.slowpath
+        if step is SlowpathStep.COMPACT:
             self.c.new_epoch()
             pfn = self.direct.compact(ac, prio)
             if self.direct.last_run is not None:
                 self.last = self.direct.last_run
             return pfn
-        if defrag == "lumpy":
+        if step is SlowpathStep.LUMPY:
             return self.lumpy.compact(ac, prio)
         return -1
 
     def hook_retry(self, ac: AllocContext, retries: int) -> bool:
-        return self.sim.scenario.defrag == "compaction" and self.direct.retry(ac, retries)
+        return self.policy.slowpath is SlowpathStep.COMPACT and self.direct.retry(ac, retries)
 
     def kswapd_woken(self, ac: AllocContext) -> None:
-        if ac.order > 0 and self.kcompactd_enabled and self.sim.scenario.defrag == "compaction":
+        if ac.order > 0 and self.kcompactd_enabled and self.policy.background:
             self.kcompactd.kswapd_woken(ac.order, ac.highest_zoneidx)
 
     def boosted(self, zone: Zone) -> None:
-        if self.kcompactd_enabled and self.sim.scenario.defrag == "compaction":
+        if self.kcompactd_enabled and self.policy.background:
             self.kcompactd.kswapd_woken(PAGEBLOCK_ORDER, self.node.zones[-1].idx)
 
     # ----------------------------------------------------------------- manual
@@ -125,6 +151,21 @@ class Compaction:
             f"{name}: {RESULT_NAMES[r]}, {m} pages migrated, {f} failed"
             for name, r, m, f in self.manual_results
         )
+
+    def complete_manual(self, detail: str) -> ManualCompaction:
+        """After a `compact` action: run it to the end if the scenario paces manual compaction
+        (`manual_steps_per_tick`), and report it (`detail` is the action's summary when unpaced)."""
+        if self.manual is not None:
+            self.manual_results = []
+            self.finish_manual()
+            detail = "; ".join(
+                f"{z}: {RESULT_NAMES[r]}, {m} pages migrated, {f} failed"
+                for z, r, m, f in self.manual_results
+            )
+        results = self.manual_results
+        overall = max((r for _, r, _, _ in results), default=CompactResult.SKIPPED)
+        zones = tuple(ZoneCompaction(z, RESULT_NAMES[r], m, f) for z, r, m, f in results)
+        return ManualCompaction(detail, RESULT_NAMES[overall], zones)
 
     def finish_manual(self) -> None:
         """Run the manual compaction in progress (and the zones queued after it) to the end."""
@@ -177,7 +218,7 @@ class Compaction:
                     break
                 self._manual_done(run)
                 run = self.manual if self._start_manual() else None
-        if self.kcompactd_enabled and self.sim.scenario.defrag == "compaction":
+        if self.kcompactd_enabled and self.policy.background:
             self.kcompactd.on_tick()
             if self.kcompactd.run is not None:
                 self.last = self.kcompactd.run

@@ -25,6 +25,7 @@ from simcore.pressure.notify.vmpressure import Vmpressure
 from simcore.pressure.oom import OomKiller
 from simcore.pressure.overcommit import Overcommit
 from simcore.pressure.processes import Task, TaskTable
+from simcore.pressure.procfiles import register as register_proc_files
 from simcore.pressure.reclaim import Reclaimer
 from simcore.pressure.spec import (
     DropCachesAction,
@@ -285,3 +286,4 @@ def install(sim: Host) -> None:
     }
     sim.handlers.update(handlers)
     sim.subsystems.append(hub)
+    register_proc_files(sim, hub)
