@@ -16,7 +16,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from app.lenses import LENS_NAMES
-from simcore import MAX_TICKS, PROC_FILES, Action
+from simcore import KNOWN_PROC_FILES, MAX_TICKS, Action
 
 
 def one_of(names: tuple[str, ...], what: str) -> AfterValidator:
@@ -32,7 +32,7 @@ def one_of(names: tuple[str, ...], what: str) -> AfterValidator:
 
 
 LensName = Annotated[str, one_of(LENS_NAMES, "lens")]
-ProcFile = Annotated[str, one_of(PROC_FILES, "file")]
+ProcFile = Annotated[str, one_of(KNOWN_PROC_FILES, "file")]
 Pfn = Annotated[int, Field(ge=0, le=1 << 32)]
 
 

@@ -23,7 +23,6 @@ from app.chart_history import ChartHistory
 from app.keyframes import KeyframeStore, RunKeyframe
 from app.pressure_view import adopt_memory, memory_at
 from simcore import Action, CompactAction, Event, Frame, Scenario, Simulation, check_work, make_token
-from simcore import render_proc as render
 
 
 class SimRun:
@@ -90,7 +89,7 @@ class SimRun:
         return evs
 
     def proc(self, file: str) -> str:
-        return render(self.sim.node, file)
+        return self.sim.proc(file)
 
     def check_target(self, tick: int) -> None:
         """Refuse a fast-forward / seek beyond the server's work cap."""

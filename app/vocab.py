@@ -13,8 +13,8 @@ from app.lenses import LENSES, LensClass, page_kind_name
 from app.wire_types import LensClassInfo, LensInfo, Vocab
 from simcore import (
     DEFRAG_POLICIES,
+    KNOWN_PROC_FILES,
     MIGRATETYPE_NAMES,
-    PROC_FILES,
     ZONE_NAMES,
     AllocAction,
     ClassName,
@@ -50,7 +50,7 @@ def vocabularies() -> Vocab:
         "skip_reasons": [{"code": int(r), "name": r.name, "label": r.label} for r in SkipReason],
         "migratetypes": list(MIGRATETYPE_NAMES),
         "page_kinds": [page_kind_name(k) for k in PageKind],
-        "proc_files": [{"name": f, "label": proc_label(f)} for f in PROC_FILES],
+        "proc_files": [{"name": f, "label": proc_label(f)} for f in KNOWN_PROC_FILES],
         "defrag_policies": [{"name": p.name, "label": p.label} for p in DEFRAG_POLICIES.values()],
         "alloc_classes": [{"name": c, "label": ALLOC_LABELS.get(c, c)} for c in ALLOC_CLASSES],
         "alloc_class_default": AllocAction.model_fields["alloc_class"].default,

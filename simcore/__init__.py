@@ -37,7 +37,6 @@ from simcore.page_alloc import AllocStats
 from simcore.policies import DEFRAG_POLICIES, DefragPolicy
 from simcore.pressure.report import pressure_json
 from simcore.procfs import PROC_FILES
-from simcore.procfs import render as render_proc
 from simcore.scenario import (
     MAX_TICKS,
     MAX_WORK,
@@ -104,7 +103,6 @@ __all__ = [
     "make_token",
     "parse_toml",
     "pressure_json",
-    "render_proc",
     "scenario_from_document",
     "validate_scenario",
 ]

@@ -18,9 +18,9 @@ from app.messages import MessageError, parse_message
 from app.settings import Settings
 from app.simrun import SimRun
 from app.vocab import vocabularies
+from simcore import KNOWN_PROC_FILES, PROC_FILES, ScenarioError
 from simcore.constants import MIGRATETYPE_NAMES, PageKind
 from simcore.frame import SKIP_REASONS, Frame, SkipReason
-from simcore.procfs import PROC_FILES
 from simcore.scenario import validate_scenario
 from simcore.simulation import Simulation
 
@@ -68,7 +68,8 @@ def test_vocabularies_come_from_their_sources() -> None:
     assert [(r["code"], r["label"]) for r in v["skip_reasons"]] == list(enumerate(SKIP_REASONS))
     assert v["migratetypes"] == list(MIGRATETYPE_NAMES)
     assert v["page_kinds"] == [k.name.lower() for k in PageKind]
-    assert [f["name"] for f in v["proc_files"]] == list(PROC_FILES)
+    assert [f["name"] for f in v["proc_files"]] == list(KNOWN_PROC_FILES)
+    assert set(PROC_FILES) < set(KNOWN_PROC_FILES)  # the node's files, then the subsystems' (meminfo...)
     assert {p["name"] for p in v["defrag_policies"]} == {"compaction", "lumpy", "none"}
     assert v["alloc_class_default"] in {c["name"] for c in v["alloc_classes"]}
 
@@ -76,7 +77,7 @@ def test_vocabularies_come_from_their_sources() -> None:
 def test_messages_accept_exactly_the_registered_lenses_and_proc_files() -> None:
     for name in LENS_NAMES:
         assert parse_message({"type": "lens", "lens": name})
-    for file in PROC_FILES:
+    for file in KNOWN_PROC_FILES:
         assert parse_message({"type": "proc", "file": file})
     for bad, needle in (({"type": "lens", "lens": "colour"}, "lens.lens: unknown lens (got 'colour'"),
                         ({"type": "proc", "file": "meminfo2"}, "proc.file: unknown file (got 'meminfo2'")):
@@ -107,3 +108,10 @@ def test_the_page_keeps_no_copy_of_the_vocabularies() -> None:
             quoted = re.findall(rf'["\']{re.escape(word)}["\']', text)
             assert not quoted, (name, word)
         assert not re.search(r"\[1-\d\]", text), name  # lens keys from hello, not a fixed range
+
+
+def test_proc_of_a_subsystem_file_without_the_subsystem_is_one_clear_error() -> None:
+    run = SimRun(validate_scenario(TINY), 10**9)
+    assert "meminfo" not in run.sim.proc_names()
+    with pytest.raises(ScenarioError, match=re.escape("proc: meminfo needs pressure.enabled = true")):
+        run.proc("meminfo")

@@ -160,7 +160,8 @@ def test_checkers_run_after_each_step_and_survive_keyframes() -> None:
 
 # ------------------------------------------------------------------- /proc
 def test_proc_node_files_are_the_procfs_renderers() -> None:
-    from simcore import PROC_FILES, render_proc
+    from simcore import PROC_FILES
+    from simcore.procfs import render as render_proc
 
     sim = small()
     sim.run_until(3)
