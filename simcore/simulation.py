@@ -29,6 +29,7 @@ from simcore.frame import Frame, ScannerFrame, ZoneFrame, pageblock_lenses
 from simcore.host import Subsystem
 from simcore.keyframe import Keyframe
 from simcore.node import Node
+from simcore.pressure.summary import pressure_frame_of
 from simcore.scenario import Scenario, ScenarioError, VmSpec, validate_scenario
 from simcore.vmstat import node_vmstat
 from simcore.workload import Uniforms, Workload
@@ -248,6 +249,7 @@ class Simulation:
             pb_reclaimable=lenses["pb_reclaimable"],
             pb_unmovable=lenses["pb_unmovable"],
             pb_largest_order=lenses["pb_largest_order"],
+            pressure=pressure_frame_of(self),
         )
 
     def summary(self) -> dict[str, object]:

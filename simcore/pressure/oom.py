@@ -11,6 +11,7 @@ marked and killed; it stops allocating at once and its memory is released when t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from simcore.constants import PageKind
 from simcore.owners import KERNEL_PID
@@ -51,7 +52,7 @@ class OomKiller:
         self.victims: list[Victim] = []
         self.balloon_sid = -1
         self.notifier_freed = 0
-        self.kills: list[dict[str, object]] = []
+        self.kills: list[dict[str, Any]] = []  # the OomKill fields of each kill (as JSON)
         if self.spec.notifier_pages:
             node = self.node
             st = node.stream(KERNEL_PID, "virtio_balloon", PageKind.KERNEL)
