@@ -51,7 +51,8 @@ EVENT_LEVELS = ["pressure.notify.vmpressure.enabled=true", "pressure.notify.mem_
 
 @pytest.mark.parametrize("preset,tick,overrides", [
     ("oom-score-adj", 300, EVENT_LEVELS), ("embedded-about-to-oom", 400, [])])
-def test_restored_keyframe_shows_same_pressure_levels_as_replay(preset: str, tick: int, overrides: list[str]) -> None:
+def test_restored_keyframe_shows_same_pressure_levels_as_replay(
+        preset: str, tick: int, overrides: list[str]) -> None:
     """A simulation restored from a keyframe shows the levels, marks and notifications a replay to
     that tick shows, then and after more ticks."""
     run = Simulation(load_scenario(preset, overrides))
@@ -87,11 +88,12 @@ def test_report_and_panel_share_the_process_table(preset: str) -> None:
         by_pid = {r["pid"]: r for r in report["processes"]}
         for row in frame.processes:
             rep = by_pid[row.pid]
-            assert (row.comm, row.state, row.generation, row.oom_score_adj, row.swap, row.badness) == (
-                rep["comm"], rep["state"], rep["generation"], rep["oom_score_adj"], rep["swap"], rep["badness"])
+            cols = ("comm", "state", "generation", "oom_score_adj", "swap", "badness")
+            assert tuple(getattr(row, c) for c in cols) == tuple(rep[c] for c in cols)
             assert row.rss == rep["anon_rss"] + rep["file"]
         shown = pressure_part(frame)["pressure"]
-        assert [p["points"] for p in shown["processes"]] == [by_pid[r.pid]["badness"] for r in frame.processes]
+        points = [by_pid[r.pid]["badness"] for r in frame.processes]
+        assert [p["points"] for p in shown["processes"]] == points
         oc = report["overcommit"]
         assert (shown["overcommit"]["refused"], shown["overcommit"]["wasted_pages"]) == (
             oc["refused"], oc["wasted_pages"])
