@@ -133,5 +133,5 @@ def test_pressure_package_has_no_import_circle() -> None:
 
 
 def test_pressure_view_reads_no_pressure_internals() -> None:
-    """app/pressure_view.py formats the frame: it imports simcore.pressure's package names only."""
-    assert _imports(ROOT / "app" / "pressure_view.py") == {"simcore.pressure"}
+    """app/pressure_view.py formats the frame: of simcore.pressure it imports the package's names only."""
+    assert _imports(ROOT / "app" / "pressure_view.py") <= {"simcore.pressure"}
