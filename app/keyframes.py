@@ -39,7 +39,6 @@ class RunKeyframe:
     frame: Frame
     hasher: hashlib.blake2b  # the chain after this tick's frame
     hash_before: hashlib.blake2b  # the chain before it (a live action at this tick recomputes the last link)
-    view: object = None  # what the pressure panel remembered at this tick (app/pressure_view.py)
 
     @property
     def tick(self) -> int:

@@ -170,7 +170,7 @@ class LiveSession:
         new = run.take_events()
         lost = max(0, len(new) - EVENT_LOG_KEEP // 2)  # a burst: only the newest are kept as text
         events = [event_json(e) for e in new[lost:]]
-        body = with_pressure(metrics_body(frame), pressure_part(run.sim, new))
+        body = with_pressure(metrics_body(frame), pressure_part(frame.pressure))
         pub = Published(seq, frame, wall_ms(), run.frame_hash, "/s/" + run.share_token(), 0, 0,
                         body, self.settings.per_page_max_pages, events, lost)
         for lens, view in keys:

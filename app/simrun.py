@@ -21,7 +21,6 @@ from collections.abc import Callable
 
 from app.chart_history import ChartHistory
 from app.keyframes import KeyframeStore, RunKeyframe
-from app.pressure_view import adopt_memory, memory_at
 from simcore import Action, CompactAction, Event, Frame, Scenario, Simulation, check_work, make_token
 
 
@@ -49,7 +48,7 @@ class SimRun:
         lo, hi = self._extra_span
         extra = lo < tick <= hi
         if extra or self.keyframes.wants(tick):
-            self.keyframes.add(self._keyframe(self.pending_events), extra)
+            self.keyframes.add(self._keyframe(), extra)
 
     def _take_frame(self) -> None:
         frame = self.sim.frame()
@@ -59,14 +58,12 @@ class SimRun:
         self.pending_events.extend(frame.events)
         self.history.record(frame)
 
-    def _keyframe(self, unpublished: list[Event]) -> RunKeyframe:
-        return RunKeyframe(self.sim.snapshot(), self.frame, self._hasher.copy(), self._hash_before.copy(),
-                           memory_at(self.sim, unpublished))
+    def _keyframe(self) -> RunKeyframe:
+        return RunKeyframe(self.sim.snapshot(), self.frame, self._hasher.copy(), self._hash_before.copy())
 
     def _restore(self, kf: RunKeyframe) -> None:
         self.pending_events = []
         self.sim = kf.sim.restore(self.sim.recorded)
-        adopt_memory(self.sim, kf.view)  # type: ignore[arg-type]
         self.frame = kf.frame
         self.history.record(kf.frame)
         self._hasher = kf.hasher.copy()
@@ -163,7 +160,7 @@ class SimRun:
     def keep_extra(self) -> None:
         """Keep this tick as an extra keyframe (before a single step: stepping back is a restore)."""
         if self.keyframes.cap_bytes > 0 and not self.keyframes.has(self.sim.tick):
-            self.keyframes.add(self._keyframe(self.pending_events), extra=True)
+            self.keyframes.add(self._keyframe(), extra=True)
 
     def prefill_back(self) -> None:
         """Paused: leave extra keyframes at the ticks just before this one, as a backward seek does,
@@ -172,7 +169,7 @@ class SimRun:
         behind = self.keyframes.at_or_before(now - 1)
         if behind is None or behind.tick == now - 1 or not self.keyframes.extra_room(behind.nbytes):
             return  # nothing to start from, nothing to do, or no room for extras (a huge node)
-        head = self._keyframe([])
+        head = self._keyframe()
         pending = self.pending_events
         self.history.frozen = True  # the charts' history stays as it is: the run comes back here
         try:

@@ -35,6 +35,20 @@ from simcore.invariants import check as check_invariants
 from simcore.link import decode_link, is_link, link_document, make_token
 from simcore.page_alloc import AllocStats
 from simcore.policies import DEFRAG_POLICIES, DefragPolicy
+from simcore.pressure import (
+    Heard,
+    LowmemLevel,
+    MarkVictim,
+    OomFail,
+    PressureFrame,
+    PressureHistory,
+    PressureLevels,
+    PressureNotify,
+    ProcessRow,
+    PsiAverages,
+    ThresholdLevel,
+    VmEnoughMemoryFail,
+)
 from simcore.pressure.report import pressure_json
 from simcore.procfs import PROC_FILES
 from simcore.scenario import (
@@ -79,17 +93,29 @@ __all__ = [
     "Frame",
     "FreeEveryOtherAction",
     "FreeGroupAction",
+    "Heard",
     "Keyframe",
+    "LowmemLevel",
     "ManualCompaction",
+    "MarkVictim",
     "MigrateType",
     "Mode",
+    "OomFail",
     "PageKind",
+    "PressureFrame",
+    "PressureHistory",
+    "PressureLevels",
+    "PressureNotify",
+    "ProcessRow",
+    "PsiAverages",
     "ScannerFrame",
     "Scenario",
     "ScenarioError",
     "SetAction",
     "Simulation",
     "SkipReason",
+    "ThresholdLevel",
+    "VmEnoughMemoryFail",
     "ZoneCompaction",
     "ZoneFrame",
     "check_invariants",

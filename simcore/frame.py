@@ -2,20 +2,22 @@
 
 A frame is the simulation's visible state at a tick: per-pageblock lens arrays over the whole node,
 the per-page kind bytes, per-zone free-list tables and watermarks, the compaction scanners, the
-vmstat counters, and the events since the previous frame. Nothing downstream recomputes
+vmstat counters, the events since the previous frame, and the pressure subsystem's own frame
+(simcore/pressure/frame.py; left out of `digest()`, which predates it). Nothing downstream recomputes
 simulation state; it only selects and encodes.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import IntEnum
 
 import numpy as np
 
 from simcore.constants import CLASS_INFO, NR_PAGE_KINDS, PAGEBLOCK_NR_PAGES, MigrateType, PageKind
 from simcore.events import Event
+from simcore.pressure.frame import PressureFrame
 
 #: mobility of each PageKind for the "mix" lens: 0 free, 1 movable, 2 reclaimable, 3 unmovable, 4 other
 MOBILITY = np.zeros(256, dtype=np.uint8)
@@ -105,7 +107,8 @@ class Frame:
     vmstat: dict[str, int]
     scanners: tuple[ScannerFrame, ...] = ()
     events: tuple[Event, ...] = ()
-    extra: dict[str, float] = field(default_factory=dict)
+    #: the pressure subsystem's panel data (None without `[pressure]`); not part of `digest()`
+    pressure: PressureFrame | None = None
 
     def digest(self) -> bytes:
         """A digest of the frame's content (arrays, tables, counters, events)."""

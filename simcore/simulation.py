@@ -37,6 +37,7 @@ from simcore.host import ProcRenderer, Subsystem
 from simcore.link import make_token
 from simcore.node import Node
 from simcore.page_alloc import AllocStats
+from simcore.pressure.summary import pressure_frame_of
 from simcore.procfs import PROC_FILES, RENDERERS
 from simcore.scenario import Scenario, ScenarioError, VmSpec, validate_scenario
 from simcore.subsystems import SUBSYSTEM_PROC_FILES
@@ -296,6 +297,7 @@ class Simulation:
             pb_reclaimable=lenses["pb_reclaimable"],
             pb_unmovable=lenses["pb_unmovable"],
             pb_largest_order=lenses["pb_largest_order"],
+            pressure=pressure_frame_of(self),
         )
 
     def summary(self) -> dict[str, object]:

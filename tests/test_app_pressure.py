@@ -12,12 +12,11 @@ import pytest
 from app.encoder import event_json, event_text
 from app.live_session import LiveSession
 from app.presets import load_scenario
-from app.pressure_view import MAX_HISTORY, pressure_part
+from app.pressure_view import pressure_part
 from app.settings import Settings
 from app.simrun import SimRun
-from simcore.events import Event
 from simcore.invariants import check
-from simcore.pressure.events import MarkVictim, PressureNotify
+from simcore.pressure import MAX_HISTORY, MarkVictim, PressureNotify
 from simcore.pressure.install import find
 from simcore.simulation import Simulation
 from tests.pressure_helpers import hub_of, pressure_sim
@@ -29,14 +28,20 @@ OOM_LINE = re.compile(
 SIZE_CAP = 3 * 1024
 
 
+def part(sim: Simulation) -> dict[str, Any]:
+    """The panel's object now, from a frame that leaves the tick's events for the next one."""
+    return pressure_part(sim.frame(events=False).pressure)
+
+
 def views_until_kill(sim: Simulation, limit: int) -> tuple[dict[str, Any], dict[str, Any], MarkVictim]:
     """Step until the OOM killer marks a victim: the view of the tick before, that of the kill tick,
     and the mark_victim event."""
-    before = pressure_part(sim)["pressure"]
+    before = part(sim)["pressure"]
     for _ in range(limit):
         sim.step()
-        events = list(sim.frame().events)
-        view = pressure_part(sim, events)["pressure"]
+        frame = sim.frame()
+        events = list(frame.events)
+        view = pressure_part(frame.pressure)["pressure"]
         victims = [e for e in events if isinstance(e, MarkVictim)]
         if victims:
             return before, view, victims[0]
@@ -48,7 +53,7 @@ def test_absent_without_pressure() -> None:
     sim = Simulation(load_scenario("default"))
     sim.run_until(3)
     assert find(sim) is None
-    assert pressure_part(sim) == {}
+    assert sim.frame().pressure is None and part(sim) == {}
 
 
 @pytest.mark.parametrize("adj", [0, -500])
@@ -92,10 +97,10 @@ def test_small_and_consistent_through_a_run() -> None:
         hub = hub_of(sim)
         for _ in range(sim.scenario.ticks):
             sim.step()
-            part = pressure_part(sim, list(sim.frame().events))
-            size = len(json.dumps(part, separators=(",", ":")))
+            got = pressure_part(sim.frame().pressure)
+            size = len(json.dumps(got, separators=(",", ":")))
             assert size < SIZE_CAP, (name, sim.tick, size)
-            p = part["pressure"]
+            p = got["pressure"]
             h = p["history"]
             assert len(h["tick"]) <= MAX_HISTORY
             assert h["tick"] == sorted(set(h["tick"]))
@@ -111,7 +116,7 @@ def test_small_and_consistent_through_a_run() -> None:
 def test_embedded_options_shows_waste_and_lowmem() -> None:
     sim = Simulation(load_scenario("embedded-options"))
     sim.run_until(sim.scenario.ticks)
-    p = pressure_part(sim)["pressure"]
+    p = part(sim)["pressure"]
     hub = hub_of(sim)
     refusals = [free for _, free, src in hub.refusals if src == "overcommit"]
     assert p["overcommit"]["refused"] == len(refusals) > 0
@@ -129,7 +134,7 @@ def test_restarting_state_until_the_new_pid_starts() -> None:
     seen: list[tuple[str, int, int]] = []
     for _ in range(sim.scenario.ticks):
         sim.step()
-        for row in pressure_part(sim)["pressure"]["processes"]:
+        for row in part(sim)["pressure"]["processes"]:
             key = (row["state"], row["pid"], row["restarts"])
             if row["comm"] == "browser" and (not seen or seen[-1] != key):
                 seen.append(key)
@@ -145,20 +150,19 @@ def test_last_vmpressure_window_is_remembered_per_simulation() -> None:
                         "processes": [{"comm": "app", "anon_pages": 10}]})
     sim.run_until(2)
     hub = hub_of(sim)
-    assert pressure_part(sim)["pressure"]["levels"]["vmpressure"] == {"tick": None}
+    assert part(sim)["pressure"]["levels"]["vmpressure"] == {"tick": None}
     assert hub.vmpressure is not None
     hub.vmpressure.account(512, 0)  # a window closes: critical, pressure 100
-    events: list[Event] = [e for e in sim.frame().events if e.name == "vmpressure"]
-    assert events
-    vp = pressure_part(sim, events)["pressure"]["levels"]["vmpressure"]
+    vp = part(sim)["pressure"]["levels"]["vmpressure"]  # known once emitted, before any frame shows it
     assert (vp["level"], vp["pressure"], vp["tick"]) == ("critical", 100, sim.tick)
+    assert "zone" not in vp and [e.name for e in sim.frame().events].count("vmpressure") == 1
     sim.step()
-    again = pressure_part(sim, [])["pressure"]["levels"]["vmpressure"]
+    again = pressure_part(sim.frame().pressure)["pressure"]["levels"]["vmpressure"]
     assert again == vp  # no new window: the last one stays the level shown
     fresh = pressure_sim({"notify": {"vmpressure": {"enabled": True}},
                           "processes": [{"comm": "app", "anon_pages": 10}]})
     fresh.run_until(2)
-    assert pressure_part(fresh)["pressure"]["levels"]["vmpressure"] == {"tick": None}
+    assert part(fresh)["pressure"]["levels"]["vmpressure"] == {"tick": None}
 
 
 def test_metrics_carry_pressure_and_the_oom_line() -> None:
@@ -190,21 +194,21 @@ def test_metrics_carry_pressure_and_the_oom_line() -> None:
 
 def test_marks_and_last_notifications_outlive_the_hub_log() -> None:
     """desktop-about-to-swap: the chart marks are the newest threshold crossings, and what the panel
-    learnt from the published events stays when the hub's own log is no longer there (it stops at
-    LOG_CAP entries in a long run)."""
+    shows stays when the hub's own log is no longer there (it stops at LOG_CAP entries in a long run):
+    the hub keeps the newest of each as they are emitted."""
     sim = Simulation(load_scenario("desktop-about-to-swap"))
     hub = hub_of(sim)
     for _ in range(400):
         sim.step()
-        pressure_part(sim, list(sim.frame().events))
-    p = pressure_part(sim)["pressure"]
+        sim.frame()
+    p = part(sim)["pressure"]
     crossings = [[e.tick, e.fields()["level"]] for e in hub.log if e.name == "mem_threshold"]
     assert crossings and p["marks"] == crossings[-8:]
     notified = {e.pid: e.tick for e in hub.log if isinstance(e, PressureNotify)}
     assert notified and {r["pid"]: r["last"]["tick"] for r in p["processes"] if r["last"]} == notified
     saved, hub.log = hub.log, []
     try:
-        q = pressure_part(sim)["pressure"]
+        q = part(sim)["pressure"]
     finally:
         hub.log = saved
     assert q["marks"] == p["marks"] and q["processes"] == p["processes"]

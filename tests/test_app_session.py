@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
 import pytest
@@ -9,13 +10,14 @@ import pytest
 from app.cli import main as cli_main
 from app.cli.common import run_hashed
 from app.presets import load_scenario
-from app.pressure_view import memory_at, pressure_part
+from app.pressure_view import pressure_part
 from app.simrun import SimRun
 from simcore.actions import AllocAction, FillAction, FreeEveryOtherAction, SetAction
 from simcore.invariants import check
 from simcore.link import decode_link, make_token
 from simcore.scenario import ScenarioError, validate_scenario
 from simcore.simulation import Simulation
+from tests.pressure_helpers import hub_of
 
 TINY = {"name": "tiny", "seed": 11, "node": {"zones": [{"name": "Normal", "pages": 8192}]},
         "workload": {"events_per_tick": 150, "target_occupancy": 0.8}}
@@ -183,16 +185,17 @@ def test_keyframes_stay_under_the_memory_cap_by_thinning() -> None:
 
 
 def test_pressure_panel_after_a_backward_seek_equals_a_fresh_run() -> None:
-    """The panel's remembered marks and notifications come back with the keyframe (app/pressure_view)."""
+    """The panel's remembered marks and notifications come back with the keyframe (the hub's `latest`)."""
     def published(run: SimRun) -> dict[str, object]:
-        return pressure_part(run.sim, run.take_events())["pressure"]  # type: ignore[no-any-return]
+        run.take_events()
+        return pressure_part(run.frame.pressure)["pressure"]  # type: ignore[no-any-return]
 
     fresh = SimRun(load_scenario("desktop-about-to-swap"), 10**9)
     expected, remembered = {}, {}
     for target in (170, 200):
         fresh.advance(target - fresh.tick)
         expected[target] = published(fresh)
-        remembered[target] = memory_at(fresh.sim, [])
+        remembered[target] = copy.deepcopy(hub_of(fresh.sim).latest)
     assert expected[200]["marks"]  # the about_to_swap crossing at tick 161
     run = SimRun(load_scenario("desktop-about-to-swap"), 10**9, keyframe_every=20)
     while run.tick < 210:
@@ -201,7 +204,7 @@ def test_pressure_panel_after_a_backward_seek_equals_a_fresh_run() -> None:
     for target in (200, 170):  # a keyframe at the target; one before it, then a replay
         seek(run, target)
         assert published(run) == expected[target], target
-        assert memory_at(run.sim, []) == remembered[target]  # not only what the hub's log still holds
+        assert hub_of(run.sim).latest == remembered[target]  # not only what the hub's log still holds
 
 
 def test_pausing_prefills_the_ticks_behind_and_changes_nothing() -> None:

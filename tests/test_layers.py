@@ -39,15 +39,11 @@ BANNED_IN_CORE = (
 #: calls that read or write files
 FILE_CALLS = ("open", "read_text", "read_bytes", "write_text", "write_bytes")
 
-#: Circles allowed for now: every module of the circle in one of these packages. The pressure hub
-#: and its mechanisms import each other (issue 17, another branch breaks it with a context module);
-#: the lead empties this after merging.
-ALLOWED_CIRCLE_PACKAGES: tuple[str, ...] = ("simcore.pressure",)
+#: Circles allowed: every module of the circle in one of these packages (none).
+ALLOWED_CIRCLE_PACKAGES: tuple[str, ...] = ()
 
-#: app modules allowed to import below the top-level `simcore` for now: the pressure panel reads
-#: simcore.pressure directly until the core gives it a frame (issue 17, another branch); the lead
-#: empties this after merging.
-ALLOWED_DEEP_IMPORTS: tuple[str, ...] = ("app.pressure_view",)
+#: app modules allowed to import below the top-level `simcore` (none).
+ALLOWED_DEEP_IMPORTS: tuple[str, ...] = ()
 
 Graph = dict[str, list[str]]
 

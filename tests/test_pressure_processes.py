@@ -70,13 +70,13 @@ def test_free_cache_reaction_spreads_over_k_ticks_and_holds_regrowth() -> None:
     hub = hub_of(sim)
     sim.run_until(2)
     t = hub.tasks.tasks[0]
-    hub.deliver("thresholds", "about_to_swap", "about_to_swap", "test")
+    hub.tasks.deliver("thresholds", "about_to_swap", "about_to_swap", "test")
     sizes = []
     for _ in range(6):
         sim.step()
         sizes.append(hub.tasks.pages(t, "cache"))
     assert sizes == [900, 800, 700, 600, 500, 500]  # 500 pages, 100 per tick, then no regrowth
-    hub.deliver("thresholds", "about_to_swap", "about_to_swap", "again")  # within the cooldown: ignored
+    hub.tasks.deliver("thresholds", "about_to_swap", "about_to_swap", "again")  # within the cooldown: ignored
     assert sum(1 for e in sim.node.events if e.name == "task_reaction") == 1
     sim.run_until(40)
     assert hub.tasks.pages(t, "cache") == 1000  # after the hold the cache grows back

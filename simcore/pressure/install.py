@@ -1,10 +1,12 @@
 """Wiring of the pressure subsystem into a Simulation: the `Pressure` hub and `install(sim)`.
 
-The hub owns the swap space, the processes, reclaim, overcommit, the OOM killer and the enabled
-notification mechanisms; it fills the reclaim / kswapd / OOM slots of `sim.node.hooks`, registers
-the pressure actions, and runs once per tick after the workload, in this order: processes (start,
-exit, restart, pending frees, growth), kswapd, the OOM reaper, the threshold and SIGDANGER checks,
-PSI accounting, and a chart sample every `sample_every` ticks.
+The hub is the pressure context (simcore/pressure/context.py: the node, the clock, swap, overcommit,
+emit and stall accounting) plus the mechanisms it builds on it: the processes, reclaim, the OOM
+killer and the enabled notification mechanisms, each handed the others it calls. `install()` fills
+the reclaim / kswapd / OOM slots of `sim.node.hooks`, registers the pressure actions, and adds the
+hub to the per-tick subsystems; it runs after the workload, in this order: processes (start, exit,
+restart, pending frees, growth), kswapd, the OOM reaper, the threshold and SIGDANGER checks, PSI
+accounting, and a chart sample every `sample_every` ticks.
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from simcore.constants import PageKind
-from simcore.events import Event
 from simcore.page_alloc import KernelHooks
-from simcore.pressure.events import OomScoreAdjUpdate, PressureNotify, VmEnoughMemoryFail
-from simcore.pressure.meminfo import SwapSpace, si_mem_available
+from simcore.pressure.context import PressureContext
+from simcore.pressure.events import OomScoreAdjUpdate
+from simcore.pressure.meminfo import si_mem_available
 from simcore.pressure.notify.lowmem import Lowmem
 from simcore.pressure.notify.mem_notify import MemNotify
 from simcore.pressure.notify.psi import Psi
@@ -23,7 +25,6 @@ from simcore.pressure.notify.sigdanger import SigdangerNotifier
 from simcore.pressure.notify.thresholds import Thresholds
 from simcore.pressure.notify.vmpressure import Vmpressure
 from simcore.pressure.oom import OomKiller
-from simcore.pressure.overcommit import Overcommit
 from simcore.pressure.processes import Task, TaskTable
 from simcore.pressure.procfiles import register as register_proc_files
 from simcore.pressure.reclaim import Reclaimer
@@ -38,31 +39,16 @@ from simcore.pressure.spec import (
     PressureSpec,
 )
 from simcore.scenario import ScenarioError
-from simcore.zone import Zone
 
 if TYPE_CHECKING:
     from simcore.host import Host
 
-#: at most this many notable events are kept for the report
-LOG_CAP = 5000
-
-
-class Pressure:
-    """The hub every pressure module reaches the node, the clock, the processes and the other
-    mechanisms through; also the subsystem whose `on_tick` runs them."""
+class Pressure(PressureContext):
+    """The pressure subsystem: builds the mechanisms on its context, runs them once per tick after
+    the workload, and handles the pressure actions."""
 
     def __init__(self, sim: Host, spec: PressureSpec) -> None:
-        self.sim = sim
-        self.node = sim.node
-        self.spec = spec
-        self.uniforms = sim.uniforms
-        self.tick_ms = sim.scenario.tick_ms
-        self.tick_us = self.tick_ms * 1000
-        self.swap = SwapSpace(spec.swap_pages)
-        self.log: list[Event] = []
-        self.delivered: dict[str, int] = {}
-        self.stalls: dict[int, int] = {}
-        self.current_owner = -1
+        super().__init__(sim, spec)
         self.series: dict[str, list[int]] = {
             k: []
             for k in (
@@ -77,84 +63,28 @@ class Pressure:
                 "refused",
             )
         }
-        oc = spec.overcommit
-        self.commit = Overcommit(
-            oc.mode,
-            oc.ratio,
-            self.node.managed_pages,
-            spec.swap_pages,
-            self.node.free_pages,
-            oc.admin_reserve_kbytes,
-            oc.user_reserve_kbytes,
-        )
-        self.refusals: list[tuple[int, int, str]] = []  # (tick, free pages, who refused) at each ENOMEM
         n = spec.notify
-        self.thresholds = Thresholds(self) if n.thresholds.enabled else None
-        self.sigdanger = SigdangerNotifier(self) if n.sigdanger.enabled else None
-        self.lowmem = Lowmem(self) if n.lowmem.enabled else None
-        self.mem_notify = MemNotify(self) if n.mem_notify.enabled else None
-        self.vmpressure = Vmpressure(self) if n.vmpressure.enabled else None
-        self.psi = Psi(self)
-        self.reclaim = Reclaimer(self)
-        self.tasks = TaskTable(self)
-        self.oom = OomKiller(self)
+        self.tasks = tasks = TaskTable(self)
+        self.thresholds = Thresholds(self, tasks) if n.thresholds.enabled else None
+        self.sigdanger = SigdangerNotifier(self, tasks) if n.sigdanger.enabled else None
+        self._lowmem: Lowmem | None = None
+        self.lowmem = Lowmem(self, tasks) if n.lowmem.enabled else None
+        self.mem_notify = MemNotify(self, tasks) if n.mem_notify.enabled else None
+        self.vmpressure = Vmpressure(self, tasks) if n.vmpressure.enabled else None
+        self.psi = Psi(self, tasks)
+        self.reclaim = Reclaimer(self, tasks, self.mem_notify, self.vmpressure)
+        self.oom = OomKiller(self, tasks)
         self._triggered: set[int] = set()
 
-    # ---------------------------------------------------------------- helpers
-    def ticks(self, ms: int) -> int:
-        return -(-ms // self.tick_ms)
+    @property
+    def lowmem(self) -> Lowmem | None:
+        """The lowmem LSM, once enabled (by the scenario or a `lowmem` action)."""
+        return self._lowmem
 
-    def emit(self, ev: Event, notable: bool = False) -> None:
-        self.node.emit(ev)
-        if notable and len(self.log) < LOG_CAP:
-            self.log.append(ev)
-
-    def stall(self, pid: int, us: int) -> None:
-        self.stalls[pid] = min(self.tick_us, self.stalls.get(pid, 0) + us)
-
-    def deliver(
-        self, mechanism: str, level: str, name: str, reason: str, tasks: list[Task] | None = None
-    ) -> None:
-        """Deliver notification `name` to `tasks` (default: every live task with a reaction to it)."""
-        if tasks is None:
-            tasks = self.tasks.subscribers(name)
-        tick = self.node.tick
-        for t in tasks:
-            self.delivered[name] = self.delivered.get(name, 0) + 1
-            self.emit(PressureNotify(tick, mechanism, level, t.pid, t.comm, reason), notable=True)
-            self.tasks.notify(t, name)
-
-    def vm_enough_memory(self, t: Task, pages: int) -> bool:
-        """`security_vm_enough_memory_mm()`: the lowmem LSM, then `__vm_enough_memory()`."""
-        if self.lowmem is not None and self.lowmem.active:
-            # the LSM replaces __vm_enough_memory(): it charges Committed_AS itself
-            reason, source = self.lowmem.vm_enough_memory(t.spec.privileged, t.proc.oom_score_adj), "lowmem"
-            if not reason:
-                self.commit.committed += pages
-        else:
-            reason = self.commit.vm_enough_memory(pages, t.spec.privileged, t.committed + pages)
-            source = "overcommit"
-        if not reason:
-            return True
-        free = self.node.free_pages
-        self.refusals.append((self.node.tick, free, source))
-        self.emit(VmEnoughMemoryFail(self.node.tick, t.pid, t.comm, pages, reason, free), notable=True)
-        return False
-
-    def uncommit(self, pages: int) -> None:
-        self.commit.unacct(pages)
-
-    def anon_reclaim(self, zone: Zone) -> None:
-        if self.mem_notify is not None:
-            self.mem_notify.memory_pressure_notify(zone)
-
-    def vmpressure_account(self, scanned: int, reclaimed: int) -> None:
-        if self.vmpressure is not None:
-            self.vmpressure.account(scanned, reclaimed)
-
-    def vmpressure_prio(self, priority: int) -> None:
-        if self.vmpressure is not None:
-            self.vmpressure.prio(priority)
+    @lowmem.setter
+    def lowmem(self, lm: Lowmem | None) -> None:
+        self._lowmem = lm
+        self.lsm = lm  # register its vm_enough_memory hook
 
     # ------------------------------------------------------------------ tick
     def on_tick(self) -> None:
@@ -241,7 +171,7 @@ class Pressure:
             nr_decay_pages=a.nr_decay_pages,
         )
         if self.lowmem is None:
-            self.lowmem = Lowmem(self)
+            self.lowmem = Lowmem(self, self.tasks)
         self.lowmem.configure(spec)
         state = "active" if self.lowmem.active else "inactive (deny, low and high must all be set)"
         return (

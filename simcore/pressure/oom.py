@@ -11,15 +11,14 @@ marked and killed; it stops allocating at once and its memory is released when t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
 from simcore.constants import PageKind
 from simcore.owners import KERNEL_PID
 from simcore.page_alloc import AllocContext
+from simcore.pressure.context import PressureContext
 from simcore.pressure.events import FinishTaskReaping, MarkVictim, OomFail, OomNotify, TaskExit, WakeReaper
-
-if TYPE_CHECKING:
-    from simcore.pressure.install import Pressure
+from simcore.pressure.processes import TaskTable
 
 OOM_SCORE_ADJ_MIN = -1000
 OOM_SCORE_ADJ_MAX = 1000
@@ -45,14 +44,15 @@ class Victim:
 
 
 class OomKiller:
-    def __init__(self, hub: Pressure) -> None:
+    def __init__(self, hub: PressureContext, tasks: TaskTable) -> None:
         self.hub = hub
+        self.tasks = tasks
         self.node = hub.node
         self.spec = hub.spec.oom
         self.victims: list[Victim] = []
         self.balloon_sid = -1
         self.notifier_freed = 0
-        self.kills: list[dict[str, object]] = []
+        self.kills: list[dict[str, Any]] = []  # the OomKill fields of each kill (as JSON)
         if self.spec.notifier_pages:
             node = self.node
             st = node.stream(KERNEL_PID, "virtio_balloon", PageKind.KERNEL)
@@ -76,14 +76,14 @@ class OomKiller:
                 pgtables += st.nr_pages
             elif st.kind != PageKind.PAGECACHE or st.name == "p.file":
                 rss += st.nr_pages
-        task = self.hub.tasks.by_pid.get(pid)
-        swapents = self.hub.tasks.swap_pages(task) if task is not None else 0
+        task = self.tasks.by_pid.get(pid)
+        swapents = self.tasks.swap_pages(task) if task is not None else 0
         return oom_badness(rss, swapents, pgtables, proc.oom_score_adj, self.totalpages())
 
     def candidates(self) -> list[int]:
         """The simulated processes that may be killed (the workload generator's owners model
         background activity and are never chosen; see docs/fidelity.md)."""
-        return [t.pid for t in self.hub.tasks.live()]
+        return [t.pid for t in self.tasks.live()]
 
     def select_bad_process(self) -> tuple[int, int] | None:
         """Models `select_bad_process()`: the highest badness wins; a later task wins a tie."""
@@ -124,7 +124,7 @@ class OomKiller:
         node = self.node
         hub = self.hub
         proc = node.procs[pid]
-        task = hub.tasks.by_pid[pid]
+        task = self.tasks.by_pid[pid]
         anon = file = pgtables = 0
         for st in node.streams:
             if st.owner == pid:
@@ -134,7 +134,7 @@ class OomKiller:
                     file += st.nr_pages
                 else:
                     anon += st.nr_pages
-        total_vm = task.committed + hub.tasks.pages(task, "file")
+        total_vm = task.committed + self.tasks.pages(task, "file")
         node.vm_events["oom_kill"] += 1
         hub.emit(
             MarkVictim(
@@ -164,7 +164,7 @@ class OomKiller:
         )
         proc.alive = False
         task.state = "dying"
-        hub.tasks.changed()
+        self.tasks.changed()
         delay = hub.ticks(self.spec.reaper_delay_ms)
         self.victims.append(Victim(pid, proc.comm, node.tick + delay))
         node.emit(WakeReaper(node.tick, pid))
@@ -182,8 +182,8 @@ class OomKiller:
             return
         self.victims = [v for v in self.victims if v.reap_tick > node.tick]
         for v in due:
-            task = hub.tasks.by_pid[v.pid]
-            freed = hub.tasks.release(task)
+            task = self.tasks.by_pid[v.pid]
+            freed = self.tasks.release(task)
             task.state = "dead"
             task.exit_reason = "oom_kill"
             node.emit(FinishTaskReaping(node.tick, v.pid, freed))

@@ -12,16 +12,20 @@ cancels the free: the cache pool takes MADV_FREE pages back before allocating ne
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from simcore.constants import PAGEBLOCK_NR_PAGES, PageKind
 from simcore.owners import Process
-from simcore.pressure.events import Madvise, TaskExit, TaskReaction, TaskStart
+from simcore.pressure.context import PressureContext
+from simcore.pressure.events import (
+    Madvise,
+    PressureNotify,
+    TaskExit,
+    TaskReaction,
+    TaskStart,
+    VmEnoughMemoryFail,
+)
 from simcore.pressure.madvise import cancel_lazyfree, madv_dontneed, madv_free
 from simcore.pressure.spec import ProcessSpec, ReactionSpec
-
-if TYPE_CHECKING:
-    from simcore.pressure.install import Pressure
 
 #: pool -> page kind
 POOL_KIND = {
@@ -78,7 +82,7 @@ class Task:
 class TaskTable:
     """Every simulated process, in creation order (pids ascending)."""
 
-    def __init__(self, hub: Pressure) -> None:
+    def __init__(self, hub: PressureContext) -> None:
         self.hub = hub
         self.tasks: list[Task] = []
         self.by_pid: dict[int, Task] = {}
@@ -117,6 +121,40 @@ class TaskTable:
             subs = [t for t in self.live() if any(r.on == name for r in t.spec.reactions)]
             self._subscribers[name] = subs
         return subs
+
+    def deliver(
+        self, mechanism: str, level: str, name: str, reason: str, tasks: list[Task] | None = None
+    ) -> None:
+        """Deliver notification `name` to `tasks` (default: every live task with a reaction to it)."""
+        hub = self.hub
+        if tasks is None:
+            tasks = self.subscribers(name)
+        tick = hub.node.tick
+        for t in tasks:
+            hub.delivered[name] = hub.delivered.get(name, 0) + 1
+            hub.emit(PressureNotify(tick, mechanism, level, t.pid, t.comm, reason), notable=True)
+            self.notify(t, name)
+
+    def vm_enough_memory(self, t: Task, pages: int) -> bool:
+        """`security_vm_enough_memory_mm()`: the registered LSM while active, else
+        `__vm_enough_memory()`."""
+        hub = self.hub
+        lsm = hub.lsm
+        if lsm is not None and lsm.active:
+            # the LSM replaces __vm_enough_memory(): it charges Committed_AS itself
+            reason, source = lsm.vm_enough_memory(t.spec.privileged, t.proc.oom_score_adj), "lowmem"
+            if not reason:
+                hub.commit.committed += pages
+        else:
+            reason = hub.commit.vm_enough_memory(pages, t.spec.privileged, t.committed + pages)
+            source = "overcommit"
+        if not reason:
+            return True
+        node = hub.node
+        free = node.free_pages
+        hub.refusals.append((node.tick, free, source))
+        hub.emit(VmEnoughMemoryFail(node.tick, t.pid, t.comm, pages, reason, free), notable=True)
+        return False
 
     def by_comm(self, comm: str) -> Task | None:
         """The newest task named `comm`."""
@@ -159,7 +197,7 @@ class TaskTable:
 
     def start(self, t: Task) -> None:
         hub = self.hub
-        if t.spec.virt_pages and not hub.vm_enough_memory(t, t.spec.virt_pages):
+        if t.spec.virt_pages and not self.vm_enough_memory(t, t.spec.virt_pages):
             t.next_start = hub.node.tick + START_RETRY_TICKS
             return
         t.committed += t.spec.virt_pages
@@ -195,7 +233,7 @@ class TaskTable:
             anon = pool != "file"
             for _ in range(need):
                 if anon and self.used_anon(t) >= t.committed - t.spec.virt_pages:
-                    if not hub.vm_enough_memory(t, COMMIT_CHUNK):
+                    if not self.vm_enough_memory(t, COMMIT_CHUNK):
                         t.enomem += 1
                         return
                     t.committed += COMMIT_CHUNK
@@ -286,7 +324,7 @@ class TaskTable:
                 freed += node.free_alloc(pfns[-1])
         hub.swap.used -= self.swap_pages(t)
         t.swapped = dict.fromkeys(POOL_KIND, 0)
-        hub.uncommit(t.committed)
+        hub.commit.unacct(t.committed)
         t.committed = 0
         t.pending = []
         return freed

@@ -20,17 +20,16 @@ without progress (`kswapd_failures`).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from simcore.constants import CLASS_INFO, SWAP_CLUSTER_MAX, PageKind
 from simcore.page_alloc import MAX_RECLAIM_RETRIES, AllocContext
+from simcore.pressure.context import PressureContext
 from simcore.pressure.events import DirectReclaimBegin, DirectReclaimEnd, KswapdSleep, KswapdWake
 from simcore.pressure.meminfo import file_lru_pages
+from simcore.pressure.notify.mem_notify import MemNotify
+from simcore.pressure.notify.vmpressure import Vmpressure
+from simcore.pressure.processes import TaskTable
 from simcore.watermarks import ALLOC_WMARK_MIN
 from simcore.zone import WMARK_HIGH, Zone
-
-if TYPE_CHECKING:
-    from simcore.pressure.install import Pressure
 
 DEF_PRIORITY = 12
 #: at most this many pages are scanned per LRU per shrink_node() call (bounds the cost per call)
@@ -50,8 +49,12 @@ _FILE_KINDS = (PageKind.PAGECACHE, PageKind.LAZYFREE)
 
 
 class Reclaimer:
-    def __init__(self, hub: Pressure) -> None:
+    def __init__(self, hub: PressureContext, tasks: TaskTable, mem_notify: MemNotify | None,
+                 vmpressure: Vmpressure | None) -> None:
         self.hub = hub
+        self.tasks = tasks
+        self.mem_notify = mem_notify  # told when reclaim turns to anonymous memory
+        self.vmpressure = vmpressure  # told each shrink_node()'s scanned and reclaimed pages
         self.node = hub.node
         self.spec = hub.spec.reclaim
         self._nstreams = -1
@@ -87,7 +90,7 @@ class Reclaimer:
         st = self.node.streams[sid]
         if st.kind == PageKind.LAZYFREE:
             return 0
-        owner = self.hub.tasks.sid_pool.get(sid)
+        owner = self.tasks.sid_pool.get(sid)
         if owner is None:
             return st.nr_pages * self.spec.referenced_percent // 100
         task, pool = owner
@@ -131,7 +134,7 @@ class Reclaimer:
                         continue
                     swap.used += n
                     swapped += n
-                    owner = hub.tasks.sid_pool.get(st.sid)
+                    owner = self.tasks.sid_pool.get(st.sid)
                     if owner is not None:
                         owner[0].swapped[owner[1]] += n
                     else:
@@ -197,12 +200,13 @@ class Reclaimer:
             s, r = self.shrink_list(self.anon_sids, min(scan_anon, SCAN_LIMIT), direct, True)
             scanned += s
             reclaimed += r
-            if s:
-                hub.anon_reclaim(node.zones[-1])
-        elif priority <= DEF_PRIORITY - 2 and reclaimed < nr_to_reclaim:
-            hub.anon_reclaim(node.zones[-1])  # no swap: reclaim is struggling with the file LRU
+            if s and self.mem_notify is not None:
+                self.mem_notify.memory_pressure_notify(node.zones[-1])
+        elif priority <= DEF_PRIORITY - 2 and reclaimed < nr_to_reclaim and self.mem_notify is not None:
+            self.mem_notify.memory_pressure_notify(node.zones[-1])  # no swap: struggling with the file LRU
         reclaimed += self.shrink_slab(priority) if self.slab_sids else 0
-        hub.vmpressure_account(scanned, reclaimed)  # slab counts as reclaimed, not scanned
+        if self.vmpressure is not None:
+            self.vmpressure.account(scanned, reclaimed)  # slab counts as reclaimed, not scanned
         return scanned, reclaimed
 
     # -------------------------------------------------------- direct reclaim
@@ -219,7 +223,8 @@ class Reclaimer:
         hub.stall(owner, RECLAIM_STALL_US)
         reclaimed = 0
         for priority in range(DEF_PRIORITY, -1, -1):
-            hub.vmpressure_prio(priority)
+            if self.vmpressure is not None:
+                self.vmpressure.prio(priority)
             reclaimed += self.shrink_node(SWAP_CLUSTER_MAX - reclaimed, priority, True)[1]
             if reclaimed >= SWAP_CLUSTER_MAX:
                 break

@@ -1,7 +1,8 @@
 """The "pressure" section of `zonescope run --json`: who was notified, who reacted, who was killed,
 what overcommit refused and how much memory sat free meanwhile, /proc/pressure/memory, and series
 for a chart: pages free, MemAvailable, Committed_AS, CommitLimit, swap used, MADV_FREE pages,
-refusals so far, and PSI some avg10 in hundredths of a percent, every `sample_every` ticks."""
+refusals so far, and PSI some avg10 in hundredths of a percent, every `sample_every` ticks. The
+process table and the overcommit figures are the ones the pressure frame shows (summary.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from simcore.constants import PAGE_SHIFT
 from simcore.pressure.install import Pressure, find
 from simcore.pressure.meminfo import si_mem_available
+from simcore.pressure.summary import commit_summary, process_rows
 
 if TYPE_CHECKING:
     from simcore.simulation import Simulation
@@ -20,30 +22,28 @@ def _kb(pages: int) -> int:
 
 
 def processes(hub: Pressure) -> list[dict[str, Any]]:
-    out = []
-    tt = hub.tasks
-    for t in tt.tasks:
-        out.append(
-            {
-                "pid": t.pid,
-                "comm": t.comm,
-                "state": t.state,
-                "generation": t.generation,
-                "oom_score_adj": t.proc.oom_score_adj,
-                "anon_rss": tt.anon_rss(t),
-                "cache": tt.pages(t, "cache"),
-                "lazyfree": tt.pages(t, "lazyfree"),
-                "file": tt.pages(t, "file"),
-                "pgtables": tt.pages(t, "pgtable"),
-                "swap": tt.swap_pages(t),
-                "committed": t.committed,
-                "enomem": t.enomem,
-                "alloc_failures": t.alloc_failures,
-                "exit_reason": t.exit_reason,
-                "badness": hub.oom.badness(t.pid) if t.state == "running" else None,
-            }
-        )
-    return out
+    """Every task, from the process table the pressure frame shows too (simcore/pressure/summary.py)."""
+    return [
+        {
+            "pid": r.pid,
+            "comm": r.comm,
+            "state": r.state,
+            "generation": r.generation,
+            "oom_score_adj": r.oom_score_adj,
+            "anon_rss": r.anon_rss,
+            "cache": r.cache,
+            "lazyfree": r.lazyfree,
+            "file": r.file,
+            "pgtables": r.pgtables,
+            "swap": r.swap,
+            "committed": r.committed,
+            "enomem": r.enomem,
+            "alloc_failures": r.alloc_failures,
+            "exit_reason": r.exit_reason,
+            "badness": r.badness,
+        }
+        for r in process_rows(hub, hub.tasks.tasks)
+    ]
 
 
 def timeline(hub: Pressure) -> list[dict[str, Any]]:
@@ -56,9 +56,7 @@ def pressure_report(sim: Simulation) -> dict[str, Any] | None:
     if hub is None:
         return None
     node = hub.node
-    commit = hub.commit
-    oc = [(tick, free) for tick, free, source in hub.refusals if source == "overcommit"]
-    first = oc[0] if oc else None
+    oc = commit_summary(hub)
     return {
         "processes": processes(hub),
         "notifications": dict(sorted(hub.delivered.items())),
@@ -67,14 +65,13 @@ def pressure_report(sim: Simulation) -> dict[str, Any] | None:
         "pglazyfree": node.vm_events.get("pglazyfree", 0),
         "pglazyfreed": node.vm_events.get("pglazyfreed", 0),
         "overcommit": {
-            "mode": commit.mode,
-            "CommitLimit_kB": _kb(commit.commit_limit),
-            "Committed_AS_kB": _kb(commit.committed),
-            "refused": len(oc),
-            "first_refusal_tick": first[0] if first else None,
-            "free_pages_at_first_refusal": first[1] if first else None,
-            # memory that sat free while strict accounting refused a commit
-            "wasted_pages": max((free for _, free in oc), default=0),
+            "mode": oc.mode,
+            "CommitLimit_kB": _kb(oc.commit_limit),
+            "Committed_AS_kB": _kb(oc.committed_as),
+            "refused": oc.refused,
+            "first_refusal_tick": oc.first_refusal_tick,
+            "free_pages_at_first_refusal": oc.free_pages_at_first_refusal,
+            "wasted_pages": oc.wasted_pages,
         },
         "lowmem": (
             {"state": dict(hub.lowmem.state), "denied": hub.lowmem.denied} if hub.lowmem is not None else None

@@ -13,15 +13,12 @@ hysteresis that stops it bouncing "when applications are being stupid").
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from simcore.constants import PageKind
+from simcore.pressure.context import PressureContext
 from simcore.pressure.events import LowmemState
 from simcore.pressure.meminfo import file_lru_pages
+from simcore.pressure.processes import TaskTable
 from simcore.pressure.spec import LowmemSpec
-
-if TYPE_CHECKING:
-    from simcore.pressure.install import Pressure
 
 
 def next_high_state(state: int, free: int, notify_high_pages: int, nr_decay_pages: int) -> int:
@@ -34,8 +31,9 @@ def next_high_state(state: int, free: int, notify_high_pages: int, nr_decay_page
 
 
 class Lowmem:
-    def __init__(self, hub: Pressure) -> None:
+    def __init__(self, hub: PressureContext, tasks: TaskTable) -> None:
         self.hub = hub
+        self.tasks = tasks
         self.spec = hub.spec.notify.lowmem
         self.state = {"low": 0, "high": 0}
         self.denied = 0
@@ -81,4 +79,5 @@ class Lowmem:
         hub.emit(LowmemState(hub.node.tick, level, new, free), notable=True)
         if new:
             threshold = self.spec.notify_low_pages if level == "low" else self.spec.notify_high_pages
-            hub.deliver("lowmem", level, "lowmem_" + level, f"free {free} < notify_{level}_pages {threshold}")
+            reason = f"free {free} < notify_{level}_pages {threshold}"
+            self.tasks.deliver("lowmem", level, "lowmem_" + level, reason)

@@ -9,14 +9,10 @@ large population of watchers is told gradually rather than all at once (the thun
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from simcore.pressure.context import PressureContext
 from simcore.pressure.events import MemNotifyWake
+from simcore.pressure.processes import Task, TaskTable
 from simcore.zone import WMARK_HIGH, Zone
-
-if TYPE_CHECKING:
-    from simcore.pressure.install import Pressure
-    from simcore.pressure.processes import Task
 
 MAX_WAKE = 100
 
@@ -27,15 +23,16 @@ def nr_to_wake(nr_watchers: int) -> int:
 
 
 class MemNotify:
-    def __init__(self, hub: Pressure) -> None:
+    def __init__(self, hub: PressureContext, tasks: TaskTable) -> None:
         self.hub = hub
+        self.tasks = tasks
         self.rate_limit_ms = hub.spec.notify.mem_notify.rate_limit_ms
         self.last_ms = -1 << 60
         self.queue: list[Task] = []
 
     def watchers(self) -> list[Task]:
         """Tasks polling /dev/mem_notify, in wait-queue order (woken ones go to the back)."""
-        live = [t for t in self.hub.tasks.live() if any(r.on == "mem_notify" for r in t.spec.reactions)]
+        live = [t for t in self.tasks.live() if any(r.on == "mem_notify" for r in t.spec.reactions)]
         ids = {t.pid for t in live}
         self.queue = [t for t in self.queue if t.pid in ids]
         queued = {t.pid for t in self.queue}
@@ -56,4 +53,4 @@ class MemNotify:
         hub.emit(MemNotifyWake(hub.node.tick, zone.name, len(queue), n))
         for t in woken:
             reason = f"zone {zone.name} free {zone.free_pages}"
-            hub.deliver("mem_notify", "readable", "mem_notify", reason, [t])
+            self.tasks.deliver("mem_notify", "readable", "mem_notify", reason, [t])

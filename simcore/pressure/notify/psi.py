@@ -14,14 +14,11 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from simcore.pressure.context import PressureContext
 from simcore.pressure.events import PsiTrigger
+from simcore.pressure.processes import Task, TaskTable
 from simcore.pressure.spec import parse_psi_trigger
-
-if TYPE_CHECKING:
-    from simcore.pressure.install import Pressure
-    from simcore.pressure.processes import Task
 
 FSHIFT = 11
 FIXED_1 = 1 << FSHIFT
@@ -64,8 +61,9 @@ class Trigger:
 
 
 class Psi:
-    def __init__(self, hub: Pressure) -> None:
+    def __init__(self, hub: PressureContext, tasks: TaskTable) -> None:
         self.hub = hub
+        self.tasks = tasks
         self.tick_us = hub.tick_us
         self.period_ticks = max(1, PSI_FREQ_MS // hub.tick_ms)
         self.total = {"some": 0, "full": 0}
@@ -115,7 +113,7 @@ class Psi:
                 ev = PsiTrigger(tick, trig.task.pid, trig.kind, trig.threshold_us, trig.window_us, growth)
                 hub.emit(ev, notable=True)
                 reason = f"{trig.kind} stall {growth} us >= {trig.threshold_us} us in {trig.window_us} us"
-                hub.deliver("psi", trig.kind, "psi", reason, [trig.task])
+                self.tasks.deliver("psi", trig.kind, "psi", reason, [trig.task])
 
     def render(self) -> str:
         """/proc/pressure/memory."""

@@ -8,12 +8,9 @@ the youngest (AIX 4 and later) process without a SIGDANGER handler, until free s
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from simcore.pressure.context import PressureContext
 from simcore.pressure.events import Sigdanger
-
-if TYPE_CHECKING:
-    from simcore.pressure.install import Pressure
+from simcore.pressure.processes import TaskTable
 
 
 def aix_thresholds(paging_space_pages: int) -> tuple[int, int]:
@@ -23,8 +20,9 @@ def aix_thresholds(paging_space_pages: int) -> tuple[int, int]:
 
 
 class SigdangerNotifier:
-    def __init__(self, hub: Pressure) -> None:
+    def __init__(self, hub: PressureContext, tasks: TaskTable) -> None:
         self.hub = hub
+        self.tasks = tasks
         spec = hub.spec.notify.sigdanger
         warn, kill = aix_thresholds(hub.swap.total)
         self.npskill = spec.npskill if spec.npskill is not None else kill
@@ -42,20 +40,20 @@ class SigdangerNotifier:
         if free < self.npswarn and not self.warned:
             self.warned = True
             hub.emit(Sigdanger(tick, "npswarn", free, self.npswarn), notable=True)
-            for t in hub.tasks.live():
+            for t in self.tasks.live():
                 reason = f"paging space free {free} < npswarn {self.npswarn}"
                 if not t.spec.sigdanger_handler:
                     reason += " (ignored: no handler)"
-                hub.deliver("sigdanger", "SIGDANGER", "sigdanger", reason, [t])
+                self.tasks.deliver("sigdanger", "SIGDANGER", "sigdanger", reason, [t])
         elif free >= self.npswarn:
             self.warned = False
         if free < self.npskill:
-            victims = [t for t in hub.tasks.live() if not t.spec.sigdanger_handler]
+            victims = [t for t in self.tasks.live() if not t.spec.sigdanger_handler]
             if not victims:
                 return
             if self.policy == "youngest":
                 t = max(victims, key=lambda v: (v.proc.start_tick, v.pid))
             else:
-                t = max(victims, key=lambda v: (hub.tasks.anon_rss(v) + hub.tasks.swap_pages(v), v.pid))
+                t = max(victims, key=lambda v: (self.tasks.anon_rss(v) + self.tasks.swap_pages(v), v.pid))
             hub.emit(Sigdanger(tick, "npskill", free, self.npskill), notable=True)
-            hub.tasks.exit(t, "sigkill")
+            self.tasks.exit(t, "sigkill")

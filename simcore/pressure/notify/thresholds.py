@@ -9,13 +9,10 @@ now. Each level fires once per downward crossing and re-arms 1/8 above its thres
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from simcore.pressure.context import PressureContext
 from simcore.pressure.events import MemThreshold
 from simcore.pressure.meminfo import si_mem_available
-
-if TYPE_CHECKING:
-    from simcore.pressure.install import Pressure
+from simcore.pressure.processes import TaskTable
 
 
 def crossed(value: int, threshold: int, armed: bool) -> tuple[bool, bool]:
@@ -28,8 +25,9 @@ def crossed(value: int, threshold: int, armed: bool) -> tuple[bool, bool]:
 
 
 class Thresholds:
-    def __init__(self, hub: Pressure) -> None:
+    def __init__(self, hub: PressureContext, tasks: TaskTable) -> None:
         self.hub = hub
+        self.tasks = tasks
         spec = hub.spec.notify.thresholds
         managed = hub.node.managed_pages
         self.swap_threshold = int(managed * spec.about_to_swap_percent / 100)
@@ -46,4 +44,4 @@ class Thresholds:
             fire, self.armed[level] = crossed(value, threshold, self.armed[level])
             if fire:
                 hub.emit(MemThreshold(hub.node.tick, level, value, threshold), notable=True)
-                hub.deliver("thresholds", level, level, f"available {value} < {threshold} pages")
+                self.tasks.deliver("thresholds", level, level, f"available {value} < {threshold} pages")

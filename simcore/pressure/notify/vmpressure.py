@@ -9,13 +9,10 @@ registered for a level hears events at that level and above.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from simcore.constants import SWAP_CLUSTER_MAX
+from simcore.pressure.context import PressureContext
 from simcore.pressure.events import VmpressureEvent
-
-if TYPE_CHECKING:
-    from simcore.pressure.install import Pressure
+from simcore.pressure.processes import TaskTable
 
 VMPRESSURE_WIN = SWAP_CLUSTER_MAX * 16
 VMPRESSURE_LEVEL_MED = 60
@@ -39,8 +36,9 @@ def vmpressure_calc_level(scanned: int, reclaimed: int) -> tuple[int, str]:
 
 
 class Vmpressure:
-    def __init__(self, hub: Pressure) -> None:
+    def __init__(self, hub: PressureContext, tasks: TaskTable) -> None:
         self.hub = hub
+        self.tasks = tasks
         self.scanned = 0
         self.reclaimed = 0
         self.windows = dict.fromkeys(LEVELS, 0)
@@ -61,7 +59,7 @@ class Vmpressure:
         hub.emit(VmpressureEvent(hub.node.tick, level, pressure, scanned, reclaimed))
         rank = LEVELS.index(level)
         for listen in LEVELS[: rank + 1]:
-            hub.deliver(
+            self.tasks.deliver(
                 "vmpressure",
                 level,
                 "vmpressure_" + listen,
