@@ -103,3 +103,17 @@ def test_the_selects_and_lens_keys_come_from_hello(open_page: Callable[..., Any]
     w.page.keyboard.press(last["key"])
     w.wait_for(lambda s: s.get("lens") == last["name"], what=f"lens key {last['key']}")
     assert last["label"] in w.page.inner_text("#help-lens-names")
+
+
+def test_before_hello_the_page_has_no_lens_no_option_and_draws_nothing(open_page: Callable[..., Any]) -> None:
+    w = open_page("/s/z1.not-a-token", wait_render=False)  # a bad link: no session, so no hello
+    w.page.wait_for_function("() => window.zonescope && window.zonescope.app")
+    w.page.keyboard.press("1")  # a lens key before hello selects nothing
+    got = w.page.evaluate("""() => ({
+      lenses: Object.keys(window.zonescope.app.lenses), keys: Object.keys(window.zonescope.app.lensKeys),
+      options: document.querySelectorAll('select#lens-select option, select#proc-select option,'
+        + ' select#policy-select option, select#alloc-class option').length,
+      drawn: (document.getElementById('map').data || []).length,
+      renders: window.zonescope.state.renders, lens: window.zonescope.state.lens })""")
+    assert got == {"lenses": [], "keys": [], "options": 0, "drawn": 0, "renders": 0, "lens": None}, got
+    assert w.page_errors == []
