@@ -120,7 +120,7 @@ class App {
     this.lenses = makeLenses(m.vocab.lenses);
     this.map.setLenses(this.lenses);
     this.conn.lensNames = m.lenses;
-    this.charts.migratetypes = m.vocab.migratetypes;
+    this.charts.setVocab(m.vocab);
     this.lensKeys = applyVocab(m.vocab);
     this.map.setZones(m.zones);
     $("follow-text").value = `${location.origin}/?session=${encodeURIComponent(m.session)}`;
