@@ -119,7 +119,7 @@ class App {
     }
     this.lenses = makeLenses(m.vocab.lenses);
     this.map.setLenses(this.lenses);
-    this.conn.lensNames = m.lenses;
+    this.conn.lensNames = m.vocab.lenses.map((l) => l.name);
     this.charts.setVocab(m.vocab);
     this.lensKeys = applyVocab(m.vocab);
     this.map.setZones(m.zones);
