@@ -16,7 +16,7 @@ from typing import Final
 from app.wire_types import HistoryMsg, HistoryZone
 from simcore import Frame
 
-#: vm_events counters of the compaction chart (static/js/charts.js COUNTERS)
+#: vm_events counters of the compaction chart (the page reads them from hello.vocab.chart_counters)
 COUNTERS: Final = (
     "compact_migrate_scanned", "compact_free_scanned", "compact_isolated",
     "compact_stall", "compact_success", "pgmigrate_success",

@@ -14,7 +14,17 @@ from starlette.websockets import WebSocketState
 from app.encoder import View, hover_info
 from app.hub import Hub, ServerFull
 from app.live_session import LiveSession
-from app.messages import CONTROL_TYPES, Ack, DoAction, Hover, Lens, MessageError, ViewMsg, parse_message
+from app.messages import (
+    CONTROL_TYPES,
+    Ack,
+    ClientMessage,
+    DoAction,
+    Hover,
+    Lens,
+    MessageError,
+    ViewMsg,
+    parse_message,
+)
 from app.settings import Settings
 from app.sources import resolve
 from app.viewer import Viewer, dumps
@@ -180,7 +190,7 @@ def ack_fast(text: str, viewer: Viewer) -> bool:
     return type(seq) is int and viewer.ack(seq)
 
 
-def dispatch(msg: object, viewer: Viewer, session: LiveSession, settings: Settings) -> None:
+def dispatch(msg: ClientMessage, viewer: Viewer, session: LiveSession, settings: Settings) -> None:
     if isinstance(msg, Ack):
         return
     if isinstance(msg, Lens):
@@ -198,7 +208,7 @@ def dispatch(msg: object, viewer: Viewer, session: LiveSession, settings: Settin
         except ValueError as err:
             viewer.push(error_msg(str(err)))
     else:
-        kind = getattr(msg, "type", "")
+        kind = msg.type
         if kind in CONTROL_TYPES and viewer.role != "presenter" and not settings.followers_control:
             viewer.push(error_msg("session: only the presenter controls this session"))
             return
@@ -209,4 +219,4 @@ def dispatch(msg: object, viewer: Viewer, session: LiveSession, settings: Settin
         if session.commands.qsize() >= MAX_COMMANDS_QUEUED:
             viewer.push(error_msg(f"session: busy ({MAX_COMMANDS_QUEUED} queued)"))
             return
-        session.commands.put_nowait((viewer, msg))  # type: ignore[arg-type]
+        session.commands.put_nowait((viewer, msg))

@@ -1,7 +1,7 @@
 """Every vocabulary the page shows, from the one place each is defined, for `hello` (docs/protocol.md).
 
-The page builds its lens, /proc and policy selects, its lens keys and its legends from this; it keeps
-no list of its own, only colours keyed by name (static/js/palette.js).
+The page builds its lens, /proc and policy selects, its lens keys, its legends and its compaction chart's
+counters from this; it keeps no list of its own, only colours keyed by name (static/js/palette.js).
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import typing
 
+from app.chart_history import COUNTERS
 from app.lenses import LENSES, LensClass, page_kind_name
 from app.wire_types import LensClassInfo, LensInfo, Vocab
 from simcore import (
@@ -55,5 +56,6 @@ def vocabularies() -> Vocab:
         "alloc_classes": [{"name": c, "label": ALLOC_LABELS.get(c, c)} for c in ALLOC_CLASSES],
         "alloc_class_default": AllocAction.model_fields["alloc_class"].default,
         "zones": list(ZONE_NAMES.values()),
+        "chart_counters": list(COUNTERS),
     }
 

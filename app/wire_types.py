@@ -45,6 +45,7 @@ class Vocab(TypedDict):
     alloc_classes: list[Named]
     alloc_class_default: str
     zones: list[str]
+    chart_counters: list[str]  # the vm_events counters of the compaction chart (app/chart_history.py)
 
 
 # --------------------------------------------------------------------- messages

@@ -1,4 +1,4 @@
-"""SimRun (app/session.py): the frame-hash chain equals `zonescope run` on the share link."""
+"""SimRun (app/simrun.py): the frame-hash chain equals `zonescope run` on the share link."""
 
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from app.chart_history import COUNTERS
 from app.encoder import View, lens_cells
 from app.lenses import LENS_NAMES, LENSES, skip_value
 from app.live_session import LiveSession
@@ -72,6 +73,7 @@ def test_vocabularies_come_from_their_sources() -> None:
     assert set(PROC_FILES) < set(KNOWN_PROC_FILES)  # the node's files, then the subsystems' (meminfo...)
     assert {p["name"] for p in v["defrag_policies"]} == {"compaction", "lumpy", "none"}
     assert v["alloc_class_default"] in {c["name"] for c in v["alloc_classes"]}
+    assert v["chart_counters"] == list(COUNTERS)
 
 
 def test_messages_accept_exactly_the_registered_lenses_and_proc_files() -> None:
@@ -104,7 +106,8 @@ def test_the_page_keeps_no_copy_of_the_vocabularies() -> None:
     for name, text in js.items():
         # a list of lens, /proc file, policy or skip-reason names is a copy; palette.js keys colours
         # by name (`name: colour`), which is not a list
-        for word in ("largest_order", "extfrag_index", "lumpy", "skip bit set", "no movable pages"):
+        for word in ("largest_order", "extfrag_index", "lumpy", "skip bit set", "no movable pages",
+                     "compact_stall"):
             quoted = re.findall(rf'["\']{re.escape(word)}["\']', text)
             assert not quoted, (name, word)
         assert not re.search(r"\[1-\d\]", text), name  # lens keys from hello, not a fixed range

@@ -2,10 +2,8 @@
 // free pages with the watermarks, compaction counters with the order-9 fragmentation index, and the
 // event markers on the timeline (click one to seek there). Series are kept client-side.
 
-import { EVENT_COLORS, MIGRATETYPE_COLORS, MISSING_COLOR, SERIES_COLORS } from "./palette.js";
+import { EVENT_COLORS, MIGRATETYPE_COLORS, MISSING_COLOR, SERIES_COLORS, counterColor } from "./palette.js";
 
-export const COUNTERS = ["compact_migrate_scanned", "compact_free_scanned", "compact_isolated",
-  "compact_stall", "compact_success", "pgmigrate_success"];
 const MAX_POINTS = 4000;
 const MAX_MARKERS_PER_NAME = 400;
 // one shape per event kind besides its colour, so kinds stay apart without colour vision
@@ -20,16 +18,17 @@ const BASE_LAYOUT = {
 };
 const CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["select2d", "lasso2d"] };
 
-/** Time series kept in the page, truncated when the tick goes backwards (seek back, reset). */
+/** Time series kept in the page, truncated when the tick goes backwards (seek back, reset).
+ * `counters`: the vm_events counters of the compaction chart (hello.vocab.chart_counters). */
 export class Series {
-  constructor() { this.clear(); }
+  constructor(counters = []) { this.counterNames = counters; this.clear(); }
 
   clear() {
     this.rev = (this.rev || 0) + 1; // layout.datarevision: the arrays are mutated in place
     this.tick = [];
     this.free = []; this.min = []; this.low = []; this.high = [];
     this.frag = [];
-    this.counters = Object.fromEntries(COUNTERS.map((c) => [c, []]));
+    this.counters = Object.fromEntries(this.counterNames.map((c) => [c, []]));
     this.markers = new Map(); // name -> Map(tick -> {count, text})
   }
 
@@ -60,7 +59,7 @@ export class Series {
     this.low.push(zone.watermark_low);
     this.high.push(zone.watermark_high);
     this.frag.push(zone.fragindex_9 <= -1000 ? -1 : zone.fragindex_9 / 1000);
-    for (const c of COUNTERS) this.counters[c].push(vmstat && c in vmstat ? vmstat[c] : null);
+    for (const c of this.counterNames) this.counters[c].push(vmstat && c in vmstat ? vmstat[c] : null);
     if (this.tick.length > MAX_POINTS) {
       for (const col of this.columns()) {
         const kept = col.filter((_, i) => i % 2 === 0 || i === col.length - 1);
@@ -73,12 +72,12 @@ export class Series {
   /** The series as CSV text: one row per tick, the zone's pages and watermarks, then the counters. */
   toCsv(zoneName) {
     const head = ["tick", "free_pages", "watermark_min", "watermark_low", "watermark_high", "fragindex_9",
-      ...COUNTERS];
+      ...this.counterNames];
     const lines = [`# zone ${zoneName}`, head.join(",")];
     for (let i = 0; i < this.tick.length; i++) {
       if (this.free[i] === null) continue; // the gap left by a seek
       const row = [this.tick[i], this.free[i], this.min[i], this.low[i], this.high[i], this.frag[i],
-        ...COUNTERS.map((c) => this.counters[c][i] ?? "")];
+        ...this.counterNames.map((c) => this.counters[c][i] ?? "")];
       lines.push(row.join(","));
     }
     return `${lines.join("\n")}\n`;
@@ -97,7 +96,7 @@ export class Series {
       this.low.push(z.watermark_low[i]);
       this.high.push(z.watermark_high[i]);
       this.frag.push(z.fragindex_9[i] <= -1000 ? -1 : z.fragindex_9[i] / 1000);
-      for (const c of COUNTERS) this.counters[c].push(h.vmstat && h.vmstat[c] ? h.vmstat[c][i] : null);
+      for (const c of this.counterNames) this.counters[c].push(h.vmstat && h.vmstat[c] ? h.vmstat[c][i] : null);
     }
     // event markers are not in the history: keep the ones seen up to its last tick
     const last = n ? h.tick[n - 1] : -1;
@@ -127,6 +126,13 @@ export class Charts {
     this.zoneIndex = 0;
     this.lastMetrics = null;
     this.migratetypes = []; // hello.vocab.migratetypes: the free_area columns
+  }
+
+  /** The server's lists the charts show (hello.vocab): the free_area columns and the counters. */
+  setVocab(vocab) {
+    this.migratetypes = vocab.migratetypes;
+    const counters = vocab.chart_counters;
+    if (counters.join() !== this.series.counterNames.join()) this.series = new Series(counters);
   }
 
   attach() {
@@ -229,13 +235,13 @@ export class Charts {
 
   renderCompact() {
     const s = this.series;
-    const data = COUNTERS.map((c, i) => ({
+    const data = s.counterNames.map((c) => ({
       type: "scatter", mode: s.tick.length < 30 ? "lines+markers" : "lines", name: c, x: s.tick, y: s.counters[c],
-      line: { color: SERIES_COLORS.counters[i], width: 2.5 },
+      line: { color: counterColor(c), width: 2.5 },
     }));
     data.push({ type: "scatter", mode: "lines", name: "fragindex order 9 (right)", x: s.tick, y: s.frag,
       yaxis: "y2", line: { color: SERIES_COLORS.fragindex, width: 3, dash: "dot" } });
-    const big = COUNTERS.some((c) => s.counters[c].some((v) => v >= 10));
+    const big = s.counterNames.some((c) => s.counters[c].some((v) => v >= 10));
     const layout = { ...BASE_LAYOUT, margin: { ...BASE_LAYOUT.margin, r: 86 }, datarevision: s.rev,
       xaxis: { title: { text: "tick", standoff: 4 }, rangemode: "tozero" },
       yaxis: big ? { title: { text: "count (log)" }, type: "log" } : { title: { text: "count" }, rangemode: "tozero" },

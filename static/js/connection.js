@@ -18,7 +18,7 @@ export class Connection {
     this.ws = null;
     this.decoding = Promise.resolve();
     this.lastServerError = null;
-    this.lensNames = []; // hello.lenses: the lens id of a binary frame indexes it
+    this.lensNames = []; // hello.vocab.lenses names: the lens id of a binary frame indexes them
   }
 
   open() {

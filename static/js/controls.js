@@ -139,6 +139,50 @@ export function bindControls(app) {
     if (preset.value) location.assign(`/?preset=${encodeURIComponent(preset.value)}`);
   });
 
+  bindSharing(app);
+  $("btn-more").addEventListener("click", () => {
+    const d = $("preset-description");
+    const open = d.classList.toggle("clamped") === false;
+    $("btn-more").textContent = open ? "less" : "more";
+    $("btn-more").setAttribute("aria-expanded", String(open));
+  });
+  $("help-button").addEventListener("click", () => toggleHelp());
+  $("help-close").addEventListener("click", () => toggleHelp(false));
+  help.addEventListener("click", (ev) => { if (ev.target === help) toggleHelp(false); });
+  $("error-close").addEventListener("click", () => { $("error-banner").hidden = true; });
+  $("event-log").addEventListener("click", (ev) => {
+    const b = ev.target.closest("button.tick-link");
+    if (b) app.seek(Number(b.dataset.tick));
+  });
+
+  bindKeys(app, { help, toggleHelp, togglePlay, stepBack, compact, setLens });
+
+  readSpeed();
+  describe();
+
+  return { syncStatus };
+}
+
+/** The play button and speed sliders after a `status` (or `hello`). */
+function syncStatus(state) {
+  const play = $("btn-play");
+  play.textContent = state.playing ? "❚❚ Pause" : "▶ Play";
+  play.setAttribute("aria-pressed", state.playing ? "true" : "false");
+  document.body.classList.toggle("playing", !!state.playing);
+  const dragging = document.activeElement && ["tps", "tpf"].includes(document.activeElement.id);
+  if (typeof state.tps === "number" && state.tps > 0 && !dragging) {
+    $("tps").value = String(toSlider(state.tps, TPS));
+    $("tps-out").value = String(roundNice(state.tps));
+  }
+  if (typeof state.ticksPerFrame === "number" && state.ticksPerFrame > 0 && !dragging) {
+    $("tpf").value = String(toSlider(state.ticksPerFrame, TPF));
+    $("tpf-out").value = String(state.ticksPerFrame);
+  }
+}
+
+/** Copy the share link, detach from a followed session, save the charts' series as CSV. */
+function bindSharing(app) {
+  const s = app.state;
   $("btn-copy").addEventListener("click", async () => {
     if (!s.sharePath) { $("copy-status").textContent = "no link yet"; return; }
     const text = location.origin + s.sharePath;
@@ -166,21 +210,13 @@ export function bindControls(app) {
     a.remove();
     setTimeout(() => URL.revokeObjectURL(a.href), 1000);
   });
-  $("btn-more").addEventListener("click", () => {
-    const d = $("preset-description");
-    const open = d.classList.toggle("clamped") === false;
-    $("btn-more").textContent = open ? "less" : "more";
-    $("btn-more").setAttribute("aria-expanded", String(open));
-  });
-  $("help-button").addEventListener("click", () => toggleHelp());
-  $("help-close").addEventListener("click", () => toggleHelp(false));
-  help.addEventListener("click", (ev) => { if (ev.target === help) toggleHelp(false); });
-  $("error-close").addEventListener("click", () => { $("error-banner").hidden = true; });
-  $("event-log").addEventListener("click", (ev) => {
-    const b = ev.target.closest("button.tick-link");
-    if (b) app.seek(Number(b.dataset.tick));
-  });
+}
 
+/** The keyboard shortcuts (the help dialog lists them; lens keys come from hello.vocab). */
+function bindKeys(app, act) {
+  const s = app.state;
+  const send = (m) => app.send(m);
+  const { help, toggleHelp, togglePlay, stepBack, compact, setLens } = act;
   document.addEventListener("keydown", (ev) => {
     if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
     if (ev.key === "Escape" && !help.hidden) { toggleHelp(false); ev.preventDefault(); return; }
@@ -208,25 +244,4 @@ export function bindControls(app) {
   document.addEventListener("keyup", (ev) => {
     if ((ev.key === " " || ev.code === "Space") && !isTyping(ev.target) && help.hidden) ev.preventDefault();
   });
-
-  readSpeed();
-  describe();
-
-  return {
-    syncStatus(state) {
-      const play = $("btn-play");
-      play.textContent = state.playing ? "❚❚ Pause" : "▶ Play";
-      play.setAttribute("aria-pressed", state.playing ? "true" : "false");
-      document.body.classList.toggle("playing", !!state.playing);
-      const dragging = document.activeElement && ["tps", "tpf"].includes(document.activeElement.id);
-      if (typeof state.tps === "number" && state.tps > 0 && !dragging) {
-        $("tps").value = String(toSlider(state.tps, TPS));
-        $("tps-out").value = String(roundNice(state.tps));
-      }
-      if (typeof state.ticksPerFrame === "number" && state.ticksPerFrame > 0 && !dragging) {
-        $("tpf").value = String(toSlider(state.ticksPerFrame, TPF));
-        $("tpf-out").value = String(state.ticksPerFrame);
-      }
-    },
-  };
 }

@@ -119,8 +119,8 @@ class App {
     }
     this.lenses = makeLenses(m.vocab.lenses);
     this.map.setLenses(this.lenses);
-    this.conn.lensNames = m.lenses;
-    this.charts.migratetypes = m.vocab.migratetypes;
+    this.conn.lensNames = m.vocab.lenses.map((l) => l.name);
+    this.charts.setVocab(m.vocab);
     this.lensKeys = applyVocab(m.vocab);
     this.map.setZones(m.zones);
     $("follow-text").value = `${location.origin}/?session=${encodeURIComponent(m.session)}`;

@@ -85,7 +85,12 @@ export function missingColors(lensInfos) {
 export const SERIES_COLORS = {
   free: OI.blue, min: OI.vermillion, low: OI.orange, high: OI.green,
   fragindex: OI.black,
-  counters: [OI.blue, OI.orange, OI.green, OI.vermillion, OI.purple, OI.sky],
 };
+/** The compaction chart's counters (hello.vocab.chart_counters), by name. */
+const COUNTER_COLORS = {
+  compact_migrate_scanned: OI.blue, compact_free_scanned: OI.orange, compact_isolated: OI.green,
+  compact_stall: OI.vermillion, compact_success: OI.purple, pgmigrate_success: OI.sky,
+};
+export function counterColor(name) { return COUNTER_COLORS[name] ?? MISSING_COLOR; }
 export const EVENT_COLORS = [OI.vermillion, OI.green, OI.purple, OI.orange, OI.sky, OI.black, OI.blue, OI.yellow];
 export const CURSOR = { migrate: OI.orange, free: OI.sky };

@@ -42,9 +42,10 @@ async (b64) => {
 """
 
 MISSING_JS = """
-async (lenses) => {
-  const { missingColors, MISSING_COLOR } = await import('/static/js/palette.js');
-  return { missing: missingColors(lenses), missingColor: MISSING_COLOR };
+async ([lenses, counters]) => {
+  const { counterColor, missingColors, MISSING_COLOR } = await import('/static/js/palette.js');
+  const counterMissing = counters.filter((c) => counterColor(c) === MISSING_COLOR).map((c) => `counter:${c}`);
+  return { missing: [...missingColors(lenses), ...counterMissing], missingColor: MISSING_COLOR };
 }
 """
 
@@ -75,15 +76,17 @@ def test_the_skip_lens_shows_every_skip_reason_with_a_legend_entry_and_a_colour(
     for reason in SkipReason:
         if reason != SkipReason.NONE:
             assert reason.label in got["legend"], (reason, got["legend"])
-    missing = w.page.evaluate(MISSING_JS, [])["missingColor"]
+    missing = w.page.evaluate(MISSING_JS, [[], []])["missingColor"]
     assert missing not in got["colors"]
 
 
-def test_every_class_of_every_lens_has_a_palette_colour(open_page: Callable[..., Any]) -> None:
+def test_every_class_of_every_lens_and_every_chart_counter_has_a_palette_colour(
+    open_page: Callable[..., Any],
+) -> None:
     w = open_page("/s/z1.not-a-token", wait_render=False)  # the page's origin, without a session
-    lenses = vocabularies()["lenses"]
-    assert [lens["name"] for lens in lenses] == list(LENS_NAMES)
-    assert w.page.evaluate(MISSING_JS, lenses)["missing"] == []
+    vocab = vocabularies()
+    assert [lens["name"] for lens in vocab["lenses"]] == list(LENS_NAMES)
+    assert w.page.evaluate(MISSING_JS, [vocab["lenses"], vocab["chart_counters"]])["missing"] == []
 
 
 def test_the_selects_and_lens_keys_come_from_hello(open_page: Callable[..., Any]) -> None:
@@ -103,3 +106,25 @@ def test_the_selects_and_lens_keys_come_from_hello(open_page: Callable[..., Any]
     w.page.keyboard.press(last["key"])
     w.wait_for(lambda s: s.get("lens") == last["name"], what=f"lens key {last['key']}")
     assert last["label"] in w.page.inner_text("#help-lens-names")
+
+
+def test_before_hello_the_page_has_no_lens_no_option_and_draws_nothing(open_page: Callable[..., Any]) -> None:
+    w = open_page("/s/z1.not-a-token", wait_render=False)  # a bad link: no session, so no hello
+    w.page.wait_for_function("() => window.zonescope && window.zonescope.app")
+    w.page.keyboard.press("1")  # a lens key before hello selects nothing
+    got = w.page.evaluate("""() => ({
+      lenses: Object.keys(window.zonescope.app.lenses), keys: Object.keys(window.zonescope.app.lensKeys),
+      options: document.querySelectorAll('select#lens-select option, select#proc-select option,'
+        + ' select#policy-select option, select#alloc-class option').length,
+      drawn: (document.getElementById('map').data || []).length,
+      renders: window.zonescope.state.renders, lens: window.zonescope.state.lens })""")
+    assert got == {"lenses": [], "keys": [], "options": 0, "drawn": 0, "renders": 0, "lens": None}, got
+    assert w.page_errors == []
+
+
+def test_the_compaction_chart_plots_the_counters_hello_names(open_page: Callable[..., Any]) -> None:
+    w = open_page("/")
+    counters = vocabularies()["chart_counters"]
+    w.page.wait_for_function("() => (document.getElementById('chart-compact').data || []).length > 0")
+    names = w.page.evaluate("() => document.getElementById('chart-compact').data.map((t) => t.name)")
+    assert names[: len(counters)] == counters
