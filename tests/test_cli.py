@@ -234,3 +234,13 @@ def test_progress_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(common.sys, "stderr", pipe)
     common.run_to(Simulation(load_scenario("default", small)), 5)
     assert pipe.getvalue() == ""
+
+
+@pytest.mark.parametrize(("arg", "got"), [("compaction,bogus", "bogus"), (",", "nothing")])
+def test_compare_names_the_unknown_policy_and_the_choices(
+    capsys: pytest.CaptureFixture[str], arg: str, got: str
+) -> None:
+    code, out, err = run_cli(capsys, "compare", "default", "--ticks", "1", *SMALL, "--policies", arg)
+    assert code == 2 and out == ""
+    assert err == (f"zonescope: error: --policies: unknown defrag policy (got {got}; "
+                   "one of compaction, lumpy, none)\n")

@@ -152,9 +152,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     policies = [p.strip() for p in args.policies.split(",") if p.strip()]
     bad = [p for p in policies if p not in DEFRAG_POLICIES]
     if bad or not policies:
-        raise ScenarioError(
-            f"--policies: unknown {', '.join(bad) or '(empty)'}; choose from {', '.join(DEFRAG_POLICIES)}"
-        )
+        got = ", ".join(bad) if bad else "nothing"
+        names = ", ".join(DEFRAG_POLICIES)
+        raise ScenarioError(f"--policies: unknown defrag policy (got {got}; one of {names})")
     rows = [compare_row(scenario, p, ticks) for p in policies]
     if args.json:
         print_json(
