@@ -117,7 +117,7 @@ def history_json(h: PressureHistory) -> dict[str, list[int]]:
     return out
 
 
-def pressure_json(p: PressureFrame) -> dict[str, Any]:
+def panel_json(p: PressureFrame) -> dict[str, Any]:
     m = p.mem
     return {
         "processes": [_process(r) for r in p.processes],
@@ -140,4 +140,4 @@ def pressure_json(p: PressureFrame) -> dict[str, Any]:
 
 def pressure_part(pressure: PressureFrame | None) -> dict[str, Any]:
     """{"pressure": {...}} to merge into a metrics body, or {} when the frame has no pressure."""
-    return {} if pressure is None else {"pressure": pressure_json(pressure)}
+    return {} if pressure is None else {"pressure": panel_json(pressure)}
