@@ -89,8 +89,17 @@ class SimRun:
         return self.sim.proc(file)
 
     def check_target(self, tick: int) -> None:
-        """Refuse a fast-forward / seek beyond the server's work cap."""
-        check_work(self.sim.scenario, tick, self.max_ff_work, "tick")
+        """Refuse a seek whose new work is over the server's fast-forward cap.
+
+        Only ticks run from the seek's starting point count: the current tick or the nearest keyframe
+        at or before the target, whichever is later. A backward seek (Back, a marker click, a seek to
+        an earlier tick) is never refused: it replays at most what this run has already played."""
+        now = self.sim.tick
+        if tick < now:
+            return
+        kf = self.keyframes.at_or_before(tick)
+        start = max(now, kf.tick if kf is not None else 0)
+        check_work(self.sim.scenario, tick - start, self.max_ff_work, "seek: ticks to run")
 
     # ------------------------------------------------------------ controls
     def advance(self, ticks: int, budget_s: float | None = None,

@@ -96,8 +96,27 @@ def test_events_are_handed_out_once() -> None:
 def test_fast_forward_cap() -> None:
     run = SimRun(validate_scenario(TINY), max_ff_work=150 * 100)
     run.check_target(100)
-    with pytest.raises(ScenarioError, match="cap"):
+    want = r"^seek: ticks to run x .* \(got 101 x 150 = 15150, cap 15000\)$"
+    with pytest.raises(ScenarioError, match=want):
         run.check_target(101)
+
+
+def test_fast_forward_cap_counts_only_ticks_not_run_yet() -> None:
+    """Issue 11: the cap is for new work. From tick 80 a seek to 180 runs 100 ticks (allowed), to 181
+    runs 101 (refused); every backward seek is allowed, however far back and however big the run."""
+    run = SimRun(validate_scenario(TINY), max_ff_work=150 * 100, keyframe_every=10)
+    run.advance(80)
+    run.check_target(180)
+    with pytest.raises(ScenarioError, match=r"\(got 101 x 150"):
+        run.check_target(181)
+    run.advance(100)  # now at 180, keyframes every 10 ticks behind
+    for back in (179, 100, 1, 0):
+        run.check_target(back)
+    # forward from a keyframe: back at tick 5, a seek to 175 starts from the keyframe at 170
+    seek(run, 5)
+    run.check_target(175)
+    with pytest.raises(ScenarioError, match=r"\(got 101 x 150"):
+        run.check_target(281)
 
 
 def test_budget_stops_a_long_advance_early() -> None:
