@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import gzip
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -19,6 +22,9 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline';
 PAGE_HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
                 "Referrer-Policy": "same-origin", "Cache-Control": "no-store"}
 PLOTLY_PATH = "/static/vendor/plotly.min.js"
+PLOTLY_HEADERS = {"Cache-Control": "public, max-age=86400", "Vary": "Accept-Encoding",
+                  "X-Content-Type-Options": "nosniff"}
+
 
 def plotly_file() -> Path:
     import plotly
@@ -26,10 +32,25 @@ def plotly_file() -> Path:
     return Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
 
 
+@functools.cache
+def plotly_gzip() -> tuple[bytes, str]:
+    """plotly.min.js gzipped once per process (4.8 MB -> about 1.4 MB; a class of 300 loading the page
+    at once costs one compression), and its ETag (from the plotly version)."""
+    import plotly
+
+    body = gzip.compress(plotly_file().read_bytes(), compresslevel=9, mtime=0)
+    return body, f'"plotly-{plotly.__version__}"'
+
+
 @router.get(PLOTLY_PATH, include_in_schema=False)
-async def plotly_js() -> FileResponse:
-    return FileResponse(plotly_file(), media_type="text/javascript",
-                        headers={"Cache-Control": "public, max-age=86400"})
+async def plotly_js(request: Request) -> Response:
+    if "gzip" not in request.headers.get("accept-encoding", ""):
+        return FileResponse(plotly_file(), media_type="text/javascript", headers=PLOTLY_HEADERS)
+    body, etag = await asyncio.to_thread(plotly_gzip)
+    headers = {**PLOTLY_HEADERS, "ETag": etag}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="text/javascript", headers={**headers, "Content-Encoding": "gzip"})
 
 
 def _page(request: Request, ws_query: str, preset: str | None, error: str | None) -> Response:

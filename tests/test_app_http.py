@@ -100,3 +100,18 @@ def test_plotly_is_served_from_the_package(client: TestClient) -> None:
     assert len(r.content) == local.stat().st_size
 
 
+
+
+def test_plotly_goes_gzipped_once_with_an_etag_and_plain_to_clients_without_gzip(client: TestClient) -> None:
+    import plotly
+
+    local = (Path(plotly.__file__).parent / "package_data" / "plotly.min.js").read_bytes()
+    r = client.get("/static/vendor/plotly.min.js", headers={"Accept-Encoding": "gzip"})
+    assert r.headers["content-encoding"] == "gzip" and r.headers["vary"] == "Accept-Encoding"
+    assert int(r.headers["content-length"]) < len(local) // 2 and r.content == local
+    etag = r.headers["etag"]
+    again = client.get("/static/vendor/plotly.min.js",
+                       headers={"Accept-Encoding": "gzip", "If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+    plain = client.get("/static/vendor/plotly.min.js", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.content == local
