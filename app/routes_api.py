@@ -38,6 +38,7 @@ def settings_of(request: Request) -> Settings:
 
 
 @router.get("/healthz")
+@router.head("/healthz", include_in_schema=False)
 async def healthz() -> Health:
     return Health(status="ok")
 

@@ -66,6 +66,7 @@ def _page(request: Request, ws_query: str, preset: str | None, error: str | None
 
 
 @router.get("/", response_class=HTMLResponse)
+@router.head("/", include_in_schema=False)
 async def index(request: Request, preset: Annotated[str, Query(max_length=100)] = DEFAULT_PRESET) -> Response:
     try:
         from_preset(preset)
@@ -75,6 +76,7 @@ async def index(request: Request, preset: Annotated[str, Query(max_length=100)] 
 
 
 @router.get("/s/{token}", response_class=HTMLResponse)
+@router.head("/s/{token}", include_in_schema=False)
 async def shared(request: Request, token: str) -> Response:
     settings: Settings = request.app.state.settings
     try:

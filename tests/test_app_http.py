@@ -115,3 +115,24 @@ def test_plotly_goes_gzipped_once_with_an_etag_and_plain_to_clients_without_gzip
     assert again.status_code == 304 and again.content == b""
     plain = client.get("/static/vendor/plotly.min.js", headers={"Accept-Encoding": "identity"})
     assert "content-encoding" not in plain.headers and plain.content == local
+
+
+@pytest.mark.parametrize("path", ["/", "/healthz", "/api/presets", "/docs", "/static/js/main.js",
+                                  "/static/vendor/plotly.min.js", "/s/not-a-token", "/no-such-path"])
+def test_every_response_carries_the_security_headers(client: TestClient, path: str) -> None:
+    r = client.get(path)
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["referrer-policy"] == "same-origin"
+    assert r.headers["x-frame-options"] == "SAMEORIGIN"
+
+
+def test_pages_keep_their_own_csp_and_cache_control(client: TestClient) -> None:
+    r = client.get("/")
+    assert "frame-ancestors 'self'" in r.headers["content-security-policy"]
+    assert r.headers["cache-control"] == "no-store"
+
+
+@pytest.mark.parametrize("path", ["/", "/healthz"])
+def test_head_is_allowed_where_get_is(client: TestClient, path: str) -> None:
+    r = client.head(path)
+    assert r.status_code == 200 and r.content == b""
