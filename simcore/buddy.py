@@ -9,10 +9,14 @@ Array layout. Page state lives in node-wide arrays indexed by pfn (see `simcore.
   ``buddy_order()``), 0 elsewhere.
 * ``pb_mt`` (bytearray, one byte a pageblock): the pageblock's migratetype.
 
-A zone keeps ``free_area[order][migratetype]``, an insertion-ordered ``dict`` used as the kernel's
-doubly linked free list: O(1) add, delete and pop. ``popitem()`` takes the most recently added
-block, which is where the kernel both adds (``__add_to_free_list``) and takes
-(``get_page_from_free_area``) blocks: the head of the list.
+Free lists are the kernel's: one circular doubly linked list per (zone, order, migratetype) threaded
+through per-page ``next`` / ``prev`` arrays (`simcore.kernels.lists`, node-wide in `FreeLists`). A
+block is added at the head (``__add_to_free_list``) and taken from the head
+(``get_page_from_free_area``). The list operations are kernels (`simcore.kernels.buddy`): compiled
+code calls them compiled, and the methods here call their Python twins (`simcore.jit.py`), which is
+cheaper for one operation at a time. ``zone.free_area[order][mt]`` is a `FreeList` view with the
+parts of a mapping's interface the Python code uses (length, truth, iteration oldest first,
+``popitem`` of the head, ``del``).
 
 Invariants (checked by `simcore.invariants`):
 
@@ -30,10 +34,14 @@ What differs from Linux: no per-cpu page lists (every allocation goes to the bud
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Iterator
+
+import numpy as np
+
 from simcore.constants import (
     FALLBACKS,
     MAX_PAGE_ORDER,
-    MIGRATE_PCPTYPES,
     MIGRATE_TYPES,
     MOVABLE_TABLE,
     NR_PAGE_ORDERS,
@@ -41,10 +49,97 @@ from simcore.constants import (
     PAGEBLOCK_ORDER,
     MigrateType,
 )
+from simcore.jit import py
+from simcore.kernels import buddy as kb
+from simcore.kernels.lists import LISTS_PER_ZONE, list_add, list_del, list_items
 
 _UNMOVABLE = int(MigrateType.UNMOVABLE)
 _MOVABLE = int(MigrateType.MOVABLE)
 _RECLAIMABLE = int(MigrateType.RECLAIMABLE)
+
+# the Python twins of the kernels, for one operation at a time
+_list_add = py(list_add)
+_list_del = py(list_del)
+_add_free_block = py(kb.add_free_block)
+_del_free_block = py(kb.del_free_block)
+_free_one_page = py(kb.free_one_page)
+_expand = py(kb.expand)
+_rmqueue_smallest = py(kb.rmqueue_smallest)
+_move_freepages_block = py(kb.move_freepages_block)
+
+
+class FreeLists:
+    """The free lists of every zone of a node, and the zones' counters (`simcore.kernels.lists`).
+
+    ``head`` / ``count``: per list; ``nxt`` / ``prv``: per pfn (4 bytes each); ``zstat``: per zone,
+    `simcore.kernels.buddy.NZSTAT` counters.
+    """
+
+    def __init__(self, nr_pages: int, nr_zones: int) -> None:
+        self.head = array("i", [-1]) * (nr_zones * LISTS_PER_ZONE)
+        self.count = array("q", bytes(8 * nr_zones * LISTS_PER_ZONE))
+        self.nxt = array("i", bytes(4 * nr_pages))
+        self.prv = array("i", bytes(4 * nr_pages))
+        self.zstat = array("q", bytes(8 * nr_zones * kb.NZSTAT))
+
+
+class FreeList:
+    """``free_area[order][mt]`` of one zone: a view of one list with a mapping's interface.
+
+    Iteration goes from the oldest block (the tail) to the newest (the head), as a ``dict`` that
+    blocks were added to in that order would; ``popitem()`` takes the head."""
+
+    __slots__ = ("fl", "li")
+
+    def __init__(self, fl: FreeLists, li: int) -> None:
+        self.fl = fl
+        self.li = li
+
+    def __len__(self) -> int:
+        return self.fl.count[self.li]
+
+    def __bool__(self) -> bool:
+        return self.fl.head[self.li] >= 0
+
+    def head(self) -> int:
+        """The block at the head (-1: empty): the next one `popitem()` takes."""
+        return self.fl.head[self.li]
+
+    def pfns(self) -> array[int]:
+        """The list's blocks, oldest first."""
+        fl = self.fl
+        out = array("i", bytes(4 * fl.count[self.li]))
+        py(list_items)(fl.head, fl.count, fl.nxt, fl.prv, self.li, out)
+        return out
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.pfns())
+
+    def __reversed__(self) -> Iterator[int]:
+        return reversed(self.pfns())
+
+    def __contains__(self, pfn: object) -> bool:
+        return pfn in self.pfns()
+
+    def popitem(self) -> tuple[int, None]:
+        fl = self.fl
+        h = fl.head[self.li]
+        if h < 0:
+            raise KeyError("popitem(): free list is empty")
+        _list_del(fl.head, fl.count, fl.nxt, fl.prv, self.li, h)
+        return h, None
+
+    def pop(self, pfn: int) -> None:
+        """Take `pfn` (which must be on this list) off it."""
+        fl = self.fl
+        _list_del(fl.head, fl.count, fl.nxt, fl.prv, self.li, pfn)
+
+    def __delitem__(self, pfn: int) -> None:
+        self.pop(pfn)
+
+    def __setitem__(self, pfn: int, value: None) -> None:
+        fl = self.fl
+        _list_add(fl.head, fl.count, fl.nxt, fl.prv, self.li, pfn)
 
 
 def should_try_claim_block(order: int, start_mt: int) -> bool:
@@ -60,42 +155,67 @@ class FreeArea:
     # Attributes provided by Zone (declared for the type checker).
     start_pfn: int
     end_pfn: int
-    free_area: list[list[dict[int, None]]]
-    free_area_by_type: list[list[dict[int, None]]]
-    free_pages: int
+    zi: int
+    fl: FreeLists
+    free_area: list[list[FreeList]]
+    free_area_by_type: list[list[FreeList]]
     buddy: bytearray
     kind: bytearray
     pb_mt: bytearray
 
     def _init_free_area(self) -> None:
-        self.free_area = [[{} for _ in range(MIGRATE_TYPES)] for _ in range(NR_PAGE_ORDERS)]
+        base = self.zi * LISTS_PER_ZONE
+        self.free_area = [
+            [FreeList(self.fl, base + o * MIGRATE_TYPES + mt) for mt in range(MIGRATE_TYPES)]
+            for o in range(NR_PAGE_ORDERS)
+        ]
         # the same lists by type, then order: free_area_by_type[mt][order] is free_area[order][mt]
         self.free_area_by_type = [[row[mt] for row in self.free_area] for mt in range(MIGRATE_TYPES)]
-        self.free_pages = 0
+
+    @property
+    def free_pages(self) -> int:
+        """`NR_FREE_PAGES` of the zone."""
+        return self.fl.zstat[self.zi * kb.NZSTAT + kb.ZS_FREE]
+
+    @free_pages.setter
+    def free_pages(self, value: int) -> None:
+        self.fl.zstat[self.zi * kb.NZSTAT + kb.ZS_FREE] = value
+
+    @property
+    def pgalloc(self) -> int:
+        """``pgalloc_<zone>``: pages allocated from the zone."""
+        return self.fl.zstat[self.zi * kb.NZSTAT + kb.ZS_PGALLOC]
+
+    @pgalloc.setter
+    def pgalloc(self, value: int) -> None:
+        self.fl.zstat[self.zi * kb.NZSTAT + kb.ZS_PGALLOC] = value
 
     # ----------------------------------------------------------------- queries
     def nr_free(self, order: int) -> int:
         """`free_area[order].nr_free`: free blocks of this order, all migratetypes."""
-        return sum(len(lst) for lst in self.free_area[order])
+        i = self.zi * LISTS_PER_ZONE + order * MIGRATE_TYPES
+        return sum(self.fl.count[i : i + MIGRATE_TYPES])
 
     def free_count(self, order: int, mt: int) -> int:
-        return len(self.free_area[order][mt])
+        return self.fl.count[self.zi * LISTS_PER_ZONE + order * MIGRATE_TYPES + mt]
 
     def free_list_empty(self, order: int, mt: int) -> bool:
-        return not self.free_area[order][mt]
+        return self.fl.head[self.zi * LISTS_PER_ZONE + order * MIGRATE_TYPES + mt] < 0
 
     # ------------------------------------------------------- list primitives
     def add_free_block(self, pfn: int, order: int) -> None:
         """Put a block on the list of its pageblock's type, without merging (`__add_to_free_list`)."""
-        self.free_area[order][self.pb_mt[pfn >> PAGEBLOCK_ORDER]][pfn] = None
-        self.buddy[pfn] = order + 1
-        self.free_pages += 1 << order
+        fl = self.fl
+        _add_free_block(
+            self.buddy, self.pb_mt, fl.head, fl.count, fl.nxt, fl.prv, fl.zstat, self.zi, pfn, order
+        )
 
     def del_free_block(self, pfn: int, order: int) -> None:
         """Take a block off its list (`del_page_from_free_list`); the caller owns its pages."""
-        del self.free_area[order][self.pb_mt[pfn >> PAGEBLOCK_ORDER]][pfn]
-        self.buddy[pfn] = 0
-        self.free_pages -= 1 << order
+        fl = self.fl
+        _del_free_block(
+            self.buddy, self.pb_mt, fl.head, fl.count, fl.nxt, fl.prv, fl.zstat, self.zi, pfn, order
+        )
 
     # ------------------------------------------------------------------ free
     def free_one_page(self, pfn: int, order: int) -> int:
@@ -105,67 +225,61 @@ class FreeArea:
         pageblock_order merges only if both types are mergeable (not isolate / highatomic), and
         then takes the freed block's type, as Linux 6.10+ does ("match buddy type").
         """
-        buddy = self.buddy
-        pb_mt = self.pb_mt
-        fa = self.free_area
-        start = self.start_pfn
-        end = self.end_pfn
-        self.free_pages += 1 << order
-        mt = pb_mt[pfn >> PAGEBLOCK_ORDER]
-        while order < MAX_PAGE_ORDER:
-            bud = pfn ^ (1 << order)
-            if bud < start or bud >= end or buddy[bud] != order + 1:
-                break
-            if order >= PAGEBLOCK_ORDER:
-                bmt = pb_mt[bud >> PAGEBLOCK_ORDER]
-                if bmt != mt:
-                    if mt >= MIGRATE_PCPTYPES or bmt >= MIGRATE_PCPTYPES:
-                        break
-                    del fa[order][bmt][bud]
-                    self._set_pageblock_range(bud, order, mt)
-                else:
-                    del fa[order][mt][bud]
-            else:
-                del fa[order][mt][bud]
-            buddy[bud] = 0
-            pfn &= bud
-            order += 1
-        fa[order][mt][pfn] = None
-        buddy[pfn] = order + 1
-        return pfn
+        fl = self.fl
+        return _free_one_page(
+            self.buddy,
+            self.pb_mt,
+            fl.head,
+            fl.count,
+            fl.nxt,
+            fl.prv,
+            fl.zstat,
+            self.zi,
+            self.start_pfn,
+            self.end_pfn,
+            pfn,
+            order,
+        )
+
+    def free_pages_each(self, pages: np.ndarray, order: int) -> None:
+        """`free_one_page(p, order)` for each of `pages` (an int64 array) in turn, compiled."""
+        fl = self.fl
+        kb.free_pages_each(
+            self.buddy,
+            self.pb_mt,
+            fl.head,
+            fl.count,
+            fl.nxt,
+            fl.prv,
+            fl.zstat,
+            self.zi,
+            self.start_pfn,
+            self.end_pfn,
+            pages,
+            order,
+        )
 
     # ----------------------------------------------------------------- alloc
     def _expand(self, pfn: int, low: int, high: int, mt: int) -> None:
         """Models `expand()`: split a block of order `high`, keeping the low half, down to `low`."""
-        fa = self.free_area
-        buddy = self.buddy
-        while high > low:
-            high -= 1
-            half = pfn + (1 << high)
-            fa[high][mt][half] = None
-            buddy[half] = high + 1
+        fl = self.fl
+        _expand(self.buddy, fl.head, fl.count, fl.nxt, fl.prv, self.zi, pfn, low, high, mt)
 
     def rmqueue_smallest(self, order: int, mt: int) -> int:
         """Models `__rmqueue_smallest()`: the smallest block of the requested type, split down."""
-        fa = self.free_area
-        for current in range(order, NR_PAGE_ORDERS):
-            lst = fa[current][mt]
-            if lst:
-                pfn = lst.popitem()[0]
-                self.buddy[pfn] = 0
-                if current > order:
-                    self._expand(pfn, order, current, mt)
-                self.free_pages -= 1 << order
-                return pfn
-        return -1
+        fl = self.fl
+        return _rmqueue_smallest(
+            self.buddy, fl.head, fl.count, fl.nxt, fl.prv, fl.zstat, self.zi, order, mt
+        )
 
     def find_suitable_fallback(self, order: int, start_mt: int, claimable: bool) -> int:
         """Models `find_suitable_fallback()`: -1 none here, -2 too small to claim, else the type."""
-        area = self.free_area[order]
         if claimable and not should_try_claim_block(order, start_mt):
             return -2
+        base = self.zi * LISTS_PER_ZONE + order * MIGRATE_TYPES
+        head = self.fl.head
         for fmt in FALLBACKS[start_mt]:
-            if area[fmt]:
+            if head[base + fmt] >= 0:
                 return fmt
         return -1
 
@@ -181,26 +295,10 @@ class FreeArea:
 
         Every free block inside it moves to the new type's list. Returns pages moved.
         """
-        old_mt = self.pb_mt[block_start >> PAGEBLOCK_ORDER]
-        if old_mt == new_mt:
-            return 0
-        fa = self.free_area
-        buddy = self.buddy
-        moved = 0
-        pfn = block_start
-        end = block_start + PAGEBLOCK_NR_PAGES
-        while pfn < end:
-            o1 = buddy[pfn]
-            if o1:
-                order = o1 - 1
-                del fa[order][old_mt][pfn]
-                fa[order][new_mt][pfn] = None
-                moved += 1 << order
-                pfn += 1 << order
-            else:
-                pfn += 1
-        self.pb_mt[block_start >> PAGEBLOCK_ORDER] = new_mt
-        return moved
+        fl = self.fl
+        return _move_freepages_block(
+            self.buddy, self.pb_mt, fl.head, fl.count, fl.nxt, fl.prv, self.zi, block_start, new_mt
+        )
 
     def _set_pageblock_range(self, pfn: int, order: int, mt: int) -> None:
         """Models `change_pageblock_range()`: set the type of every pageblock a block covers."""
@@ -250,7 +348,7 @@ class FreeArea:
             if fmt == -2:
                 break
             lst = fa[current][fmt]
-            page = next(reversed(lst))  # the list head, as get_page_from_free_area()
+            page = lst.head()  # as get_page_from_free_area()
             got = self.try_to_claim_block(page, current, order, start_mt, fmt)
             if got >= 0:
                 return got, current, fmt

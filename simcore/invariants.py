@@ -9,7 +9,11 @@ from __future__ import annotations
 import numpy as np
 
 from simcore.constants import ALLOC_KINDS, MAX_PAGE_ORDER, MIGRATE_PCPTYPES, PAGEBLOCK_ORDER, PageKind
+from simcore.jit import py
+from simcore.kernels.lists import list_check as _list_check
 from simcore.node import Node
+
+list_check = py(_list_check)
 
 
 class InvariantError(AssertionError):
@@ -27,6 +31,10 @@ def check(node: Node) -> None:
             for mt, lst in enumerate(z.free_area[order]):
                 if z.free_area_by_type[mt][order] is not lst:
                     raise InvariantError(f"{z.name}: free_area_by_type[{mt}][{order}] is not the same list")
+                fl = z.fl
+                bad = list_check(fl.head, fl.count, fl.nxt, fl.prv, lst.li)
+                if bad >= 0:
+                    raise InvariantError(f"{z.name}: free list order {order} type {mt} broken at pfn {bad}")
                 for pfn in lst:
                     n = 1 << order
                     if pfn & (n - 1):

@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from simcore.buddy import FreeLists
 from simcore.constants import (
     CLASS_INFO,
     NR_PAGE_KINDS,
@@ -63,10 +64,19 @@ class Node(PageAllocator):
         self.pb_skip = bytearray(nblocks)
         self.pb_zone = bytearray(nblocks)
         self.zones: list[Zone] = []
+        self.fl = FreeLists(total, len(spec.zones))
         pfn = 0
         for zs in spec.zones:
             z = Zone(
-                ZONE_BY_NAME[zs.name], pfn, pfn + zs.pages, self.kind, self.buddy, self.pb_mt, self.pb_skip
+                ZONE_BY_NAME[zs.name],
+                pfn,
+                pfn + zs.pages,
+                self.kind,
+                self.buddy,
+                self.pb_mt,
+                self.pb_skip,
+                self.fl,
+                len(self.zones),
             )
             first, nblocks_z = pfn >> PAGEBLOCK_ORDER, zs.pages >> PAGEBLOCK_ORDER
             self.pb_zone[first : first + nblocks_z] = bytes([len(self.zones)]) * nblocks_z

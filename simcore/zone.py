@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from simcore.buddy import FreeArea
+from simcore.buddy import FreeArea, FreeLists
 from simcore.constants import (
     MIGRATE_TYPES,
     NR_PAGE_ORDERS,
@@ -19,7 +19,8 @@ class Zone(FreeArea):
     """`struct zone`: [start_pfn, end_pfn) of one node, pageblock-aligned.
 
     The page arrays (``kind``, ``buddy``) and the pageblock arrays (``pb_mt``, ``pb_skip``) are the
-    node's, shared by its zones and indexed by absolute pfn / pageblock number.
+    node's, shared by its zones and indexed by absolute pfn / pageblock number; so are the free lists
+    and the counters ``free_pages`` and ``pgalloc`` (`FreeLists`, entry ``zi``).
     """
 
     def __init__(
@@ -31,6 +32,8 @@ class Zone(FreeArea):
         buddy: bytearray,
         pb_mt: bytearray,
         pb_skip: bytearray,
+        fl: FreeLists,
+        zi: int,
     ) -> None:
         self.ztype = ztype
         self.idx = int(ztype)
@@ -41,6 +44,8 @@ class Zone(FreeArea):
         self.buddy = buddy
         self.pb_mt = pb_mt
         self.pb_skip = pb_skip
+        self.fl = fl
+        self.zi = zi  # the zone's number in its node (its free lists and counters in `fl`)
         self._init_free_area()
         self.spanned = end_pfn - start_pfn
         self.present = self.spanned
@@ -53,8 +58,6 @@ class Zone(FreeArea):
         self.boosted = False  # ZONE_BOOSTED_WATERMARK
         # no highatomic reserves are made (see docs/fidelity.md), so this stays 0
         self.nr_free_highatomic = 0
-        # per-zone event counters (pgalloc_<zone> etc.)
-        self.pgalloc = 0
         # compaction state (struct zone fields); driven by simcore.compaction
         self.compact_considered = 0
         self.compact_defer_shift = 0

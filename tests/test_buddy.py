@@ -58,7 +58,7 @@ def test_free_merges_only_with_a_free_buddy_of_the_same_order() -> None:
     split_to_order0(node, sid)
     check(node)
     node.free_alloc(5)  # buddy of 5 at order 0 is 4: allocated -> no merge
-    assert z.free_area[0][M] == {5: None}
+    assert list(z.free_area[0][M]) == [5]
     node.free_alloc(6)  # 6 ^ 1 = 7: allocated -> stays alone
     assert z.nr_free_per_order()[:2] == [2, 0]
     node.free_alloc(4)  # 4 ^ 1 = 5 free -> order 1 at 4; 4 ^ 2 = 6 is order 0 only -> stop
@@ -129,9 +129,16 @@ def test_isolate_pageblock_does_not_merge_at_pageblock_order() -> None:
 @pytest.mark.parametrize(
     ("order", "start_mt", "expected"),
     [
-        (0, U, True), (0, R, True), (0, M, False),
-        (3, M, False), (4, M, True), (8, M, True), (9, M, True), (10, M, True),
-        (3, U, True), (9, R, True),
+        (0, U, True),
+        (0, R, True),
+        (0, M, False),
+        (3, M, False),
+        (4, M, True),
+        (8, M, True),
+        (9, M, True),
+        (10, M, True),
+        (3, U, True),
+        (9, R, True),
     ],
 )
 def test_should_try_claim_block(order: int, start_mt: int, expected: bool) -> None:

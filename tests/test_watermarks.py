@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pytest
 from zone_helpers import build_node, split_to_order0, take_all_free
 
+from simcore.buddy import FreeLists
 from simcore.constants import MigrateType, PageKind, ZoneType
 from simcore.invariants import check
 from simcore.watermarks import (
@@ -23,7 +24,7 @@ from simcore.zone import WMARK_HIGH, WMARK_LOW, WMARK_MIN, WMARK_PROMO, Zone
 
 def bare_zone(ztype: ZoneType, managed: int) -> Zone:
     """A zone object for the arithmetic only: geometry from `managed`, no page arrays."""
-    z = Zone(ztype, 0, managed, bytearray(), bytearray(), bytearray(), bytearray())
+    z = Zone(ztype, 0, managed, bytearray(), bytearray(), bytearray(), bytearray(), FreeLists(0, 1), 0)
     z.managed = managed
     return z
 
@@ -32,7 +33,10 @@ def bare_zone(ztype: ZoneType, managed: int) -> Zone:
 # tests/data/kernel/zoneinfo.txt
 MACHINE_MIN_FREE_KBYTES = 67584
 MACHINE_ZONES = [
-    (ZoneType.DMA, 3840), (ZoneType.DMA32, 772918), (ZoneType.NORMAL, 163840), (ZoneType.MOVABLE, 0)
+    (ZoneType.DMA, 3840),
+    (ZoneType.DMA32, 772918),
+    (ZoneType.NORMAL, 163840),
+    (ZoneType.MOVABLE, 0),
 ]
 
 
@@ -85,9 +89,15 @@ def parse_zoneinfo(text: str) -> dict[str, dict[str, object]]:
 
 def test_watermarks_reproduce_the_real_zoneinfo(kernel_sample: Callable[[str], str]) -> None:
     real = parse_zoneinfo(kernel_sample("zoneinfo"))
-    zones = [bare_zone(t, int(str(real[name]["managed"])))
-             for t, name in ((ZoneType.DMA, "DMA"), (ZoneType.DMA32, "DMA32"), (ZoneType.NORMAL, "Normal"),
-                             (ZoneType.MOVABLE, "Movable"))]
+    zones = [
+        bare_zone(t, int(str(real[name]["managed"])))
+        for t, name in (
+            (ZoneType.DMA, "DMA"),
+            (ZoneType.DMA32, "DMA32"),
+            (ZoneType.NORMAL, "Normal"),
+            (ZoneType.MOVABLE, "Movable"),
+        )
+    ]
     setup_per_zone_wmarks(zones, MACHINE_MIN_FREE_KBYTES, 10)
     setup_per_zone_lowmem_reserve(zones, 5)
     for z in zones:

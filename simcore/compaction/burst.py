@@ -140,9 +140,6 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
     trail_free = c.trail_free
     kind = node.kind
     free_area_by_type = zone.free_area_by_type
-    lazy = c.lazy_lists
-    keep = c.keep_stale
-    stale_all = c.stale_all
     free_events = 0
     free_scanned = 0
     if cc.contended or mp:
@@ -304,10 +301,6 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
                 cc.nr_freepages += total - n0
                 cc.nr_migratepages -= n0
                 mt = pb_mt[fb]
-                # off the buddy lists: in a run to the end, lazily and without keeping the pfns
-                unkept = lazy and not keep
-                if unkept and not stale_all[mt]:
-                    c.mark_stale(mt)
                 need = n0 - d
                 for o, ho, cnt in fby:
                     i = cnt[fa]
@@ -315,8 +308,7 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
                     if i == j:
                         continue
                     chunk = ho[i:j]
-                    if not unkept:
-                        c.take_off_lists(free_area_by_type[mt], mt, o, chunk)
+                    c.take_off_lists(free_area_by_type[mt], mt, o, chunk)
                     need = _give(fp, o, chunk, need, moved_dst, moved_len)
             elif plan is not None:
                 if d:
@@ -466,8 +458,6 @@ def _take_walk(
     trail = c.trail_free
     kind = node.kind
     events = node.events
-    unkept = c.lazy_lists and not c.keep_stale
-    stale_all = c.stale_all
     taken: dict[int, array[int]] = {}
     scanned = 0
     isolated = 0
@@ -497,17 +487,13 @@ def _take_walk(
         scanned += last - start
         events.append(MmCompactionIsolateFreepages(node.tick, start, last, last - start, total))
         mt = node.pb_mt[block_start >> PAGEBLOCK_ORDER]
-        # off the buddy lists: in a run to the end, lazily and without keeping the pfns
-        if unkept and not stale_all[mt]:
-            c.mark_stale(mt)
         for o, ho, cnt in by_order:
             i = cnt[a]
             j = cnt[b]
             if i == j:
                 continue
             chunk = ho[i:j]
-            if not unkept:
-                c.take_off_lists(zone.free_area_by_type[mt], mt, o, chunk)
+            c.take_off_lists(zone.free_area_by_type[mt], mt, o, chunk)
             if o in taken:
                 taken[o] = taken[o] + chunk
             else:

@@ -9,9 +9,9 @@ from typing import cast
 
 import numpy as np
 
+from simcore.buddy import FreeList
 from simcore.constants import (
     CLASS_INFO,
-    MIGRATE_TYPES,
     NR_PAGE_ORDERS,
     PAGEBLOCK_NR_PAGES,
     PAGEBLOCK_ORDER,
@@ -19,6 +19,7 @@ from simcore.constants import (
     PageKind,
 )
 from simcore.frame import SkipReason
+from simcore.kernels.lists import list_del_many
 from simcore.node import Node
 
 #: 1 where a page kind may be isolated for migration (PageLRU or __PageMovable).
@@ -99,18 +100,6 @@ class Compactor:
         #: the heads of the current free_candidates window by order: (order, the heads of that order,
         #: cnt) where cnt[i] is how many of them come before the window's i-th head
         self.free_by_order: list[tuple[int, array[int], array[int]]] = []
-        # free blocks taken off their lists lazily (`take_off_lists`): [migratetype][order] -> pfn chunks
-        self.lazy_lists = False
-        # whether the pfns taken are kept (for `settle_lists` to pop them from lists they are a
-        # small part of); a full-speed run keeps none and settles by filtering every list touched
-        self.keep_stale = True
-        # [migratetype] -> every list of an order below pageblock_order may hold stale entries
-        self.stale_all = [False] * MIGRATE_TYPES
-        self.stale: list[list[list[list[int] | array[int] | np.ndarray]]] = [
-            [[] for _ in range(NR_PAGE_ORDERS)] for _ in range(MIGRATE_TYPES)
-        ]
-        self.nr_stale_at = [[0] * NR_PAGE_ORDERS for _ in range(MIGRATE_TYPES)]
-        self.nr_stale = 0
 
     def __getstate__(self) -> dict[str, object]:
         """For copies (keyframes): the numpy views are rebuilt over the copy's own page arrays (a
@@ -128,9 +117,6 @@ class Compactor:
         arrays = state.pop("page_arrays")
         assert isinstance(arrays, tuple)
         kind, buddy, alloc_order, alloc_stream, alloc_index = arrays
-        # (copies made before these fields existed)
-        state.setdefault("keep_stale", True)
-        state.setdefault("stale_all", [False] * MIGRATE_TYPES)
         self.__dict__.update(state)
         self.kindv = np.frombuffer(kind, dtype=np.uint8)
         self.buddyv = np.frombuffer(buddy, dtype=np.uint8)
@@ -282,59 +268,17 @@ class Compactor:
         self._free_epoch = -1
 
     def take_off_lists(
-        self, lists: list[dict[int, None]], mt: int, order: int, pfns: list[int] | array[int] | np.ndarray
+        self, lists: list[FreeList], mt: int, order: int, pfns: list[int] | array[int] | np.ndarray
     ) -> None:
         """Take free blocks of one order off the free list ``lists[order]`` of type `mt` (each must
-        be on it, its buddy byte already cleared).
-
-        In a burst of a full-speed manual compaction (``lazy_lists``), the entries stay in the dict
-        until `settle_lists()`, which the run calls before anything reads the lists: a dict delete
-        costs about 400 instructions (the pfn ints compare by value, not identity), while dropping
-        most of a list's entries at once is a filter over the dict on the buddy bytes. A stale entry
-        is one whose buddy byte no longer says "free block of this order"; within the burst no such
-        pfn is put back on the same list (the pages the free scanner takes stay taken until the run
-        ends; the pageblocks the migration scanner frees are below the free scanner), so the stale
-        entries are exactly the ones taken off, and the list order is kept.
-        """
-        if self.lazy_lists:
-            if self.keep_stale:
-                self.stale[mt][order].append(pfns)
-            self.nr_stale_at[mt][order] += len(pfns)
-            self.nr_stale += len(pfns)
+        be on it, its buddy byte already cleared), in turn."""
+        lst = lists[order]
+        fl = lst.fl
+        if len(pfns) < 8:
+            for pfn in pfns:
+                lst.pop(int(pfn))
         else:
-            deque(map(lists[order].pop, pfns if isinstance(pfns, list) else pfns.tolist()), 0)
-
-    def mark_stale(self, mt: int) -> None:
-        """Free blocks of orders below pageblock_order left the lists of type `mt` lazily, without
-        their pfns kept (``keep_stale`` off): `settle_lists` filters all those lists."""
-        self.stale_all[mt] = True
-        self.nr_stale += 1
-
-    def settle_lists(self, free_area_by_type: list[list[dict[int, None]]]) -> None:
-        """Drop the stale entries of `take_off_lists` and `mark_stale` from the zone's free lists."""
-        if not self.nr_stale:
-            return
-        buddyv = self.buddyv
-        for mt, by_order in enumerate(self.stale):
-            counts = self.nr_stale_at[mt]
-            everything = self.stale_all[mt]
-            self.stale_all[mt] = False
-            for order, chunks in enumerate(by_order):
-                if not counts[order] and not (everything and order < PAGEBLOCK_ORDER):
-                    continue
-                lst = free_area_by_type[mt][order]
-                if self.keep_stale and not everything and counts[order] * 4 < len(lst):
-                    for pfns in chunks:
-                        deque(map(lst.pop, pfns if isinstance(pfns, list) else pfns.tolist()), 0)
-                else:
-                    # most of the list goes: keep the entries still free at this order, in order
-                    keys = np.fromiter(lst, dtype=np.intp, count=len(lst))
-                    live = keys[buddyv[keys] == order + 1].tolist()
-                    lst.clear()
-                    lst.update(dict.fromkeys(live))
-                chunks.clear()
-                counts[order] = 0
-        self.nr_stale = 0
+            list_del_many(fl.head, fl.count, fl.nxt, fl.prv, lst.li, np.asarray(pfns, dtype=np.int64))
 
     def new_epoch(self) -> None:
         """Start a burst of steps: the page arrays may have changed since the last one."""

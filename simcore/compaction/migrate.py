@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from array import array
-from collections import deque
 
 import numpy as np
 
@@ -11,9 +10,7 @@ from simcore.compaction.context import Compactor
 from simcore.compaction.control import CompactControl
 from simcore.compaction.events import MmCompactionMigratepages
 from simcore.compaction.free_scan import compaction_alloc, compaction_alloc_order0, compaction_free
-from simcore.constants import PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER, PageKind
 from simcore.node import Node
-from simcore.zone import Zone
 
 ENOMEM = -12
 #: a batch whose pages' streams span fewer ids than this writes each stream's array with numpy
@@ -129,132 +126,9 @@ def expand_runs(starts: array[int], lengths: array[int]) -> np.ndarray:
 
 
 def _free_held(c: Compactor, cc: CompactControl, pending: array[int]) -> None:
-    """The held pages back to the buddy allocator: their pageblock at once if it is now free."""
-    zone = cc.zone
-    node = c.node
-    free_one_page = zone.free_one_page
-    buddy = node.buddy
-    block_start = pending[0] & ~(PAGEBLOCK_NR_PAGES - 1)
-    # pending pages are appended in pfn order and flushed when the scanner changes pageblock
-    same_block = pending[-1] & ~(PAGEBLOCK_NR_PAGES - 1) == block_start
-    end = block_start + PAGEBLOCK_NR_PAGES
-    if same_block and node.kind.count(0, block_start, end) + len(pending) == PAGEBLOCK_NR_PAGES:
-        # `zone.del_free_block(h, o)` for each free block of the pageblock, in bulk: off the free
-        # lists of the pageblock's type order by order (`Compactor.take_off_lists`), then the
-        # buddy bytes and free_pages at once. Every page of the block is free, and the ones not
-        # held here were on the free lists.
-        mt = node.pb_mt[block_start >> PAGEBLOCK_ORDER]
-        if c.lazy_lists and not c.keep_stale:
-            if not c.stale_all[mt]:
-                c.mark_stale(mt)
-        else:
-            seg = c.buddyv[block_start:end]
-            rel = seg.nonzero()[0]
-            lists = zone.free_area_by_type[mt]
-            orders = seg[rel]
-            heads = rel + block_start
-            for o1 in np.flatnonzero(np.bincount(orders)).tolist():
-                c.take_off_lists(lists, mt, o1 - 1, heads[orders == o1])
-        zone.free_pages -= PAGEBLOCK_NR_PAGES - len(pending)
-        buddy[block_start:end] = bytes(PAGEBLOCK_NR_PAGES)
-        free_one_page(block_start, PAGEBLOCK_ORDER)
-    elif same_block:
-        free_into_pageblock(zone, block_start, pending, c)
-    else:
-        for p in pending:
-            free_one_page(p, 0)
+    """The held pages back to the buddy allocator, one `free_one_page(p, 0)` each, in order."""
+    cc.zone.free_pages_each(np.asarray(pending, dtype=np.int64), 0)
     del pending[:]
-
-
-#: every naturally aligned block of a pageblock, order by order: its first page, end and size (in
-#: pages from the pageblock's start), order, and the index of the block of the next order holding it
-#: (itself at pageblock order)
-_ALIGNED_ORDER = np.repeat(
-    np.arange(PAGEBLOCK_ORDER + 1), [PAGEBLOCK_NR_PAGES >> o for o in range(PAGEBLOCK_ORDER + 1)]
-)
-_ALIGNED_START = np.concatenate(
-    [np.arange(0, PAGEBLOCK_NR_PAGES, 1 << o) for o in range(PAGEBLOCK_ORDER + 1)]
-)
-_ALIGNED_SIZE = np.left_shift(1, _ALIGNED_ORDER)
-_ALIGNED_END = _ALIGNED_START + _ALIGNED_SIZE
-_FREE = int(PageKind.FREE)
-_ALIGNED_PARENT = np.minimum(
-    np.searchsorted(_ALIGNED_ORDER, _ALIGNED_ORDER + 1) + (_ALIGNED_START >> (_ALIGNED_ORDER + 1)),
-    len(_ALIGNED_ORDER) - 1,
-)
-
-
-def free_into_pageblock(
-    zone: Zone, block_start: int, pages: list[int] | array[int], c: Compactor | None = None
-) -> None:
-    """`free_one_page(p, 0)` for each of `pages` in turn (ascending pfns of one pageblock that does
-    not become entirely free), with the same outcome computed per pageblock.
-
-    Buddy merging is confluent: the free blocks at the end are the pageblock's free pages cut into
-    the largest aligned blocks, whatever the order of the frees. The free lists' order is that of
-    the sequential frees too: a block that was already free and is still whole keeps its place, the
-    free blocks it merged into are gone, and each new block was put at the head of its list when
-    its last page was freed, so the new blocks go on in the order of their highest freed pfn. (No
-    block reaches pageblock order here, so no merge crosses the pageblock or depends on its type.)
-    With a compactor `c`, the blocks merged away leave their lists through `c.take_off_lists`.
-    """
-    end = block_start + PAGEBLOCK_NR_PAGES
-    if c is not None:
-        buddyv, kindv = c.buddyv, c.kindv
-    else:
-        buddyv = np.frombuffer(zone.buddy, dtype=np.uint8)
-        kindv = np.frombuffer(zone.kind, dtype=np.uint8)
-    seg = buddyv[block_start:end]
-    rel = seg.nonzero()[0]
-    freed = (
-        np.frombuffer(pages, dtype=np.int64) if isinstance(pages, array) else np.array(pages, dtype=np.int64)
-    )
-    # the free pages after: the ones in free blocks (kind FREE) and the freed ones
-    free = kindv[block_start:end] == _FREE
-    free[freed - block_start] = True
-    # every aligned block of every order at once (_ALIGNED_*): whole if all its pages are free, a
-    # free block if whole and its parent is not
-    cs = np.zeros(PAGEBLOCK_NR_PAGES + 1, dtype=np.int16)
-    np.add.accumulate(free, out=cs[1:], dtype=np.int16)
-    full = cs[_ALIGNED_END] - cs[_ALIGNED_START] == _ALIGNED_SIZE
-    largest = (full & ~full[_ALIGNED_PARENT]).nonzero()[0]
-    # the free blocks after, as buddy bytes (order + 1 at each head) over the pageblock
-    new_rel = _ALIGNED_START[largest]
-    new_code = _ALIGNED_ORDER[largest] + 1
-    after = np.zeros(PAGEBLOCK_NR_PAGES, dtype=np.uint8)
-    after[new_rel] = new_code
-    old_code = seg[rel]
-    # merged away: a head before that is not the same free block after
-    merged = rel[after[rel] != old_code]
-    # new: a head after that was not the same free block before
-    is_new = seg[new_rel] != new_code
-    new_rel = new_rel[is_new]
-    new_code = new_code[is_new]
-    mt = zone.pb_mt[block_start >> PAGEBLOCK_ORDER]
-    lists = zone.free_area_by_type[mt]
-    if len(merged):
-        if c is not None and c.lazy_lists and not c.keep_stale:
-            # the free blocks merged away stay on their lists until `Compactor.settle_lists`
-            c.mark_stale(mt)
-        else:
-            codes = seg[merged]
-            for code in np.unique(codes).tolist():
-                hs = merged[codes == code] + block_start
-                if c is None:
-                    deque(map(lists[code - 1].pop, hs.tolist()), 0)
-                else:
-                    c.take_off_lists(lists, mt, code - 1, hs)
-        seg[merged] = 0
-    if len(new_rel):
-        # the new free blocks join their lists in the order of their highest freed page
-        heads = new_rel + block_start
-        by = np.lexsort((heads, np.searchsorted(freed, heads + (1 << (new_code - 1)))))
-        heads = heads[by]
-        new_code = new_code[by]
-        for h, code in zip(heads.tolist(), new_code.tolist(), strict=True):
-            lists[code - 1][h] = None
-        buddyv[heads] = new_code
-    zone.free_pages += len(pages)
 
 
 def migrate_pages(c: Compactor, cc: CompactControl) -> int:

@@ -109,22 +109,14 @@ class CompactionRun:
             cc.migrate_pfn = ((cc.migrate_pfn - 1) // chunk + 1) * chunk
         return _CONTINUE
 
-    def _begin_burst(self, keep_stale: bool = True) -> None:
-        c = self.c
-        c.new_epoch()
+    def _begin_burst(self) -> None:
+        self.c.new_epoch()
         self.in_burst = True
-        # a full manual compaction in modern mode reads no free list until it ends
-        c.lazy_lists = not c.old and self.cc.order < 0 and self.cc.defer_frees
-        # a burst to the end settles the lists once, by filtering them: no need to keep the pfns
-        c.keep_stale = keep_stale
 
     def _end_burst(self) -> None:
         c = self.c
         self.in_burst = False
         flush_sources(c, self.cc)
-        c.settle_lists(self.cc.zone.free_area_by_type)
-        c.lazy_lists = False
-        c.keep_stale = True
 
     def advance(self, n: int) -> CompactResult:
         """Up to n steps in one burst (nothing else touches memory in between)."""
@@ -151,7 +143,7 @@ class CompactionRun:
         """Begin (if needed) and step until the run ends; returns the result."""
         if not self.started and not self.done and self.begin() != _CONTINUE:
             return self.result
-        self._begin_burst(keep_stale=False)
+        self._begin_burst()
         fuse = fusable(self.c, self.cc)
         while not self.done:
             if fuse:
@@ -179,7 +171,6 @@ class CompactionRun:
         zone = cc.zone
         node = c.node
         flush_sources(c, cc)
-        c.settle_lists(zone.free_area_by_type)  # before the free pages go back on the lists
         if cc.nr_freepages > 0 or any(cc.freepages):
             lowest = release_freepages(c, cc)
             if not c.old and lowest >= 0:
