@@ -27,7 +27,6 @@ MOBILITY[PageKind.ISOLATED_FREE] = 4
 MOBILITY[PageKind.HOLE] = 4
 assert NR_PAGE_KINDS <= 256
 
-
 class SkipReason(IntEnum):
     """Why the compaction scanners passed a pageblock by (the pb_skip_reason byte); `label` is the
     text the dashboard's skip lens and tooltip show."""

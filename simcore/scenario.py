@@ -29,6 +29,7 @@ MAX_TIMELINE = 2000
 MAX_STREAMS = 32
 
 
+
 class ScenarioError(ValueError):
     """A scenario could not be read or did not validate. The message names the field and the limit."""
 

@@ -36,7 +36,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     session-scoped browser is open; a later test calling asyncio.run() would fail with "cannot be
     called from a running event loop".
     """
-
     def is_browser(item: pytest.Item) -> bool:
         return item.get_closest_marker("browser") is not None or "browser" in item.path.parts
 

@@ -36,12 +36,9 @@ from simcore.invariants import check
 from simcore.scenario import validate_scenario
 from simcore.simulation import Simulation
 
-TINY = {
-    "name": "tiny",
-    "seed": 3,
-    "node": {"zones": [{"name": "DMA32", "pages": 4096}, {"name": "Normal", "pages": 8192}]},
-    "workload": {"events_per_tick": 200, "target_occupancy": 0.7},
-}
+TINY = {"name": "tiny", "seed": 3, "node": {"zones": [{"name": "DMA32", "pages": 4096},
+                                                      {"name": "Normal", "pages": 8192}]},
+        "workload": {"events_per_tick": 200, "target_occupancy": 0.7}}
 
 
 @pytest.fixture(scope="module")
@@ -103,12 +100,8 @@ def test_mix_lens_marks_dominant_mobility_and_mixed_blocks(frame: Frame) -> None
     nb = frame.nr_pages // PAGEBLOCK_NR_PAGES
     mix = np.frombuffer(lens_cells(frame, "mix", View.whole(frame.nr_pages), 512).data, np.uint8)[:nb]
     for b in range(nb):
-        counts = [
-            int(frame.pb_free[b]),
-            int(frame.pb_movable[b]),
-            int(frame.pb_reclaimable[b]),
-            int(frame.pb_unmovable[b]),
-        ]
+        counts = [int(frame.pb_free[b]), int(frame.pb_movable[b]), int(frame.pb_reclaimable[b]),
+                  int(frame.pb_unmovable[b])]
         counts.append(PAGEBLOCK_NR_PAGES - sum(counts))
         mixed = sum(1 for c in counts[1:4] if c) >= 2
         assert mix[b] == counts.index(max(counts)) + (10 if mixed else 0)
@@ -180,15 +173,8 @@ def test_metrics_json_has_the_protocol_fields(frame: Frame) -> None:
     assert "skipped" not in m
     assert [z["name"] for z in m["zones"]] == ["DMA32", "Normal"]
     z = m["zones"][1]
-    for key in (
-        "free_pages",
-        "managed",
-        "watermark_min",
-        "watermark_low",
-        "watermark_high",
-        "watermark_boost",
-        "fragindex_9",
-    ):
+    for key in ("free_pages", "managed", "watermark_min", "watermark_low", "watermark_high",
+                "watermark_boost", "fragindex_9"):
         assert isinstance(z[key], int)
     assert len(z["free_area"]) == 11 and all(len(row) == 5 for row in z["free_area"])
     assert len(z["block_types"]) == 5 and sum(z["block_types"]) == 8192 // 512
@@ -205,10 +191,8 @@ def test_events_are_capped_with_a_count_of_the_dropped() -> None:
 
 
 def test_hover_describes_the_block(frame: Frame) -> None:
-    spans: list[ZoneSpan] = [
-        {"name": "DMA32", "start_pfn": 0, "end_pfn": 4096},
-        {"name": "Normal", "start_pfn": 4096, "end_pfn": 12288},
-    ]
+    spans: list[ZoneSpan] = [{"name": "DMA32", "start_pfn": 0, "end_pfn": 4096},
+                             {"name": "Normal", "start_pfn": 4096, "end_pfn": 12288}]
     h = hover_info(frame, 4100, spans)
     b = 4100 // 512
     assert (h["start_pfn"], h["end_pfn"], h["zone"]) == (4096, 4608, "Normal")
@@ -237,9 +221,8 @@ def test_skipped_blocks_in_the_view() -> None:
     assert len(skipped_blocks(everything, View.whole(f.nr_pages))) == min(MAX_SKIPPED, f.pb_skip.size)
 
 
-def test_page_kind_of_large_views_samples_every_8th_page(
-    frame: Frame, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_page_kind_of_large_views_samples_every_8th_page(frame: Frame,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     import app.lenses as enc
 
     nb = frame.nr_pages // PAGEBLOCK_NR_PAGES

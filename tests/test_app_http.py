@@ -100,6 +100,8 @@ def test_plotly_is_served_from_the_package(client: TestClient) -> None:
     assert len(r.content) == local.stat().st_size
 
 
+
+
 def test_plotly_goes_gzipped_once_with_an_etag_and_plain_to_clients_without_gzip(client: TestClient) -> None:
     import plotly
 
@@ -108,27 +110,15 @@ def test_plotly_goes_gzipped_once_with_an_etag_and_plain_to_clients_without_gzip
     assert r.headers["content-encoding"] == "gzip" and r.headers["vary"] == "Accept-Encoding"
     assert int(r.headers["content-length"]) < len(local) // 2 and r.content == local
     etag = r.headers["etag"]
-    again = client.get(
-        "/static/vendor/plotly.min.js", headers={"Accept-Encoding": "gzip", "If-None-Match": etag}
-    )
+    again = client.get("/static/vendor/plotly.min.js",
+                       headers={"Accept-Encoding": "gzip", "If-None-Match": etag})
     assert again.status_code == 304 and again.content == b""
     plain = client.get("/static/vendor/plotly.min.js", headers={"Accept-Encoding": "identity"})
     assert "content-encoding" not in plain.headers and plain.content == local
 
 
-@pytest.mark.parametrize(
-    "path",
-    [
-        "/",
-        "/healthz",
-        "/api/presets",
-        "/docs",
-        "/static/js/main.js",
-        "/static/vendor/plotly.min.js",
-        "/s/not-a-token",
-        "/no-such-path",
-    ],
-)
+@pytest.mark.parametrize("path", ["/", "/healthz", "/api/presets", "/docs", "/static/js/main.js",
+                                  "/static/vendor/plotly.min.js", "/s/not-a-token", "/no-such-path"])
 def test_every_response_carries_the_security_headers(client: TestClient, path: str) -> None:
     r = client.get(path)
     assert r.headers["x-content-type-options"] == "nosniff"

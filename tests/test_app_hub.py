@@ -15,12 +15,8 @@ from app.viewer import Viewer
 from simcore.actions import AllocAction
 from simcore.scenario import validate_scenario
 
-TINY = {
-    "name": "tiny",
-    "seed": 2,
-    "node": {"zones": [{"name": "Normal", "pages": 4096}]},
-    "workload": {"events_per_tick": 40},
-}
+TINY = {"name": "tiny", "seed": 2, "node": {"zones": [{"name": "Normal", "pages": 4096}]},
+        "workload": {"events_per_tick": 40}}
 
 
 class FakeSocket:

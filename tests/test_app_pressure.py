@@ -146,9 +146,8 @@ def test_restarting_state_until_the_new_pid_starts() -> None:
 
 
 def test_last_vmpressure_window_is_remembered_per_simulation() -> None:
-    sim = pressure_sim(
-        {"notify": {"vmpressure": {"enabled": True}}, "processes": [{"comm": "app", "anon_pages": 10}]}
-    )
+    sim = pressure_sim({"notify": {"vmpressure": {"enabled": True}},
+                        "processes": [{"comm": "app", "anon_pages": 10}]})
     sim.run_until(2)
     hub = hub_of(sim)
     assert part(sim)["pressure"]["levels"]["vmpressure"] == {"tick": None}
@@ -160,16 +159,14 @@ def test_last_vmpressure_window_is_remembered_per_simulation() -> None:
     sim.step()
     again = pressure_part(sim.frame().pressure)["pressure"]["levels"]["vmpressure"]
     assert again == vp  # no new window: the last one stays the level shown
-    fresh = pressure_sim(
-        {"notify": {"vmpressure": {"enabled": True}}, "processes": [{"comm": "app", "anon_pages": 10}]}
-    )
+    fresh = pressure_sim({"notify": {"vmpressure": {"enabled": True}},
+                          "processes": [{"comm": "app", "anon_pages": 10}]})
     fresh.run_until(2)
     assert part(fresh)["pressure"]["levels"]["vmpressure"] == {"tick": None}
 
 
 def test_metrics_carry_pressure_and_the_oom_line() -> None:
     """Through the hub: the published metrics have `pressure` and the kill's event text."""
-
     async def go() -> tuple[dict[str, Any], list[dict[str, Any]]]:
         run = SimRun(load_scenario("oom-score-adj"), 10**9)
         s = LiveSession("s1", run, 0, "oom-score-adj", Settings(), lambda _s: None)
@@ -184,9 +181,8 @@ def test_metrics_carry_pressure_and_the_oom_line() -> None:
     lines = [e["text"] for e in events if e["name"] == "mark_victim"]
     assert len(lines) == 1 and OOM_LINE.match(lines[0])
     assert any(e["name"] == "task_exit" and "reason=oom_kill" in e["text"] for e in events)
-    plain = LiveSession(
-        "s2", SimRun(load_scenario("default"), 10**9), 0, "default", Settings(), lambda _s: None
-    )
+    plain = LiveSession("s2", SimRun(load_scenario("default"), 10**9), 0, "default", Settings(),
+                        lambda _s: None)
 
     async def plain_go() -> dict[str, Any]:
         await plain._in_thread(lambda: plain.run.advance(1))

@@ -29,12 +29,8 @@ from app.settings import Settings
 from simcore.link import make_token
 from simcore.scenario import validate_scenario
 
-TINY = {
-    "name": "tiny",
-    "seed": 9,
-    "node": {"zones": [{"name": "Normal", "pages": 8192}]},
-    "workload": {"events_per_tick": 60, "target_occupancy": 0.6},
-}
+TINY = {"name": "tiny", "seed": 9, "node": {"zones": [{"name": "Normal", "pages": 8192}]},
+        "workload": {"events_per_tick": 60, "target_occupancy": 0.6}}
 TOKEN = make_token(validate_scenario(TINY), 0)
 
 
@@ -114,20 +110,16 @@ def test_slow_and_stalled_viewers_do_not_delay_a_fast_one() -> None:
     async def run(srv: Server) -> tuple[Watch, Watch, Watch]:
         async with connect(srv.url(f"link={TOKEN}"), origin=srv.origin) as teacher:
             sid = (await hello_of(teacher))["session"]
-            async with (
-                connect(srv.url(f"session={sid}"), origin=srv.origin) as slow,
-                connect(srv.url(f"session={sid}"), origin=srv.origin) as stalled,
-            ):
+            async with connect(srv.url(f"session={sid}"), origin=srv.origin) as slow, \
+                    connect(srv.url(f"session={sid}"), origin=srv.origin) as stalled:
                 await hello_of(slow)
                 await hello_of(stalled)  # and then never reads again
                 viewers = srv.hub.sessions[sid].viewers
                 assert len(viewers) == 3 and all(v.direct is not None for v in viewers)  # the fast path
                 fast_w, slow_w, stalled_w = Watch(), Watch(), Watch()
                 stop = asyncio.Event()
-                tasks = [
-                    asyncio.create_task(consume(teacher, fast_w, 0.0, stop)),
-                    asyncio.create_task(consume(slow, slow_w, 0.6, stop)),
-                ]
+                tasks = [asyncio.create_task(consume(teacher, fast_w, 0.0, stop)),
+                         asyncio.create_task(consume(slow, slow_w, 0.6, stop))]
                 # 10 frames/s and 3 credits: the fast viewer may lag 300 ms without a drop (a loaded
                 # machine); the slow one renders in 600 ms, so it can take 5 frames/s at most
                 await teacher.send(json.dumps({"type": "speed", "tps": 10, "ticks_per_frame": 1}))

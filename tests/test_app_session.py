@@ -19,12 +19,8 @@ from simcore.scenario import ScenarioError, validate_scenario
 from simcore.simulation import Simulation
 from tests.pressure_helpers import hub_of
 
-TINY = {
-    "name": "tiny",
-    "seed": 11,
-    "node": {"zones": [{"name": "Normal", "pages": 8192}]},
-    "workload": {"events_per_tick": 150, "target_occupancy": 0.8},
-}
+TINY = {"name": "tiny", "seed": 11, "node": {"zones": [{"name": "Normal", "pages": 8192}]},
+        "workload": {"events_per_tick": 150, "target_occupancy": 0.8}}
 
 
 def replayed_hash(token: str) -> tuple[str, int]:
@@ -209,7 +205,6 @@ def test_keyframes_stay_under_the_memory_cap_by_thinning() -> None:
 
 def test_pressure_panel_after_a_backward_seek_equals_a_fresh_run() -> None:
     """The panel's remembered marks and notifications come back with the keyframe (the hub's `latest`)."""
-
     def published(run: SimRun) -> dict[str, object]:
         run.take_events()
         return pressure_part(run.frame.pressure)["pressure"]  # type: ignore[no-any-return]

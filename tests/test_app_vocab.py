@@ -41,9 +41,8 @@ def test_lens_classes_are_disjoint_and_cover_every_value_the_encoder_writes(fram
     codes = np.resize(np.array([int(r) for r in SkipReason], dtype=np.uint8), n)
     skip = np.zeros_like(frame.pb_skip)
     skip[::3] = 1
-    every_reason = dataclasses.replace(
-        frame, pb_skip_reason=codes.astype(frame.pb_skip_reason.dtype), pb_skip=skip
-    )
+    every_reason = dataclasses.replace(frame, pb_skip_reason=codes.astype(frame.pb_skip_reason.dtype),
+                                       pb_skip=skip)
     for lens in LENSES:
         values = [v for c in lens.classes for v in range(c.lo, c.hi + 1)]
         assert len(values) == len(set(values)), lens.name
@@ -82,10 +81,8 @@ def test_messages_accept_exactly_the_registered_lenses_and_proc_files() -> None:
         assert parse_message({"type": "lens", "lens": name})
     for file in KNOWN_PROC_FILES:
         assert parse_message({"type": "proc", "file": file})
-    for bad, needle in (
-        ({"type": "lens", "lens": "colour"}, "lens.lens: unknown lens (got 'colour'"),
-        ({"type": "proc", "file": "meminfo2"}, "proc.file: unknown file (got 'meminfo2'"),
-    ):
+    for bad, needle in (({"type": "lens", "lens": "colour"}, "lens.lens: unknown lens (got 'colour'"),
+                        ({"type": "proc", "file": "meminfo2"}, "proc.file: unknown file (got 'meminfo2'")):
         with pytest.raises(MessageError, match=re.escape(needle)):
             parse_message(bad)
 
@@ -109,14 +106,8 @@ def test_the_page_keeps_no_copy_of_the_vocabularies() -> None:
     for name, text in js.items():
         # a list of lens, /proc file, policy or skip-reason names is a copy; palette.js keys colours
         # by name (`name: colour`), which is not a list
-        for word in (
-            "largest_order",
-            "extfrag_index",
-            "lumpy",
-            "skip bit set",
-            "no movable pages",
-            "compact_stall",
-        ):
+        for word in ("largest_order", "extfrag_index", "lumpy", "skip bit set", "no movable pages",
+                     "compact_stall"):
             quoted = re.findall(rf'["\']{re.escape(word)}["\']', text)
             assert not quoted, (name, word)
         assert not re.search(r"\[1-\d\]", text), name  # lens keys from hello, not a fixed range

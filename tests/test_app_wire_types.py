@@ -23,12 +23,8 @@ with warnings.catch_warnings():  # starlette asks for httpx2; the test client wo
     from fastapi.testclient import TestClient
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = {
-    "name": "tiny",
-    "seed": 5,
-    "node": {"zones": [{"name": "Normal", "pages": 8192}]},
-    "workload": {"events_per_tick": 60, "target_occupancy": 0.7},
-}
+TINY = {"name": "tiny", "seed": 5, "node": {"zones": [{"name": "Normal", "pages": 8192}]},
+        "workload": {"events_per_tick": 60, "target_occupancy": 0.7}}
 
 
 def message_types() -> dict[str, type]:
@@ -59,16 +55,11 @@ def messages() -> Iterator[dict[str, dict[str, Any]]]:
     seen: dict[str, dict[str, Any]] = {}
     token = make_token(validate_scenario(TINY), 0)
     settings = Settings(progress_interval_s=1e-6)
-    with (
-        TestClient(create_app(settings)) as client,
-        client.websocket_connect(f"/ws?link={token}", headers={"origin": "http://testserver"}) as ws,
-    ):
+    with TestClient(create_app(settings)) as client, \
+            client.websocket_connect(f"/ws?link={token}", headers={"origin": "http://testserver"}) as ws:
         requests: list[dict[str, Any]] = [
-            {"type": "step"},
-            {"type": "proc", "file": "buddyinfo"},
-            {"type": "hover", "pfn": 3},
-            {"type": "lens", "lens": "not-a-lens"},
-            {"type": "seek", "tick": 40},
+            {"type": "step"}, {"type": "proc", "file": "buddyinfo"}, {"type": "hover", "pfn": 3},
+            {"type": "lens", "lens": "not-a-lens"}, {"type": "seek", "tick": 40},
         ]
         for _ in range(200):
             m = ws.receive()

@@ -23,12 +23,9 @@ with warnings.catch_warnings():  # starlette asks for httpx2; the test client wo
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-TINY = {
-    "name": "tiny",
-    "seed": 5,
-    "node": {"zones": [{"name": "DMA32", "pages": 4096}, {"name": "Normal", "pages": 12288}]},
-    "workload": {"events_per_tick": 120, "target_occupancy": 0.7},
-}
+TINY = {"name": "tiny", "seed": 5, "node": {"zones": [{"name": "DMA32", "pages": 4096},
+                                                      {"name": "Normal", "pages": 12288}]},
+        "workload": {"events_per_tick": 120, "target_occupancy": 0.7}}
 TOKEN0 = make_token(validate_scenario(TINY), 0)
 ORIGIN = {"origin": "http://testserver"}
 
@@ -227,10 +224,8 @@ def test_bad_messages_get_an_error_and_the_socket_stays_open(client: TestClient)
             ({"type": "nope"}, "nope"),
             ({"type": "lens", "lens": "colour"}, "lens"),
             ({"type": "action", "action": {"type": "alloc", "order": 11}}, "order"),
-            (
-                {"type": "action", "action": {"type": "set", "key": "workload.target_occupancy", "value": 3}},
-                "target_occupancy",
-            ),
+            ({"type": "action", "action": {"type": "set", "key": "workload.target_occupancy", "value": 3}},
+             "target_occupancy"),
             ({"type": "view", "start_pfn": 10, "end_pfn": 5}, "end_pfn"),
             ({"type": "hover", "pfn": 10**9}, "pfn"),
             ({"type": "play", "extra": 1}, "extra"),
@@ -248,21 +243,15 @@ def test_bad_messages_get_an_error_and_the_socket_stays_open(client: TestClient)
 
 
 def test_origin_refused_before_accept(client: TestClient) -> None:
-    with (
-        pytest.raises(WebSocketDisconnect) as exc,
-        client.websocket_connect("/ws", headers={"origin": "http://evil.example"}) as ws,
-    ):
+    with pytest.raises(WebSocketDisconnect) as exc, \
+            client.websocket_connect("/ws", headers={"origin": "http://evil.example"}) as ws:
         ws.receive()
     assert exc.value.code == 1008
 
 
 def test_bad_preset_and_link_close_1008_with_the_reason(client: TestClient) -> None:
-    for query, needle in [
-        ("preset=nope", "unknown preset"),
-        (f"link={TOKEN0[:-9]}", "link:"),
-        ("session=missing", "no such session"),
-        ("preset=default&link=x", "either"),
-    ]:
+    for query, needle in [("preset=nope", "unknown preset"), (f"link={TOKEN0[:-9]}", "link:"),
+                          ("session=missing", "no such session"), ("preset=default&link=x", "either")]:
         with connect(client, query) as ws:
             err = recv(ws)
             assert isinstance(err, dict) and err["type"] == "error" and needle in err["message"]
@@ -293,10 +282,8 @@ def test_rate_limit_closes_1008() -> None:
 
 
 def test_caps_on_simulations_and_viewers_close_1013() -> None:
-    with (
-        TestClient(create_app(Settings(max_sessions=1, max_viewers=2))) as c,
-        connect(c, f"link={TOKEN0}") as first,
-    ):
+    with TestClient(create_app(Settings(max_sessions=1, max_viewers=2))) as c, \
+            connect(c, f"link={TOKEN0}") as first:
         hello, _ = until(first, "hello")
         with connect(c, f"link={TOKEN0}") as second:
             err = recv(second)
@@ -360,20 +347,16 @@ def test_origin_allowlist_and_same_host_default(client: TestClient) -> None:
     with connect(client, f"link={TOKEN0}") as ws:  # Origin http://testserver == Host: allowed by default
         until(ws, "hello")
     for bad in ("http://testserver.evil.example", "null", "https://evil.example/testserver"):
-        with (
-            pytest.raises(WebSocketDisconnect) as exc,
-            client.websocket_connect(f"/ws?link={TOKEN0}", headers={"origin": bad}) as ws,
-        ):
+        with pytest.raises(WebSocketDisconnect) as exc, \
+                client.websocket_connect(f"/ws?link={TOKEN0}", headers={"origin": bad}) as ws:
             ws.receive()
         assert exc.value.code == 1008
     listed = Settings(allowed_origins=["http://class.example:8000"])
     with TestClient(create_app(listed)) as c:
         with c.websocket_connect(f"/ws?link={TOKEN0}", headers={"origin": "http://class.example:8000"}) as ws:
             until(ws, "hello")
-        with (
-            pytest.raises(WebSocketDisconnect) as exc,
-            c.websocket_connect(f"/ws?link={TOKEN0}", headers=ORIGIN) as ws,
-        ):
+        with pytest.raises(WebSocketDisconnect) as exc, \
+                c.websocket_connect(f"/ws?link={TOKEN0}", headers=ORIGIN) as ws:
             ws.receive()
         assert exc.value.code == 1008
 

@@ -39,9 +39,8 @@ def test_run_json_keys_and_consistency(capsys: pytest.CaptureFixture[str]) -> No
     keys = ["scenario", "seed", "ticks", "vmstat", "buddyinfo", "pageblocks", "events", "frame_hash"]
     assert list(r) == keys
     assert r["seed"] == 1 and r["ticks"] == 15
-    assert r["scenario"]["name"] == "default" and r["scenario"]["node"]["zones"] == [
-        {"name": "Normal", "pages": 16384}
-    ]
+    assert r["scenario"]["name"] == "default" and r["scenario"]["node"]["zones"] == [{"name": "Normal",
+                                                                                      "pages": 16384}]
     assert all(isinstance(k, str) and isinstance(v, int) for k, v in r["vmstat"].items())
     (zone,) = r["buddyinfo"]
     assert zone["zone"] == "Normal" and len(zone["free"]) == 11
@@ -62,9 +61,8 @@ def test_run_json_matches_an_in_process_run(capsys: pytest.CaptureFixture[str]) 
 
 
 def test_set_and_seed_overrides(capsys: pytest.CaptureFixture[str]) -> None:
-    r = run_json(
-        capsys, "default", "--ticks", "2", *SMALL, "--set", "seed=9", "--set", "vm.watermark_scale_factor=50"
-    )
+    r = run_json(capsys, "default", "--ticks", "2", *SMALL, "--set", "seed=9",
+                 "--set", "vm.watermark_scale_factor=50")
     assert r["seed"] == 9 and r["scenario"]["vm"]["watermark_scale_factor"] == 50
     r = run_json(capsys, "default", "--ticks", "2", *SMALL, "--seed", "4")
     assert r["seed"] == 4 and r["scenario"]["seed"] == 4
@@ -195,13 +193,8 @@ def test_bad_scenario_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -
 
 
 def test_no_traceback_from_the_installed_command() -> None:
-    p = subprocess.run(
-        [*zonescope_cmd(), "run", "default", "--set", "node.zones.0.pages=99999999"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    p = subprocess.run([*zonescope_cmd(), "run", "default", "--set", "node.zones.0.pages=99999999"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=60)
     assert p.returncode == 2
     assert p.stdout == ""
     assert p.stderr.startswith("zonescope: error: node.zones.0.pages: ")
@@ -249,6 +242,5 @@ def test_compare_names_the_unknown_policy_and_the_choices(
 ) -> None:
     code, out, err = run_cli(capsys, "compare", "default", "--ticks", "1", *SMALL, "--policies", arg)
     assert code == 2 and out == ""
-    assert err == (
-        f"zonescope: error: --policies: unknown defrag policy (got {got}; one of compaction, lumpy, none)\n"
-    )
+    assert err == (f"zonescope: error: --policies: unknown defrag policy (got {got}; "
+                   "one of compaction, lumpy, none)\n")

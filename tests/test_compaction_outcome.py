@@ -47,16 +47,8 @@ def _bench() -> ModuleType:
 
 def digest(node: Node, run: CompactionRun, c: Compactor) -> str:
     h = hashlib.sha256()
-    for arr in (
-        node.kind,
-        node.buddy,
-        node.alloc_order,
-        node.alloc_stream,
-        node.alloc_index,
-        node.pb_mt,
-        node.pb_skip,
-        c.skip_reason.tobytes(),
-    ):
+    for arr in (node.kind, node.buddy, node.alloc_order, node.alloc_stream, node.alloc_index,
+                node.pb_mt, node.pb_skip, c.skip_reason.tobytes()):
         h.update(bytes(arr))
     for z in node.zones:
         h.update(repr([[list(lst) for lst in row] for row in z.free_area]).encode())
@@ -68,22 +60,9 @@ def digest(node: Node, run: CompactionRun, c: Compactor) -> str:
     h.update(repr((node.pgfree, node.nr_kind_pages, node.event_counts)).encode())
     h.update(repr([(ev.name, ev.tick, ev.fields()) for ev in node.events]).encode())
     cc = run.cc
-    h.update(
-        repr(
-            (
-                cc.nr_migrated,
-                cc.nr_failed,
-                cc.total_migrate_scanned,
-                cc.total_free_scanned,
-                cc.migrate_pfn,
-                cc.free_pfn,
-                run.steps,
-                run.result,
-                list(c.trail_migrate),
-                list(c.trail_free),
-            )
-        ).encode()
-    )
+    h.update(repr((cc.nr_migrated, cc.nr_failed, cc.total_migrate_scanned, cc.total_free_scanned,
+                   cc.migrate_pfn, cc.free_pfn, run.steps, run.result, list(c.trail_migrate),
+                   list(c.trail_free))).encode())
     return h.hexdigest()
 
 
@@ -92,11 +71,8 @@ def run_state(
 ) -> tuple[Node, CompactionRun, Compactor]:
     node = _bench().build(pages, seed)
     zone = node.zones[0]
-    c = Compactor(
-        node,
-        CompactSettings(old=old, migrate_fail_rate=fail_rate),
-        np.zeros(pages >> PAGEBLOCK_ORDER, dtype=np.uint8),
-    )
+    c = Compactor(node, CompactSettings(old=old, migrate_fail_rate=fail_rate),
+                  np.zeros(pages >> PAGEBLOCK_ORDER, dtype=np.uint8))
     run = CompactionRun(c, manual_control(zone))
     run.run()
     return node, run, c

@@ -30,9 +30,8 @@ def zonescope_cmd() -> list[str]:
 
 
 def start(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [*zonescope_cmd(), *args], cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
+    return subprocess.Popen([*zonescope_cmd(), *args], cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 def finish(p: subprocess.Popen[str]) -> dict[str, object]:
@@ -44,11 +43,9 @@ def finish(p: subprocess.Popen[str]) -> dict[str, object]:
 
 def test_same_seed_same_hash_in_two_processes_other_seed_other_hash() -> None:
     # three processes at once: two identical runs, one with another seed
-    runs = [
-        start("run", "default", "--ticks", "30", "--json"),
-        start("run", "default", "--ticks", "30", "--json"),
-        start("run", "default", "--ticks", "30", "--json", "--seed", "2"),
-    ]
+    runs = [start("run", "default", "--ticks", "30", "--json"),
+            start("run", "default", "--ticks", "30", "--json"),
+            start("run", "default", "--ticks", "30", "--json", "--seed", "2")]
     a, b, c = (finish(p) for p in runs)
     assert a["frame_hash"] == b["frame_hash"]
     assert a["vmstat"] == b["vmstat"] and a["buddyinfo"] == b["buddyinfo"]
@@ -58,14 +55,8 @@ def test_same_seed_same_hash_in_two_processes_other_seed_other_hash() -> None:
 
 
 def test_link_round_trip_reproduces_the_hash() -> None:
-    linked = subprocess.run(
-        [*zonescope_cmd(), "link", "default", "--ticks", "25", "--set", "seed=11"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    linked = subprocess.run([*zonescope_cmd(), "link", "default", "--ticks", "25", "--set", "seed=11"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120, check=True)
     token, path = linked.stdout.split()
     assert path == f"/s/{token}"
     direct = start("run", "default", "--ticks", "25", "--seed", "11", "--json")

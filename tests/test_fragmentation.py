@@ -92,10 +92,8 @@ def test_debugfs_tables_for_a_fragmented_zone() -> None:
     # order 0: a suitable block -> -1.000. order k >= 1: 1000 - (1000 + 1024 * 1000 / 2^k) / 1024:
     # k=1: 1000 - 513000/1024 = 1000 - 500 = 500; k=2: 1000 - 257000/1024 = 750; k=3: 875; k=4: 937;
     # k=5: 968; k=6: 984; k=7: 992; k=8: 996; k=9: 998; k=10: 1000 - 2000/1024 = 999
-    assert ext == (
-        "Node 0, zone   Normal -1.000  0.500  0.750  0.875  0.937  0.968  0.984  0.992  0.996 "
-        " 0.998  0.999 \n"
-    )
+    assert ext == ("Node 0, zone   Normal -1.000  0.500  0.750  0.875  0.937  0.968  0.984  0.992  0.996 "
+                   " 0.998  0.999 \n")
     unusable = unusable_index(node)
     assert unusable == "Node 0, zone   Normal 0.000 " + "1.000 " * 10 + "\n"
 

@@ -37,47 +37,23 @@ ZONE_LAYOUTS = [
 
 
 def make_sim(layout: int, seed: int, occupancy: float, mode: str) -> Simulation:
-    return Simulation(
-        validate_scenario(
-            {
-                "name": "hypothesis",
-                "seed": seed,
-                "mode": mode,
-                "node": {"zones": ZONE_LAYOUTS[layout]},
-                "vm": {"min_free_kbytes": 128},
-                "workload": {
-                    "events_per_tick": 60,
-                    "target_occupancy": occupancy,
-                    "streams": [
-                        {
-                            "name": "anon",
-                            "class": "anon",
-                            "weight": 4,
-                            "orders": {0: 70, 1: 10, 3: 10, 9: 2},
-                            "lifetime": 8,
-                            "owner": "app",
-                        },
-                        {"name": "cache", "class": "pagecache", "weight": 2, "lifetime": 20, "owner": "app"},
-                        {
-                            "name": "slab",
-                            "class": "slab_unmovable",
-                            "weight": 2,
-                            "orders": {0: 6, 2: 3, 4: 1},
-                            "lifetime": 15,
-                        },
-                        {
-                            "name": "dentry",
-                            "class": "slab_reclaimable",
-                            "weight": 1,
-                            "orders": {0: 4, 1: 1},
-                            "lifetime": 30,
-                        },
-                        {"name": "pt", "class": "pagetable", "weight": 1, "lifetime": 10},
-                    ],
-                },
-            }
-        )
-    )
+    return Simulation(validate_scenario({
+        "name": "hypothesis",
+        "seed": seed,
+        "mode": mode,
+        "node": {"zones": ZONE_LAYOUTS[layout]},
+        "vm": {"min_free_kbytes": 128},
+        "workload": {"events_per_tick": 60, "target_occupancy": occupancy, "streams": [
+            {"name": "anon", "class": "anon", "weight": 4, "orders": {0: 70, 1: 10, 3: 10, 9: 2},
+             "lifetime": 8, "owner": "app"},
+            {"name": "cache", "class": "pagecache", "weight": 2, "lifetime": 20, "owner": "app"},
+            {"name": "slab", "class": "slab_unmovable", "weight": 2, "orders": {0: 6, 2: 3, 4: 1},
+             "lifetime": 15},
+            {"name": "dentry", "class": "slab_reclaimable", "weight": 1, "orders": {0: 4, 1: 1},
+             "lifetime": 30},
+            {"name": "pt", "class": "pagetable", "weight": 1, "lifetime": 10},
+        ]},
+    }))
 
 
 orders = st.integers(0, MAX_PAGE_ORDER)
@@ -85,23 +61,14 @@ operations = st.one_of(
     st.tuples(st.just("alloc"), orders, st.sampled_from(CLASSES)),
     st.tuples(st.just("free"), st.floats(0, 1, exclude_max=True)),
     st.tuples(st.just("tick"), st.integers(1, 3)),
-    st.tuples(
-        st.just("fill"),
-        st.sampled_from(GROUPS),
-        st.floats(0.05, 0.9),
-        st.integers(0, 4),
-        st.sampled_from(["anon", "slab_unmovable", "slab_reclaimable", "pagecache"]),
-    ),
+    st.tuples(st.just("fill"), st.sampled_from(GROUPS), st.floats(0.05, 0.9), st.integers(0, 4),
+              st.sampled_from(["anon", "slab_unmovable", "slab_reclaimable", "pagecache"])),
     st.tuples(st.just("free_every_other"), st.sampled_from(GROUPS)),
     st.tuples(st.just("free_group"), st.sampled_from(GROUPS)),
-    st.tuples(
-        st.just("alloc_action"), st.integers(2, 10), st.integers(1, 12), st.sampled_from(["huge", "kernel"])
-    ),
-    st.tuples(
-        st.just("set"),
-        st.sampled_from(["vm.watermark_scale_factor", "vm.watermark_boost_factor"]),
-        st.integers(1, 3000),
-    ),
+    st.tuples(st.just("alloc_action"), st.integers(2, 10), st.integers(1, 12),
+              st.sampled_from(["huge", "kernel"])),
+    st.tuples(st.just("set"), st.sampled_from(["vm.watermark_scale_factor", "vm.watermark_boost_factor"]),
+              st.integers(1, 3000)),
     st.tuples(st.just("compact"), st.booleans()),
 )
 

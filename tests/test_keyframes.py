@@ -15,18 +15,12 @@ from simcore.keyframe import unsafe_references
 from simcore.scenario import validate_scenario
 from simcore.simulation import Simulation
 
-TINY = {
-    "name": "tiny",
-    "seed": 3,
-    "node": {"zones": [{"name": "Normal", "pages": 8192}]},
-    "workload": {"events_per_tick": 120, "target_occupancy": 0.85},
-}
+TINY = {"name": "tiny", "seed": 3, "node": {"zones": [{"name": "Normal", "pages": 8192}]},
+        "workload": {"events_per_tick": 120, "target_occupancy": 0.85}}
 T = 14
 #: live actions after the snapshot: tick -> action (performed after that tick's step)
-LIVE: dict[int, Action] = {
-    T + 2: AllocAction(order=9, count=2, alloc_class="anon"),
-    T + 4: CompactAction(step=True),
-}
+LIVE: dict[int, Action] = {T + 2: AllocAction(order=9, count=2, alloc_class="anon"),
+                           T + 4: CompactAction(step=True)}
 K = 5
 
 

@@ -50,9 +50,8 @@ def test_default_tick_is_the_scenario_length() -> None:
     assert decode_link(make_token(s))[1] == 40
 
 
-@pytest.mark.parametrize(
-    "form", ["{t}", "/s/{t}", "http://127.0.0.1:8000/s/{t}", "https://x.example/s/{t}?a=1#frag", "  {t}\n"]
-)
+@pytest.mark.parametrize("form", ["{t}", "/s/{t}", "http://127.0.0.1:8000/s/{t}", "https://x.example/s/{t}?a=1#frag",
+                                  "  {t}\n"])
 def test_url_forms(form: str) -> None:
     s = load_scenario("default", ["seed=77"])
     token = make_token(s, 4)

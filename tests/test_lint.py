@@ -62,22 +62,14 @@ def test_every_python_package_is_in_the_wheel() -> None:
         assert sorted(set(on_disk) - set(packages)) == []
     else:
         include = packages["find"].get("include", ["*"])
-        assert all(
-            any(re.fullmatch(pat.replace(".", r"\.").replace("*", ".*"), pkg) for pat in include)
-            for pkg in on_disk
-        )
+        assert all(any(re.fullmatch(pat.replace(".", r"\.").replace("*", ".*"), pkg) for pat in include)
+                   for pkg in on_disk)
 
 
 # -------------------------------------------------------------------------- Makefile, CI
 def make_dry_run(target: str) -> str:
-    p = subprocess.run(
-        ["make", "-n", target],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "CHROMIUM": "/bin/sh"},
-    )
+    p = subprocess.run(["make", "-n", target], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                       env={**os.environ, "CHROMIUM": "/bin/sh"})
     assert p.returncode == 0, p.stderr
     return p.stdout
 
@@ -85,13 +77,8 @@ def make_dry_run(target: str) -> str:
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 def test_make_test_installs_and_runs_every_check() -> None:
     out = make_dry_run("test")
-    steps = [
-        "-m pip install -e '.[test]'",
-        "-m ruff check .",
-        "-m mypy",
-        'hadolint" Dockerfile',
-        '-m pytest -m "not slow"',
-    ]
+    steps = ["-m pip install -e '.[test]'", "-m ruff check .", "-m mypy", "hadolint\" Dockerfile",
+             "-m pytest -m \"not slow\""]
     positions = [out.find(s) for s in steps]
     assert -1 not in positions, out
     assert positions == sorted(positions)
@@ -102,18 +89,13 @@ def test_make_test_installs_and_runs_every_check() -> None:
 def test_make_run_installs_and_serves_the_default_dashboard() -> None:
     out = make_dry_run("run")
     assert "-m pip install -e ." in out
-    assert 'zonescope" serve --host 127.0.0.1 --port 8000' in out
+    assert "zonescope\" serve --host 127.0.0.1 --port 8000" in out
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 def test_make_pytest_fails_when_no_test_is_collected() -> None:
-    p = subprocess.run(
-        ["make", "pytest", "PYTEST_ARGS=tests/test_lint.py -k no_such_test_exists"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    p = subprocess.run(["make", "pytest", "PYTEST_ARGS=tests/test_lint.py -k no_such_test_exists"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=120)
     assert p.returncode != 0
     assert "pytest collected no tests" in p.stderr
 

@@ -22,32 +22,21 @@ def test_high_state_hysteresis_by_hand() -> None:
 
 def test_inactive_until_all_three_are_set() -> None:
     lowmem = {"enabled": True, "notify_low_pages": 3000, "notify_high_pages": 2000}  # no deny_pages yet
-    sim = pressure_sim(
-        {
-            "overcommit": {"mode": 2},
-            "notify": {"lowmem": lowmem},
-            "processes": [{"comm": "a", "virt_pages": 7000}],
-        }
-    )
+    sim = pressure_sim({"overcommit": {"mode": 2}, "notify": {"lowmem": lowmem},
+                        "processes": [{"comm": "a", "virt_pages": 7000}]})
     sim.run_until(2)
     hub = hub_of(sim)
     assert hub.lowmem is not None and not hub.lowmem.active
     # overcommit mode 2 decided (the LSM would have allowed it)
     assert hub.refusals and hub.refusals[0][2] == "overcommit"
-    assert "lowmem active" in sim.apply(
-        LowmemAction(notify_low_pages=3000, notify_high_pages=2000, deny_pages=100)
-    )
+    assert "lowmem active" in sim.apply(LowmemAction(notify_low_pages=3000, notify_high_pages=2000,
+                                                      deny_pages=100))
     sim.run_until(12)  # the start is retried: now the LSM decides, and there is plenty
     assert hub.tasks.tasks[0].state == "running" and hub.commit.committed == 7000
 
 
-LOWMEM = {
-    "enabled": True,
-    "notify_low_pages": 3000,
-    "notify_high_pages": 2000,
-    "deny_pages": 1000,
-    "nr_decay_pages": 200,
-}
+LOWMEM = {"enabled": True, "notify_low_pages": 3000, "notify_high_pages": 2000, "deny_pages": 1000,
+          "nr_decay_pages": 200}
 
 
 def _lowmem(procs: list[dict[str, object]]) -> tuple[Lowmem, object]:
@@ -71,12 +60,8 @@ def test_free_estimate_adds_free_pages_only_when_low() -> None:
 
 def test_levels_deny_and_exemptions() -> None:
     procs = [
-        {
-            "comm": "app",
-            "anon_pages": 7600,
-            "rate": 800,
-            "reactions": [{"on": "lowmem_low", "do": "ignore"}, {"on": "lowmem_high", "do": "ignore"}],
-        },
+        {"comm": "app", "anon_pages": 7600, "rate": 800,
+         "reactions": [{"on": "lowmem_low", "do": "ignore"}, {"on": "lowmem_high", "do": "ignore"}]},
     ]
     lm, _ = _lowmem(procs)
     sim = lm.hub.sim

@@ -42,19 +42,11 @@ def test_trigger_parsing_bounds() -> None:
 
 
 def test_stall_accounting_and_trigger_once_per_window() -> None:
-    sim = pressure_sim(
-        {
-            "processes": [
-                {
-                    "comm": "a",
-                    "anon_pages": 10,
-                    "psi_trigger": "some 50000 500000",
-                    "reactions": [{"on": "psi", "do": "ignore", "cooldown_ticks": 0}],
-                },
-                {"comm": "b", "anon_pages": 10},
-            ]
-        }
-    )
+    sim = pressure_sim({"processes": [
+        {"comm": "a", "anon_pages": 10, "psi_trigger": "some 50000 500000",
+         "reactions": [{"on": "psi", "do": "ignore", "cooldown_ticks": 0}]},
+        {"comm": "b", "anon_pages": 10},
+    ]})
     hub = hub_of(sim)
     sim.run_until(1)
     psi = hub.psi

@@ -21,14 +21,8 @@ def test_sigdanger_then_sigkill_youngest_without_handler() -> None:
     # 32 MiB RAM, 4 MiB swap (1024 pages): npskill 64, npswarn 512 (defaults)
     procs = [
         {"comm": "old", "anon_pages": 3000, "rate": 300},
-        {
-            "comm": "handler",
-            "anon_pages": 3000,
-            "rate": 300,
-            "sigdanger_handler": True,
-            "reactions": [{"on": "sigdanger", "do": "free_cache", "percent": 100}],
-            "cache_pages": 500,
-        },
+        {"comm": "handler", "anon_pages": 3000, "rate": 300, "sigdanger_handler": True,
+         "reactions": [{"on": "sigdanger", "do": "free_cache", "percent": 100}], "cache_pages": 500},
         {"comm": "young", "anon_pages": 6000, "rate": 100, "start_tick": 30},
     ]
     sim = pressure_sim({"swap_pages": 1024, "notify": {"sigdanger": {"enabled": True}}, "processes": procs})

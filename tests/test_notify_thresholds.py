@@ -29,22 +29,10 @@ def test_mem_available_by_hand() -> None:
 
 
 def test_about_to_swap_then_about_to_oom() -> None:
-    procs = [
-        {
-            "comm": "grow",
-            "anon_pages": 7800,
-            "rate": 200,
-            "reactions": [{"on": "about_to_swap", "do": "ignore"}, {"on": "about_to_oom", "do": "exit"}],
-        }
-    ]
-    sim = pressure_sim(
-        {
-            "notify": {
-                "thresholds": {"enabled": True, "about_to_swap_percent": 20, "about_to_oom_percent": 8}
-            },
-            "processes": procs,
-        }
-    )
+    procs = [{"comm": "grow", "anon_pages": 7800, "rate": 200,
+              "reactions": [{"on": "about_to_swap", "do": "ignore"}, {"on": "about_to_oom", "do": "exit"}]}]
+    sim = pressure_sim({"notify": {"thresholds": {"enabled": True, "about_to_swap_percent": 20,
+                                                  "about_to_oom_percent": 8}}, "processes": procs})
     hub = hub_of(sim)
     sim.run_until(60)
     levels = [(e.level, e.tick) for e in sim.node.events if e.name == "mem_threshold"]  # type: ignore[attr-defined]

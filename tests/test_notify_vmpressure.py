@@ -33,12 +33,8 @@ def test_all_reclaimed_is_zero_pressure() -> None:
 
 def _listener_sim() -> tuple[Simulation, Pressure]:
     react = [{"on": "vmpressure_medium", "do": "ignore", "cooldown_ticks": 0}]
-    sim = pressure_sim(
-        {
-            "notify": {"vmpressure": {"enabled": True}},
-            "processes": [{"comm": "app", "anon_pages": 10, "reactions": react}],
-        }
-    )
+    sim = pressure_sim({"notify": {"vmpressure": {"enabled": True}},
+                        "processes": [{"comm": "app", "anon_pages": 10, "reactions": react}]})
     sim.run_until(2)
     return sim, hub_of(sim)
 

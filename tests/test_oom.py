@@ -55,14 +55,8 @@ def test_oom_score_adj_flips_the_victim_and_minus_1000_protects() -> None:
 
 
 def test_tie_goes_to_the_later_task() -> None:
-    sim = pressure_sim(
-        {
-            "processes": [
-                {"comm": "a", "anon_pages": 500, "rate": 500},
-                {"comm": "b", "anon_pages": 500, "rate": 500},
-            ]
-        }
-    )
+    sim = pressure_sim({"processes": [{"comm": "a", "anon_pages": 500, "rate": 500},
+                                      {"comm": "b", "anon_pages": 500, "rate": 500}]})
     hub = hub_of(sim)
     sim.run_until(3)
     chosen = hub.oom.select_bad_process()

@@ -70,7 +70,6 @@ def test_installed_wheel_serves_the_page_without_the_source_tree(wheel: Path, tm
     # isolated mode, the wheel's files first on the path, run from elsewhere: nothing comes from the
     # checkout (the probe asserts where `app` was imported from)
     code = f"import sys; sys.path.insert(0, {str(target)!r})\n" + probe
-    done = subprocess.run(
-        [sys.executable, "-I", "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120
-    )
+    done = subprocess.run([sys.executable, "-I", "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]

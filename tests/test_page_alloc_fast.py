@@ -15,14 +15,8 @@ from simcore.page_alloc import FAST_MISS, SlowpathHooks
 from simcore.scenario import NodeSpec, VmSpec, ZoneName, ZoneSpec
 from simcore.zone import Zone
 
-KINDS = (
-    PageKind.ANON,
-    PageKind.PAGECACHE,
-    PageKind.SLAB_RECLAIMABLE,
-    PageKind.SLAB_UNMOVABLE,
-    PageKind.KERNEL,
-    PageKind.HUGE,
-)
+KINDS = (PageKind.ANON, PageKind.PAGECACHE, PageKind.SLAB_RECLAIMABLE, PageKind.SLAB_UNMOVABLE,
+         PageKind.KERNEL, PageKind.HUGE)
 
 
 class RecordingHooks(SlowpathHooks):
@@ -80,12 +74,8 @@ def run_pair(zones: list[tuple[ZoneName, int]], ops: list[Op]) -> tuple[Node, No
     return full, fast
 
 
-op = st.tuples(
-    st.floats(0, 1, exclude_max=True),
-    st.sampled_from([0, 0, 0, 0, 1, 2, 3, 4, 9, 10]),
-    st.integers(0, len(KINDS) - 1),
-    st.floats(0, 1, exclude_max=True),
-)
+op = st.tuples(st.floats(0, 1, exclude_max=True), st.sampled_from([0, 0, 0, 0, 1, 2, 3, 4, 9, 10]),
+               st.integers(0, len(KINDS) - 1), st.floats(0, 1, exclude_max=True))
 
 
 @settings(max_examples=30)

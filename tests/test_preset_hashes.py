@@ -42,9 +42,6 @@ def test_preset_run_reproduces_its_pinned_hashes(preset: str, capsys: pytest.Cap
     assert result["ticks"] == ticks
     assert result["frame_hash"] == frame_hash
     report = result.get("pressure")
-    digest = (
-        None
-        if report is None
-        else hashlib.blake2b(json.dumps(report, sort_keys=True).encode(), digest_size=16).hexdigest()
-    )
+    digest = None if report is None else hashlib.blake2b(
+        json.dumps(report, sort_keys=True).encode(), digest_size=16).hexdigest()
     assert digest == pressure

@@ -49,12 +49,10 @@ def test_levels_are_kept_when_emitted_not_when_a_frame_is_taken() -> None:
 EVENT_LEVELS = ["pressure.notify.vmpressure.enabled=true", "pressure.notify.mem_notify.enabled=true"]
 
 
-@pytest.mark.parametrize(
-    "preset,tick,overrides", [("oom-score-adj", 300, EVENT_LEVELS), ("embedded-about-to-oom", 400, [])]
-)
+@pytest.mark.parametrize("preset,tick,overrides", [
+    ("oom-score-adj", 300, EVENT_LEVELS), ("embedded-about-to-oom", 400, [])])
 def test_restored_keyframe_shows_same_pressure_levels_as_replay(
-    preset: str, tick: int, overrides: list[str]
-) -> None:
+        preset: str, tick: int, overrides: list[str]) -> None:
     """A simulation restored from a keyframe shows the levels, marks and notifications a replay to
     that tick shows, then and after more ticks."""
     run = Simulation(load_scenario(preset, overrides))
@@ -98,9 +96,7 @@ def test_report_and_panel_share_the_process_table(preset: str) -> None:
         assert [p["points"] for p in shown["processes"]] == points
         oc = report["overcommit"]
         assert (shown["overcommit"]["refused"], shown["overcommit"]["wasted_pages"]) == (
-            oc["refused"],
-            oc["wasted_pages"],
-        )
+            oc["refused"], oc["wasted_pages"])
 
 
 def _imports(path: pathlib.Path) -> set[str]:

@@ -42,10 +42,8 @@ def test_modes_0_and_1() -> None:
 
 
 def test_strict_accounting_refuses_while_memory_sits_free() -> None:
-    procs = [
-        {"comm": "jvm", "virt_pages": 3000, "anon_pages": 300},
-        {"comm": "app", "anon_pages": 2000, "rate": 200, "start_tick": 5},
-    ]
+    procs = [{"comm": "jvm", "virt_pages": 3000, "anon_pages": 300},
+             {"comm": "app", "anon_pages": 2000, "rate": 200, "start_tick": 5}]
     sim = pressure_sim({"overcommit": {"mode": 2, "ratio": 50}, "processes": procs})
     hub = hub_of(sim)
     sim.run_until(40)

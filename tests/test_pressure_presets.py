@@ -80,9 +80,8 @@ def test_embedded_options(capsys: pytest.CaptureFixture[str]) -> None:
     # MADV_FREE: the player's cache became lazily free and reclaim dropped it without swap I/O
     assert p["pglazyfree"] > 0 and p["pglazyfreed"] > 0 and r["vmstat"]["pswpout"] == 0
     # MADV_DONTNEED instead: the same 2000 pages are free at once, nothing is left for reclaim to drop
-    dontneed = run_json(
-        capsys, "embedded-options", "--set", "pressure.processes.1.reactions.0.madvise=dontneed"
-    )
+    dontneed = run_json(capsys, "embedded-options", "--set",
+                        "pressure.processes.1.reactions.0.madvise=dontneed")
     assert dontneed["pressure"]["pglazyfree"] == 0 == dontneed["pressure"]["pglazyfreed"]
     i = s["tick"].index(480)
     assert s["lazyfree"][i] == 2000 and dontneed["pressure"]["series"]["free"][i] >= s["free"][i] + 2000 - 100

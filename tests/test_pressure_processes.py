@@ -20,20 +20,8 @@ from simcore.simulation import Simulation
 
 
 def test_growth_commit_and_page_tables() -> None:
-    sim = pressure_sim(
-        {
-            "processes": [
-                {
-                    "comm": "a",
-                    "anon_pages": 1000,
-                    "cache_pages": 200,
-                    "file_pages": 300,
-                    "virt_pages": 5000,
-                    "rate": 100,
-                }
-            ]
-        }
-    )
+    sim = pressure_sim({"processes": [{"comm": "a", "anon_pages": 1000, "cache_pages": 200, "file_pages": 300,
+                                       "virt_pages": 5000, "rate": 100}]})
     hub = hub_of(sim)
     sim.run_until(1)
     t = hub.tasks.tasks[0]
@@ -48,18 +36,10 @@ def test_growth_commit_and_page_tables() -> None:
 
 
 def test_restart_gets_a_new_pid_and_starts_small() -> None:
-    procs = [
-        {
-            "comm": "app",
-            "anon_pages": 2000,
-            "rate": 500,
-            "restart_delay_ticks": 5,
-            "reactions": [{"on": "about_to_oom", "do": "restart"}],
-        }
-    ]
-    sim = pressure_sim(
-        {"notify": {"thresholds": {"enabled": True, "about_to_oom_percent": 90}}, "processes": procs}
-    )
+    procs = [{"comm": "app", "anon_pages": 2000, "rate": 500, "restart_delay_ticks": 5,
+              "reactions": [{"on": "about_to_oom", "do": "restart"}]}]
+    sim = pressure_sim({"notify": {"thresholds": {"enabled": True, "about_to_oom_percent": 90}},
+                       "processes": procs})
     hub = hub_of(sim)
     run_checked(sim, 12, every=3)
     first, second = hub.tasks.tasks[:2]
@@ -83,23 +63,9 @@ def test_exit_tick_and_planned_start() -> None:
 
 
 def test_free_cache_reaction_spreads_over_k_ticks_and_holds_regrowth() -> None:
-    procs = [
-        {
-            "comm": "app",
-            "anon_pages": 100,
-            "cache_pages": 1000,
-            "rate": 2000,
-            "reactions": [
-                {
-                    "on": "about_to_swap",
-                    "do": "free_cache",
-                    "percent": 50,
-                    "within_ticks": 5,
-                    "cooldown_ticks": 30,
-                }
-            ],
-        }
-    ]
+    procs = [{"comm": "app", "anon_pages": 100, "cache_pages": 1000, "rate": 2000,
+              "reactions": [{"on": "about_to_swap", "do": "free_cache", "percent": 50, "within_ticks": 5,
+                             "cooldown_ticks": 30}]}]
     sim = pressure_sim({"processes": procs})
     hub = hub_of(sim)
     sim.run_until(2)

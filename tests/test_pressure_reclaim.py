@@ -57,10 +57,9 @@ def test_direct_reclaim_without_kswapd() -> None:
 
 
 def test_anon_goes_to_swap_and_is_charged_to_its_owner() -> None:
-    procs: list[dict[str, Any]] = [
-        {"comm": "idle", "anon_pages": 3000, "rate": 1000},
-        {"comm": "busy", "anon_pages": 6000, "anon_working_set": 6000, "rate": 200, "start_tick": 5},
-    ]
+    procs: list[dict[str, Any]] = [{"comm": "idle", "anon_pages": 3000, "rate": 1000},
+                                   {"comm": "busy", "anon_pages": 6000, "anon_working_set": 6000, "rate": 200,
+                                    "start_tick": 5}]
     sim = pressure_sim({"swap_pages": 4096, "processes": procs})
     run_checked(sim, 60)
     hub = hub_of(sim)
@@ -71,9 +70,8 @@ def test_anon_goes_to_swap_and_is_charged_to_its_owner() -> None:
     # busy keeps touching all of its pages: the swapped pages are idle's
     assert hub.tasks.swap_pages(idle) > hub.tasks.swap_pages(busy)
     # swap counts in the badness
-    assert hub.oom.badness(idle.pid) == (
-        hub.tasks.anon_rss(idle) + hub.tasks.swap_pages(idle) + hub.tasks.pages(idle, "pgtable")
-    )
+    assert hub.oom.badness(idle.pid) == (hub.tasks.anon_rss(idle) + hub.tasks.swap_pages(idle)
+                                         + hub.tasks.pages(idle, "pgtable"))
 
 
 def test_working_set_makes_reclaim_inefficient_and_vmpressure_critical() -> None:
@@ -91,12 +89,11 @@ def test_working_set_makes_reclaim_inefficient_and_vmpressure_critical() -> None
 
 
 def _madvise_sim(advice: str) -> Simulation:
-    procs = [
-        {"comm": "player", "anon_pages": 500, "cache_pages": 3000, "rate": 1000},
-        {"comm": "grower", "anon_pages": 5000, "rate": 200, "start_tick": 10},
-    ]
+    procs = [{"comm": "player", "anon_pages": 500, "cache_pages": 3000, "rate": 1000},
+             {"comm": "grower", "anon_pages": 5000, "rate": 200, "start_tick": 10}]
     timeline = [TimelineEntry(at=5, action=MadviseAction(comm="player", advice=advice, percent=100))]  # type: ignore[arg-type]
-    return pressure_sim({"swap_pages": 8192, "processes": procs}, timeline=[e.model_dump() for e in timeline])
+    return pressure_sim({"swap_pages": 8192, "processes": procs},
+                        timeline=[e.model_dump() for e in timeline])
 
 
 def test_madv_free_pages_are_dropped_by_reclaim_without_io() -> None:
@@ -122,18 +119,8 @@ def test_madv_dontneed_frees_at_once() -> None:
 
 def test_a_write_cancels_madv_free() -> None:
     procs = [{"comm": "player", "anon_pages": 100, "cache_pages": 1000, "rate": 2000}]
-    timeline = [
-        {
-            "at": 3,
-            "action": {
-                "type": "madvise",
-                "comm": "player",
-                "advice": "free",
-                "percent": 100,
-                "hold_ticks": 0,
-            },
-        }
-    ]
+    timeline = [{"at": 3, "action": {"type": "madvise", "comm": "player", "advice": "free", "percent": 100,
+                                          "hold_ticks": 0}}]
     sim = pressure_sim({"processes": procs}, timeline=timeline)
     sim.run_until(3)
     assert sim.node.nr_kind_pages[PageKind.LAZYFREE] == 1000

@@ -21,36 +21,17 @@ Sample = Callable[[str], str]
 @pytest.fixture(scope="module")
 def sim() -> Simulation:
     """Three zones, as on a real x86-64 machine, after a short mixed workload."""
-    s = Simulation(
-        validate_scenario(
-            {
-                "name": "procfs",
-                "seed": 3,
-                "node": {
-                    "zones": [
-                        {"name": "DMA", "pages": 4096},
-                        {"name": "DMA32", "pages": 8192},
-                        {"name": "Normal", "pages": 16384},
-                    ]
-                },
-                "workload": {
-                    "events_per_tick": 400,
-                    "target_occupancy": 0.8,
-                    "streams": [
-                        {
-                            "name": "anon",
-                            "class": "anon",
-                            "weight": 5,
-                            "orders": {0: 80, 2: 10, 9: 1},
-                            "owner": "app",
-                        },
-                        {"name": "slab", "class": "slab_unmovable", "weight": 2, "orders": {0: 8, 1: 2}},
-                        {"name": "dentry", "class": "slab_reclaimable", "weight": 1},
-                    ],
-                },
-            }
-        )
-    )
+    s = Simulation(validate_scenario({
+        "name": "procfs",
+        "seed": 3,
+        "node": {"zones": [{"name": "DMA", "pages": 4096}, {"name": "DMA32", "pages": 8192},
+                           {"name": "Normal", "pages": 16384}]},
+        "workload": {"events_per_tick": 400, "target_occupancy": 0.8, "streams": [
+            {"name": "anon", "class": "anon", "weight": 5, "orders": {0: 80, 2: 10, 9: 1}, "owner": "app"},
+            {"name": "slab", "class": "slab_unmovable", "weight": 2, "orders": {0: 8, 1: 2}},
+            {"name": "dentry", "class": "slab_reclaimable", "weight": 1},
+        ]},
+    }))
     s.run_until(25)
     return s
 
@@ -144,11 +125,8 @@ def test_pagetypeinfo_format_real_and_simulated(kernel_sample: Sample, sim: Simu
 
 
 def test_pagetypeinfo_caps_counts_at_100000(sim: Simulation) -> None:
-    node = Simulation(
-        validate_scenario(
-            {"node": {"zones": [{"name": "Normal", "pages": 262144}]}, "workload": {"events_per_tick": 0}}
-        )
-    ).node
+    node = Simulation(validate_scenario({"node": {"zones": [{"name": "Normal", "pages": 262144}]},
+                                         "workload": {"events_per_tick": 0}})).node
     z = node.zones[0]
     # split the 256 order-10 blocks into 262144 order-0 Movable blocks by hand
     pfns = list(z.free_area[10][1])
@@ -285,21 +263,14 @@ def test_every_file_renders_and_ends_with_a_newline(sim: Simulation, name: str) 
 
 def test_x86_32_node_counters_and_protection() -> None:
     # non-PAE 32-bit layout: DMA, Normal (lowmem), HighMem; no DMA32 zone and its counters
-    s = Simulation(
-        validate_scenario(
-            {
-                "node": {
-                    "arch": "x86_32",
-                    "zones": [
-                        {"name": "DMA", "pages": 4096},
-                        {"name": "Normal", "pages": 8192},
-                        {"name": "HighMem", "pages": 16384},
-                    ],
-                },
-                "workload": {"events_per_tick": 100},
-            }
-        )
-    )
+    s = Simulation(validate_scenario({
+        "node": {"arch": "x86_32", "zones": [
+            {"name": "DMA", "pages": 4096},
+            {"name": "Normal", "pages": 8192},
+            {"name": "HighMem", "pages": 16384},
+        ]},
+        "workload": {"events_per_tick": 100},
+    }))
     s.run_until(3)
     names = [name for name, _ in parse_vmstat(vmstat(s.node))]
     assert "pgalloc_high" in names and "pgalloc_dma32" not in names and "allocstall_dma32" not in names

@@ -47,16 +47,12 @@ def test_default_preset_exists() -> None:
     ("doc", "field"),
     [
         ({"bogus": 1}, "bogus: unknown key"),
-        (
-            {"node": {"zones": [{"name": "Normal", "pages": 4096, "colour": "red"}]}},
-            "node.zones.0.colour: unknown key",
-        ),
+        ({"node": {"zones": [{"name": "Normal", "pages": 4096, "colour": "red"}]}},
+         "node.zones.0.colour: unknown key"),
         ({"workload": {"streams": [{"name": "a", "lifetme": 5}]}}, "workload.streams.0.lifetme: unknown key"),
         ({"vm": {"swappiness": 60}}, "vm.swappiness: unknown key"),
-        (
-            {"timeline": [{"at": 1, "action": {"type": "alloc", "orders": 3}}]},
-            "timeline.0.action.alloc.orders",
-        ),
+        ({"timeline": [{"at": 1, "action": {"type": "alloc", "orders": 3}}]},
+         "timeline.0.action.alloc.orders"),
     ],
 )
 def test_unknown_keys_are_refused_by_name(doc: dict[str, Any], field: str) -> None:
@@ -74,31 +70,16 @@ def test_unknown_keys_are_refused_by_name(doc: dict[str, Any], field: str) -> No
         ({"vm": {"min_free_kbytes": 64}}, "vm.min_free_kbytes", "greater than or equal to 128"),
         ({"vm": {"extfrag_threshold": 1001}}, "vm.extfrag_threshold", "less than or equal to 1000"),
         ({"workload": {"target_occupancy": 1.5}}, "workload.target_occupancy", "less than or equal to 0.99"),
-        (
-            {"workload": {"events_per_tick": 10**7}},
-            "workload.events_per_tick",
-            "less than or equal to 200000",
-        ),
-        (
-            {"workload": {"streams": [{"name": "a", "orders": {"11": 1}}]}},
-            "workload.streams.0.orders.11",
-            "less than or equal to 10",
-        ),
-        (
-            {"workload": {"streams": [{"name": "a", "weight": 0}]}},
-            "workload.streams.0.weight",
-            "greater than 0",
-        ),
-        (
-            {"node": {"zones": [{"name": "Normal", "pages": 512}]}},
-            "node.zones.0.pages",
-            "greater than or equal to 1024",
-        ),
-        (
-            {"timeline": [{"at": 1, "action": {"type": "alloc", "count": 0}}]},
-            "timeline.0.action.alloc.count",
-            "greater than or equal to 1",
-        ),
+        ({"workload": {"events_per_tick": 10**7}}, "workload.events_per_tick",
+         "less than or equal to 200000"),
+        ({"workload": {"streams": [{"name": "a", "orders": {"11": 1}}]}}, "workload.streams.0.orders.11",
+         "less than or equal to 10"),
+        ({"workload": {"streams": [{"name": "a", "weight": 0}]}}, "workload.streams.0.weight",
+         "greater than 0"),
+        ({"node": {"zones": [{"name": "Normal", "pages": 512}]}}, "node.zones.0.pages",
+         "greater than or equal to 1024"),
+        ({"timeline": [{"at": 1, "action": {"type": "alloc", "count": 0}}]}, "timeline.0.action.alloc.count",
+         "greater than or equal to 1"),
     ],
 )
 def test_out_of_range_numbers_name_field_bound_and_value(doc: dict[str, Any], field: str, bound: str) -> None:
@@ -113,12 +94,8 @@ def test_zone_over_the_cap() -> None:
     assert msg.startswith("node.zones.0.pages: ")
     assert str(MAX_NODE_PAGES) in msg and "16 GiB" in msg
     # exactly the cap is allowed
-    assert (
-        validate_scenario(
-            {"node": {"zones": [{"name": "Normal", "pages": MAX_NODE_PAGES}]}, "ticks": 1}
-        ).node.total_pages
-        == MAX_NODE_PAGES
-    )
+    assert validate_scenario({"node": {"zones": [{"name": "Normal", "pages": MAX_NODE_PAGES}]},
+                              "ticks": 1}).node.total_pages == MAX_NODE_PAGES
 
 
 def test_zone_under_the_minimum_does_not_mention_the_cap() -> None:
@@ -128,13 +105,8 @@ def test_zone_under_the_minimum_does_not_mention_the_cap() -> None:
 
 
 def test_node_total_over_the_cap() -> None:
-    msg = error_of(
-        {
-            "node": {
-                "zones": [{"name": "DMA32", "pages": 1 << 21}, {"name": "Normal", "pages": (1 << 21) + 512}]
-            }
-        }
-    )
+    msg = error_of({"node": {"zones": [{"name": "DMA32", "pages": 1 << 21},
+                                       {"name": "Normal", "pages": (1 << 21) + 512}]}})
     assert msg.startswith("node: ")
     assert f"exceed the cap of {MAX_NODE_PAGES} (16 GiB)" in msg
 
@@ -272,9 +244,6 @@ def schema_paths(model: type[Any], prefix: str = "") -> list[str]:
 def test_docs_scenarios_md_documents_every_field() -> None:
     doc = (Path(__file__).resolve().parent.parent / "docs" / "scenarios.md").read_text()
     # a section is documented under its heading `[name]`, a field by its dotted path
-    missing = [
-        p
-        for p in schema_paths(Scenario)
-        if f"`{p}`" not in doc and f"`[{p}]`" not in doc and f"`[[{p}]]`" not in doc
-    ]
+    missing = [p for p in schema_paths(Scenario) if f"`{p}`" not in doc and f"`[{p}]`" not in doc
+               and f"`[[{p}]]`" not in doc]
     assert missing == []

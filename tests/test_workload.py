@@ -15,15 +15,8 @@ from simcore.simulation import Simulation
 from simcore.workload import BATCH, Uniforms, Workload
 
 
-def make_sim(
-    streams: list[dict[str, Any]],
-    *,
-    pages: int = 16384,
-    events: int = 2000,
-    target: float = 0.6,
-    seed: int = 1,
-    defrag: str = "none",
-) -> Simulation:
+def make_sim(streams: list[dict[str, Any]], *, pages: int = 16384, events: int = 2000,
+             target: float = 0.6, seed: int = 1, defrag: str = "none") -> Simulation:
     doc = {
         "name": "wl-test",
         "seed": seed,
@@ -35,14 +28,8 @@ def make_sim(
 
 
 MIXED: list[dict[str, Any]] = [
-    {
-        "name": "anon",
-        "class": "anon",
-        "weight": 6,
-        "owner": "app",
-        "orders": {0: 90, 1: 4, 2: 3, 3: 2, 9: 0.5, 10: 0.2},
-        "lifetime": 50,
-    },
+    {"name": "anon", "class": "anon", "weight": 6, "owner": "app",
+     "orders": {0: 90, 1: 4, 2: 3, 3: 2, 9: 0.5, 10: 0.2}, "lifetime": 50},
     {"name": "cache", "class": "pagecache", "weight": 3, "owner": "app", "orders": {0: 1}, "lifetime": 120},
     {"name": "slab", "class": "slab_unmovable", "weight": 1, "orders": {0: 80, 1: 10, 3: 10}, "lifetime": 80},
     {"name": "dentry", "class": "slab_reclaimable", "weight": 0.5, "orders": {0: 1}, "lifetime": 200},
@@ -102,13 +89,8 @@ def test_single_stream_alloc_and_free_balance() -> None:
 
 def state(sim: Simulation) -> tuple[bytes, bytes, bytes, list[list[int]], dict[str, int]]:
     node = sim.node
-    return (
-        bytes(node.kind),
-        bytes(node.buddy),
-        bytes(node.pb_mt),
-        [list(s.pfns) for s in node.streams],
-        sim.vmstat(),
-    )
+    return (bytes(node.kind), bytes(node.buddy), bytes(node.pb_mt),
+            [list(s.pfns) for s in node.streams], sim.vmstat())
 
 
 def test_same_seed_same_run_other_seed_other_run() -> None:
@@ -151,10 +133,8 @@ def test_pick_table_follows_weights() -> None:
 
 
 @settings(max_examples=25)
-@given(
-    sizes=st.lists(st.integers(min_value=0, max_value=3 * BATCH), min_size=1, max_size=6),
-    seed=st.integers(min_value=0, max_value=2**32),
-)
+@given(sizes=st.lists(st.integers(min_value=0, max_value=3 * BATCH), min_size=1, max_size=6),
+       seed=st.integers(min_value=0, max_value=2**32))
 def test_uniforms_hand_out_the_generator_stream_in_order(sizes: list[int], seed: int) -> None:
     u = Uniforms(np.random.default_rng(np.random.SeedSequence(seed)))
     got: list[float] = []

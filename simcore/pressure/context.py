@@ -69,16 +69,8 @@ def chart_mark(ev: Event) -> Mark | None:
 
 #: the event types `Latest` keeps something of
 _LATEST_TYPES: Final = frozenset(
-    {
-        VmpressureEvent,
-        MemNotifyWake,
-        PsiTrigger,
-        PressureNotify,
-        MemThreshold,
-        Sigdanger,
-        LowmemState,
-        OomNotify,
-    }
+    {VmpressureEvent, MemNotifyWake, PsiTrigger, PressureNotify, MemThreshold, Sigdanger, LowmemState,
+     OomNotify}
 )
 
 

@@ -43,7 +43,6 @@ from simcore.scenario import ScenarioError
 if TYPE_CHECKING:
     from simcore.host import Host
 
-
 class Pressure(PressureContext):
     """The pressure subsystem: builds the mechanisms on its context, runs them once per tick after
     the workload, and handles the pressure actions."""

@@ -49,13 +49,8 @@ _FILE_KINDS = (PageKind.PAGECACHE, PageKind.LAZYFREE)
 
 
 class Reclaimer:
-    def __init__(
-        self,
-        hub: PressureContext,
-        tasks: TaskTable,
-        mem_notify: MemNotify | None,
-        vmpressure: Vmpressure | None,
-    ) -> None:
+    def __init__(self, hub: PressureContext, tasks: TaskTable, mem_notify: MemNotify | None,
+                 vmpressure: Vmpressure | None) -> None:
         self.hub = hub
         self.tasks = tasks
         self.mem_notify = mem_notify  # told when reclaim turns to anonymous memory

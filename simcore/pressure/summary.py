@@ -49,30 +49,16 @@ def process_rows(hub: Pressure, tasks: Iterable[Task]) -> tuple[ProcessRow, ...]
     rows = []
     for t in tasks:
         last = notified.get(t.pid)
-        rows.append(
-            ProcessRow(
-                pid=t.pid,
-                comm=t.comm,
-                state=t.state,
-                generation=t.generation,
-                oom_score_adj=t.proc.oom_score_adj,
-                anon_rss=tt.anon_rss(t),
-                cache=tt.pages(t, "cache"),
-                lazyfree=tt.pages(t, "lazyfree"),
-                file=tt.pages(t, "file"),
-                pgtables=tt.pages(t, "pgtable"),
-                swap=tt.swap_pages(t),
-                committed=t.committed,
-                enomem=t.enomem,
-                alloc_failures=t.alloc_failures,
-                exit_reason=t.exit_reason,
-                badness=hub.oom.badness(t.pid) if t.state == "running" else None,
-                restart_pending=t.restart_at >= 0,
-                last_notified=None
-                if last is None
-                else LastNotification(last.tick, last.mechanism, last.level),
-            )
-        )
+        rows.append(ProcessRow(
+            pid=t.pid, comm=t.comm, state=t.state, generation=t.generation,
+            oom_score_adj=t.proc.oom_score_adj, anon_rss=tt.anon_rss(t), cache=tt.pages(t, "cache"),
+            lazyfree=tt.pages(t, "lazyfree"), file=tt.pages(t, "file"), pgtables=tt.pages(t, "pgtable"),
+            swap=tt.swap_pages(t), committed=t.committed, enomem=t.enomem,
+            alloc_failures=t.alloc_failures, exit_reason=t.exit_reason,
+            badness=hub.oom.badness(t.pid) if t.state == "running" else None,
+            restart_pending=t.restart_at >= 0,
+            last_notified=None if last is None else LastNotification(last.tick, last.mechanism, last.level),
+        ))
     return tuple(rows)
 
 
@@ -91,11 +77,8 @@ def commit_summary(hub: Pressure) -> CommitSummary:
     refused = [(tick, free) for tick, free, source in hub.refusals if source == "overcommit"]
     first = refused[0] if refused else None
     return CommitSummary(
-        mode=commit.mode,
-        commit_limit=commit.commit_limit,
-        committed_as=commit.committed,
-        refused=len(refused),
-        first_refusal_tick=first[0] if first else None,
+        mode=commit.mode, commit_limit=commit.commit_limit, committed_as=commit.committed,
+        refused=len(refused), first_refusal_tick=first[0] if first else None,
         free_pages_at_first_refusal=first[1] if first else None,
         wasted_pages=max((free for _, free in refused), default=0),
     )
@@ -115,34 +98,20 @@ def levels(hub: Pressure) -> PressureLevels:
     latest = hub.latest
     psi = hub.psi
     return PressureLevels(
-        thresholds=None
-        if th is None
-        else (
+        thresholds=None if th is None else (
             ThresholdLevel("about_to_swap", available, th.swap_threshold),
             ThresholdLevel("about_to_oom", available + hub.swap.free, th.oom_threshold),
         ),
-        sigdanger=None
-        if sd is None or hub.swap.total == 0
-        else SigdangerLevel(hub.swap.free, sd.npswarn, sd.npskill),
-        lowmem=None
-        if lm is None
-        else LowmemLevel(
-            lm.active,
-            lm.state["low"],
-            lm.state["high"],
-            lm.denied,
-            lm.free_estimate() if lm.active else None,
-            lm.spec.deny_pages,
-            lm.spec.notify_low_pages,
-            lm.spec.notify_high_pages,
-        ),
+        sigdanger=None if sd is None or hub.swap.total == 0 else SigdangerLevel(
+            hub.swap.free, sd.npswarn, sd.npskill),
+        lowmem=None if lm is None else LowmemLevel(
+            lm.active, lm.state["low"], lm.state["high"], lm.denied,
+            lm.free_estimate() if lm.active else None, lm.spec.deny_pages, lm.spec.notify_low_pages,
+            lm.spec.notify_high_pages),
         mem_notify=None if hub.mem_notify is None else Heard(latest.mem_notify),
         vmpressure=None if hub.vmpressure is None else Heard(latest.vmpressure),
-        psi=PsiLevel(
-            _psi_averages(psi.avg["some"], psi.total["some"]),
-            _psi_averages(psi.avg["full"], psi.total["full"]),
-            latest.psi_trigger,
-        ),
+        psi=PsiLevel(_psi_averages(psi.avg["some"], psi.total["some"]),
+                     _psi_averages(psi.avg["full"], psi.total["full"]), latest.psi_trigger),
     )
 
 
@@ -159,14 +128,8 @@ def history(hub: Pressure) -> PressureHistory:
     def pick(key: str) -> tuple[int, ...]:
         return tuple(s[key][i] for i in idx)
 
-    return PressureHistory(
-        pick("tick"),
-        pick("free"),
-        pick("available"),
-        pick("committed_as"),
-        pick("commit_limit"),
-        pick("swap_used") if hub.swap.total else None,
-    )
+    return PressureHistory(pick("tick"), pick("free"), pick("available"), pick("committed_as"),
+                           pick("commit_limit"), pick("swap_used") if hub.swap.total else None)
 
 
 # ------------------------------------------------------------------------------ the frame
@@ -183,15 +146,8 @@ def pressure_frame(hub: Pressure) -> PressureFrame:
         last_kills=tuple(OomKill(**k) for k in oom.kills[-MAX_KILLS:]),
         levels=levels(hub),
         marks=tuple(hub.latest.marks),
-        mem=Meminfo(
-            node.free_pages,
-            si_mem_available(node),
-            node.managed_pages,
-            commit.commit_limit,
-            commit.committed,
-            hub.swap.used,
-            hub.swap.total,
-        ),
+        mem=Meminfo(node.free_pages, si_mem_available(node), node.managed_pages, commit.commit_limit,
+                    commit.committed, hub.swap.used, hub.swap.total),
         overcommit=commit_summary(hub),
         kswapd=KswapdState(hub.reclaim.kswapd_awake, hub.reclaim.kswapd_priority),
         history=history(hub),

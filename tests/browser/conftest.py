@@ -37,12 +37,8 @@ class LiveServer:
     port: int
 
     def post_json(self, path: str, doc: dict[str, Any]) -> dict[str, Any]:
-        req = urllib.request.Request(
-            self.url + path,
-            data=json.dumps(doc).encode(),
-            headers={"content-type": "application/json"},
-            method="POST",
-        )
+        req = urllib.request.Request(self.url + path, data=json.dumps(doc).encode(),
+                                     headers={"content-type": "application/json"}, method="POST")
         with urllib.request.urlopen(req, timeout=10) as resp:
             out: dict[str, Any] = json.loads(resp.read())
         return out

@@ -50,16 +50,8 @@ def test_page_loads_offline_with_a_legend_on_every_chart(open_page: OpenPage) ->
     for sel in CHARTS[1:]:
         assert w.page.locator(f"{sel} .legend").count() == 1, sel
     key = w.page.inner_text("#map-legend")
-    for name in (
-        "Unmovable",
-        "Movable",
-        "Reclaimable",
-        "HighAtomic",
-        "Isolate",
-        "migration scanner",
-        "free scanner",
-        "skipped",
-    ):
+    for name in ("Unmovable", "Movable", "Reclaimable", "HighAtomic", "Isolate", "migration scanner",
+                 "free scanner", "skipped"):
         assert name in key, (name, key)
     assert w.page.locator("#map-legend .swatch").count() == 5
     assert w.page.locator("#chart-freearea .legend").text_content().count("Movable") == 1
@@ -120,11 +112,8 @@ def test_play_changes_the_map_and_the_keyboard_drives_it(open_page: OpenPage) ->
     link.click()
     w.wait_for(lambda s: s.get("frameTick") == target, what=f"the event's tick {target}")
 
-    for key, lens, name in (
-        ("1", "migratetype", "Movable"),
-        ("5", "skip", "skip bit"),
-        ("6", "page_kind", "pagetable"),
-    ):
+    for key, lens, name in (("1", "migratetype", "Movable"), ("5", "skip", "skip bit"),
+                            ("6", "page_kind", "pagetable")):
         w.page.keyboard.press(key)
         w.wait_for(lambda s, lens=lens: s.get("lens") == lens, what=f"lens {lens}")
         assert w.page.input_value("#lens-select") == lens

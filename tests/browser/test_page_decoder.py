@@ -62,11 +62,7 @@ def test_the_page_decodes_every_lens_and_view_as_the_server_encoded_it(
         assert page["tick"] == header.tick == 30
         assert page["lens"] == LENSES[header.lens]
         assert (page["unit"], page["rows"], page["cols"], page["firstPfn"]) == (
-            header.unit,
-            header.rows,
-            header.cols,
-            header.first_pfn,
-        )
+            header.unit, header.rows, header.cols, header.first_pfn)
         assert page["n"] == len(cells) == header.rows * header.cols
         assert page["hash"] == fnv1a(cells), (page["lens"], page["unit"])
         assert page["head"] == list(cells[:64])
@@ -77,6 +73,5 @@ def test_the_page_decodes_every_lens_and_view_as_the_server_encoded_it(
         """async (b64) => { const { decodeFrame } = await import('/static/js/protocol.js');
            const raw = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
            try { await decodeFrame(raw.buffer); return 'decoded'; } catch (e) { return String(e); } }""",
-        base64.b64encode(bad).decode(),
-    )
+        base64.b64encode(bad).decode())
     assert err != "decoded"

@@ -34,7 +34,7 @@ def test_oom_kill_shows_the_victim_in_the_panel_and_the_log(open_page: OpenPage)
     assert "killed" in victim.inner_text()
     assert "postgres (pid 1)" in page.inner_text("#pressure-kill")
     assert page.locator("#pressure-procs tr.pz-pick").get_attribute("data-pid") != "1"
-    chip = page.locator("#pressure-levels .pz-chip", has_text="OOM killer")
+    chip = page.locator('#pressure-levels .pz-chip', has_text="OOM killer")
     assert chip.count() == 1 and chip.get_attribute("data-level") in ("warn", "crit")
     # the event log: the kernel's line for the kill, and the task's exit with reason oom_kill
     page.locator("#event-log li", has_text=KILL_LINE).first.wait_for(timeout=30_000)
