@@ -96,7 +96,7 @@ def check(node: Node) -> None:
         if pfn & ((1 << order) - 1):
             raise InvariantError(f"allocation {pfn} order {order} not aligned")
         st = node.streams[node.alloc_stream[pfn]]
-        if st.pos.get(pfn) is None:
+        if st.position(pfn) is None:
             raise InvariantError(f"allocation {pfn} missing from its stream {st.name}")
     if sum(len(s.pfns) for s in node.streams) != len(heads):
         raise InvariantError("streams hold allocations that are not in the page arrays")

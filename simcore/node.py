@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -33,12 +34,22 @@ from simcore.constants import (
     ZoneType,
 )
 from simcore.events import Event
-from simcore.owners import KERNEL_PID, Process, Stream
+from simcore.jit import py
+from simcore.kernels.alloc import NNSTAT, NS_PGFREE
+from simcore.kernels.alloc import free_alloc_at as _free_alloc_at_kernel
+from simcore.owners import KERNEL_PID, Process, Stream, StreamStore
 from simcore.page_alloc import PageAllocator, SlowpathHooks
 from simcore.scenario import NodeSpec, VmSpec
 from simcore.vmevents import new_vm_events
-from simcore.watermarks import calculate_min_free_kbytes, setup_per_zone_lowmem_reserve, setup_per_zone_wmarks
+from simcore.watermarks import (
+    ALLOC_WMARK_LOW,
+    calculate_min_free_kbytes,
+    setup_per_zone_lowmem_reserve,
+    setup_per_zone_wmarks,
+)
 from simcore.zone import Zone
+
+_free_alloc_at = py(_free_alloc_at_kernel)
 
 #: Number of zone types in the kernel config of each arch (the length of "protection:" lines).
 NR_ZONE_TYPES = {"x86_64": 5, "x86_32": 4}
@@ -87,13 +98,14 @@ class Node(PageAllocator):
         self.procs: dict[int, Process] = {KERNEL_PID: Process(KERNEL_PID, "kernel")}
         self.pid_by_comm: dict[str, int] = {"kernel": KERNEL_PID}
         self.streams: list[Stream] = []
+        self.stream_store = StreamStore()
         self.stream_by_key: dict[tuple[int, str], int] = {}
-        # counters
-        self.nr_kind_pages = [0] * NR_PAGE_KINDS
-        self.pgfree = 0
+        # counters (typed arrays: the compiled kernels update them in place)
+        self.nr_kind_pages = array("q", bytes(8 * NR_PAGE_KINDS))
+        self.nstat = array("q", bytes(8 * NNSTAT))
         # allocations by order (`alloc_stats()`): successes of the fast path; requests and
         # successes of the full `alloc_pages()`
-        self.nr_alloc_fast = [0] * NR_PAGE_ORDERS
+        self.nr_alloc_fast = array("q", bytes(8 * NR_PAGE_ORDERS))
         self.nr_alloc_tried = [0] * NR_PAGE_ORDERS
         self.nr_alloc_ok = [0] * NR_PAGE_ORDERS
         self.vm_events = new_vm_events()
@@ -110,6 +122,12 @@ class Node(PageAllocator):
         for k in CLASS_INFO:
             ac = self.alloc_context(0, k, 0)
             self._preferred[k] = (ac.zonelist[0], ac.migratetype, ac.highest_zoneidx)
+        self.zone_start = array("q", [z.start_pfn for z in self.zones])
+        self.zone_end = array("q", [z.end_pfn for z in self.zones])
+        # alloc_fast()'s view of `_preferred` (refreshed by `kernel_state()`)
+        self.pref_zone = array("q", [-1]) * NR_PAGE_KINDS
+        self.pref_mt = array("q", bytes(8 * NR_PAGE_KINDS))
+        self.pref_mark = array("q", bytes(8 * NR_PAGE_KINDS))
         self.apply_vm(vm)
         self._boot_free()
 
@@ -158,8 +176,8 @@ class Node(PageAllocator):
     def stream(self, owner: int, name: str, kind: int, lifetime: float = 0.0) -> Stream:
         sid = self.stream_by_key.get((owner, name))
         if sid is None:
-            sid = len(self.streams)
-            self.streams.append(Stream(sid, name, owner, kind, lifetime, where=self.alloc_index))
+            sid = self.stream_store.new()
+            self.streams.append(Stream(sid, name, owner, kind, lifetime, self.stream_store, self.alloc_index))
             self.stream_by_key[(owner, name)] = sid
         return self.streams[sid]
 
@@ -193,31 +211,40 @@ class Node(PageAllocator):
         """Free the `i`-th live allocation of stream `sid` (`__free_pages`). Returns the pages freed.
 
         The workload's hot path: it knows the stream and the position, so the per-pfn
-        ``alloc_stream`` / ``alloc_index`` lookups are skipped. `Stream.remove()` is inlined;
-        `Zone.free_one_page()` does the merging.
+        ``alloc_stream`` / ``alloc_index`` lookups are skipped (`simcore.kernels.alloc.free_alloc_at`).
         """
-        st = self.streams[sid]
-        pfns = st.pfns
-        pfn = pfns[i]
-        order = self.alloc_order[pfn] - 1
-        n = 1 << order
-        page_kind = self.kind
-        kind = page_kind[pfn]
-        if order:
-            page_kind[pfn : pfn + n] = self._fill[0][order]
-        else:
-            page_kind[pfn] = 0
-        self.alloc_order[pfn] = 0
-        # Stream.remove(pfn, n): the last entry fills the hole
-        last = pfns.pop()
-        if last != pfn:
-            pfns[i] = last
-            self.alloc_index[last] = i
-        st.nr_pages -= n
-        self.nr_kind_pages[kind] -= n
-        self.pgfree += n
-        self.zones[self.pb_zone[pfn >> PAGEBLOCK_ORDER]].free_one_page(pfn, order)
-        return n
+        pages, lists, streams, counters, zgeo, _ = self.kernel_state(refresh=False)
+        return _free_alloc_at(pages, lists, streams, counters, zgeo, sid, i)
+
+    # ------------------------------------------------------------- kernels
+    def kernel_state(self, refresh: bool = True) -> tuple[tuple[Any, ...], ...]:
+        """The node's buffers as the compiled kernels take them (`simcore.kernels.alloc`):
+        ``(pages, lists, streams, counters, zgeo, pref)``. Valid until a stream grows; with
+        `refresh`, the fast path's per-kind zone and threshold are brought up to date first."""
+        if refresh:
+            self.refresh_pref()
+        fl = self.fl
+        store = self.stream_store
+        return (
+            (self.kind, self.buddy, self.alloc_order, self.alloc_stream, self.alloc_index, self.pb_mt,
+             self.pb_zone),
+            (fl.head, fl.count, fl.nxt, fl.prv, fl.zstat),
+            (store.arena, store.start, store.length, store.pages),
+            (self.nr_kind_pages, self.nr_alloc_fast, self.nstat),
+            (self.zone_start, self.zone_end),
+            (self.pref_zone, self.pref_mt, self.pref_mark),
+        )
+
+    def refresh_pref(self) -> None:
+        """`pref_*` from `_preferred` and the zones' watermarks: a boosted zone takes the full path."""
+        for k, pref in enumerate(self._preferred):
+            if pref is None:
+                continue
+            z, mt, highest = pref
+            self.pref_zone[k] = -1 if z.boosted else z.zi
+            self.pref_mt[k] = mt
+            mark = z.watermark[ALLOC_WMARK_LOW] + z.watermark_boost + z.lowmem_reserve[highest]
+            self.pref_mark[k] = mark + z.nr_free_highatomic
 
     def move_alloc(self, src: int, dst: int) -> None:
         """Migration's last step: the allocation at `src` now lives at `dst` (already taken off the
@@ -234,6 +261,15 @@ class Node(PageAllocator):
         self.streams[sid].replace(src, dst)
 
     # -------------------------------------------------------------- totals
+    @property
+    def pgfree(self) -> int:
+        """``pgfree``: pages freed."""
+        return self.nstat[NS_PGFREE]
+
+    @pgfree.setter
+    def pgfree(self, value: int) -> None:
+        self.nstat[NS_PGFREE] = value
+
     @property
     def free_pages(self) -> int:
         return sum(z.free_pages for z in self.zones)

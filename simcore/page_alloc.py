@@ -11,7 +11,7 @@ compaction: a failing allocation simply fails).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from simcore.constants import (
     CLASS_INFO,
@@ -23,6 +23,8 @@ from simcore.constants import (
     ZoneType,
 )
 from simcore.events import AllocFail, Event, MmPageAllocExtfrag
+from simcore.jit import py
+from simcore.kernels.alloc import FAST_MISS, alloc_fast
 from simcore.watermarks import (
     ALLOC_KSWAPD,
     ALLOC_NOFRAGMENT,
@@ -35,7 +37,7 @@ from simcore.watermarks import (
 if TYPE_CHECKING:
     from array import array
 
-    from simcore.owners import Process, Stream
+    from simcore.owners import Process, Stream, StreamStore
     from simcore.zone import Zone
 
 # enum compact_priority
@@ -43,8 +45,7 @@ COMPACT_PRIO_SYNC_FULL = 0
 COMPACT_PRIO_SYNC_LIGHT = 1
 COMPACT_PRIO_ASYNC = 2
 MAX_RECLAIM_RETRIES = 16
-#: `PageAllocator.alloc_pages_fast()`: the request needs the full `alloc_pages()` (nothing changed).
-FAST_MISS = -2
+_alloc_fast = py(alloc_fast)
 
 
 class AllocContext(NamedTuple):
@@ -146,8 +147,9 @@ class PageAllocator:
         alloc_order: bytearray
         alloc_stream: array[int]
         alloc_index: array[int]
-        nr_kind_pages: list[int]
-        nr_alloc_fast: list[int]
+        nr_kind_pages: array[int]
+        nr_alloc_fast: array[int]
+        stream_store: StreamStore
         nr_alloc_tried: list[int]
         nr_alloc_ok: list[int]
         _fill: list[list[bytes]]
@@ -156,6 +158,7 @@ class PageAllocator:
         def zonelist(self, highest_zoneidx: int) -> list[Zone]: ...
         def commit_alloc(self, pfn: int, order: int, kind: int, sid: int) -> None: ...
         def emit(self, ev: Event) -> None: ...
+        def kernel_state(self, refresh: bool = True) -> tuple[tuple[Any, ...], ...]: ...
 
     def alloc_context(self, order: int, kind: int, sid: int) -> AllocContext:
         info = CLASS_INFO[kind]
@@ -203,63 +206,14 @@ class PageAllocator:
         Covers the case where `get_page_from_freelist()` succeeds in the preferred zone through
         `__rmqueue_smallest()` (a free block of the request's own migratetype): the low watermark
         check of `zone_watermark_ok()` (its high-order free-list test is met by the block found),
-        then `__rmqueue_smallest()`, `expand()` and `commit_alloc()`, inlined. Anything else (the
-        watermark fails, no block of the own type, so a fallback would be needed; or the zone's
-        boosted watermark must wake kcompactd) returns `FAST_MISS` with no state changed, and the
-        caller runs `alloc_pages()`, which takes the same decisions in full.
+        then `__rmqueue_smallest()`, `expand()` and `commit_alloc()` (`simcore.kernels.alloc`).
+        Anything else (the watermark fails, no block of the own type, so a fallback would be needed;
+        or the zone's boosted watermark must wake kcompactd) returns `FAST_MISS` with no state
+        changed, and the caller runs `alloc_pages()`, which takes the same decisions in full.
         """
-        pref = self._preferred[kind]
-        if pref is None:
-            return FAST_MISS
-        z, mt, highest = pref
-        if z.boosted:
-            return FAST_MISS
-        # __zone_watermark_ok() at WMARK_LOW, no ALLOC_RESERVES
-        if z.free_pages - ((1 << order) - 1) - z.nr_free_highatomic <= (
-            z.watermark[ALLOC_WMARK_LOW] + z.watermark_boost + z.lowmem_reserve[highest]
-        ):
-            return FAST_MISS
-        # __rmqueue_smallest()
-        fa = z.free_area
-        lst = fa[order][mt]
-        if lst:
-            pfn = lst.popitem()[0]
-            self.buddy[pfn] = 0
-        else:
-            current = order + 1
-            while current < NR_PAGE_ORDERS:
-                lst = fa[current][mt]
-                if lst:
-                    break
-                current += 1
-            else:
-                return FAST_MISS
-            pfn = lst.popitem()[0]
-            buddy = self.buddy
-            buddy[pfn] = 0
-            # expand(): the upper halves go back on the lists
-            while current > order:
-                current -= 1
-                half = pfn + (1 << current)
-                fa[current][mt][half] = None
-                buddy[half] = current + 1
-        n = 1 << order
-        z.free_pages -= n
-        z.pgalloc += n
-        # commit_alloc()
-        if order:
-            self.kind[pfn : pfn + n] = self._fill[kind][order]
-        else:
-            self.kind[pfn] = kind
-        self.alloc_order[pfn] = order + 1
-        self.alloc_stream[pfn] = sid
-        st = self.streams[sid]
-        self.alloc_index[pfn] = len(st.pfns)
-        st.pfns.append(pfn)
-        st.nr_pages += n
-        self.nr_kind_pages[kind] += n
-        self.nr_alloc_fast[order] += 1
-        return pfn
+        self.stream_store.reserve(sid, 1)
+        pages, lists, streams, counters, _, pref = self.kernel_state()
+        return _alloc_fast(pages, lists, streams, counters, pref, order, kind, sid)
 
     def get_page_from_freelist(self, ac: AllocContext, alloc_flags: int) -> int:
         """Models `get_page_from_freelist()`: the first zone that passes its watermark and has a page."""

@@ -18,8 +18,8 @@ from itertools import accumulate
 import numpy as np
 
 from simcore.constants import CLASS_BY_NAME
+from simcore.kernels.alloc import EVENTS_DONE, FAST_MISS, pick_entry, run_events
 from simcore.node import Node
-from simcore.page_alloc import FAST_MISS
 from simcore.scenario import WorkloadSpec
 
 GAIN = 8.0
@@ -27,19 +27,15 @@ BATCH = 1 << 15
 
 
 class Uniforms:
-    """Uniform [0, 1) floats drawn from one Generator in batches, handed out one at a time."""
+    """Uniform [0, 1) floats drawn from one Generator in batches, handed out in order."""
 
     def __init__(self, rng: np.random.Generator) -> None:
         self.rng = rng
-        self.buf: list[float] = []
+        self.buf = np.empty(0)
         self.i = 0
 
-    def refill(self) -> None:
-        self.buf = self.rng.random(BATCH).tolist()
-        self.i = 0
-
-    def take(self, n: int) -> list[float]:
-        """The next n uniforms as a list.
+    def take_array(self, n: int) -> np.ndarray:
+        """The next n uniforms as a new float64 array.
 
         Large requests are drawn from the generator in one call; since each float64 consumes one
         64-bit output, the values handed out are the generator's stream in order whatever the
@@ -49,13 +45,16 @@ class Uniforms:
         rest = len(self.buf) - i
         if n <= rest:
             self.i = i + n
-            return self.buf[i : i + n]
-        out = self.buf[i:]
-        fresh = self.rng.random(n - rest + BATCH).tolist()
-        out += fresh[: n - rest]
+            return self.buf[i : i + n].copy()
+        fresh = self.rng.random(n - rest + BATCH)
+        out = np.concatenate((self.buf[i:], fresh[: n - rest]))
         self.buf = fresh
         self.i = n - rest
         return out
+
+    def take(self, n: int) -> list[float]:
+        """The next n uniforms as a list."""
+        return self.take_array(n).tolist()  # type: ignore[no-any-return]
 
 
 class Workload:
@@ -94,6 +93,16 @@ class Workload:
         if self.pick_cum:
             # uniforms are < 1: rounding in the sum must not leave a gap at the top
             self.pick_cum[-1] = 2.0
+        self.pick_cum_array = np.array(self.pick_cum, dtype=np.float64)
+        #: the mix as `run_events` takes it
+        self.mix = (
+            np.array(self.sids, dtype=np.int64),
+            np.array(self.inv_life, dtype=np.float64),
+            self.pick_cum_array,
+            np.array([p[0] for p in self.picks], dtype=np.int64),
+            np.array([p[1] for p in self.picks], dtype=np.int64),
+            np.array([p[2] for p in self.picks], dtype=np.int64),
+        )
         self.events_per_tick = spec.events_per_tick
         self.target = spec.target_occupancy
         self.allocs = 0
@@ -106,7 +115,47 @@ class Workload:
         An event allocates when ``u < 0.5 + GAIN * (target - occupancy)``. An allocation picks a
         (stream, order) entry by weight. A free picks a stream with probability proportional to
         ``live allocations / mean lifetime``, then a uniformly random live allocation of it.
+
+        The events run compiled (`simcore.kernels.alloc.run_events`) until one needs more than the
+        allocator's fast path; that allocation runs here, through the full `alloc_pages()`, which
+        may reclaim, kill or compact and so change any stream, and the loop goes on recounted.
         """
+        n = self.events_per_tick
+        if n == 0 or not self.sids:
+            return
+        node = self.node
+        store = node.stream_store
+        mix = self.mix
+        pa = 0.5 + GAIN * self.target  # p_alloc = pa - pb * allocated
+        pb = GAIN / node.managed_pages
+        u = self.u.take_array(3 * n)
+        live = np.zeros(len(self.sids), dtype=np.int64)
+        allocated = node.allocated_pages
+        rate = 0.0
+        i = 0
+        while True:
+            for sid in self.sids:  # every event appends at most one allocation
+                store.reserve(sid, n - i)
+            pages, lists, streams, counters, zgeo, pref = node.kernel_state()
+            status, i, allocated, rate, allocs, frees = run_events(
+                pages, lists, streams, counters, zgeo, pref, mix, live, u, i, pa, pb, allocated, True, rate
+            )
+            self.allocs += allocs
+            self.frees += frees
+            if status == EVENTS_DONE:
+                return
+            _, order, kind, sid = self.picks[pick_entry(self.pick_cum_array, u[3 * i + 1])]
+            if node.alloc_pages(order, kind, sid) >= 0:
+                self.allocs += 1
+            else:
+                self.failures += 1
+            allocated = node.allocated_pages
+            i += 1
+
+    def run_tick_reference(self) -> None:
+        """`run_tick()` event by event in Python through the node's entry points
+        (`Node.alloc_pages_fast`, `Node.alloc_pages`, `Node.free_alloc_at`): the reference the
+        compiled loop is tested against, and what tests that wrap those entry points run."""
         n = self.events_per_tick
         if n == 0 or not self.sids:
             return

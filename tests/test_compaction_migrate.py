@@ -17,7 +17,7 @@ def state(node):  # type: ignore[no-untyped-def]
         bytes(node.kind),
         bytes(node.alloc_order),
         list(node.alloc_stream),
-        [(s.sid, list(s.pfns), s.nr_pages, sorted((p, s.pos[p]) for p in s.pfns)) for s in node.streams],
+        [(s.sid, list(s.pfns), s.nr_pages, sorted((p, s.position(p)) for p in s.pfns)) for s in node.streams],
     )
 
 

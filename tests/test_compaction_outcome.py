@@ -57,7 +57,7 @@ def digest(node: Node, run: CompactionRun, c: Compactor) -> str:
         h.update(bytes(st.pfns))
         h.update(repr(st.nr_pages).encode())
     h.update(repr(sorted(node.vm_events.items())).encode())
-    h.update(repr((node.pgfree, node.nr_kind_pages, node.event_counts)).encode())
+    h.update(repr((node.pgfree, list(node.nr_kind_pages), node.event_counts)).encode())
     h.update(repr([(ev.name, ev.tick, ev.fields()) for ev in node.events]).encode())
     cc = run.cc
     h.update(repr((cc.nr_migrated, cc.nr_failed, cc.total_migrate_scanned, cc.total_free_scanned,

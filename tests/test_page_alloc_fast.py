@@ -65,7 +65,7 @@ def run_pair(zones: list[tuple[ZoneName, int]], ops: list[Op]) -> tuple[Node, No
         sid = kind_i
         if p_free < 0.4:
             pfns = full.streams[sid].pfns
-            assert fast.streams[sid].pfns == pfns
+            assert list(fast.streams[sid].pfns) == list(pfns)
             if pfns:
                 pfn = pfns[int(pick * len(pfns))]
                 assert full.free_alloc(pfn) == fast.free_alloc(pfn)

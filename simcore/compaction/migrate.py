@@ -77,8 +77,8 @@ def move_order0_batch(c: Compactor, srcs: list[int] | array[int], dsts: list[int
             streams[sid].pfns[j] = dst
         return
     for sid in range(lo, hi + 1):
-        # a view of the stream's typed array, dropped at once (an array with a view cannot grow)
-        pfns = np.frombuffer(streams[sid].pfns, dtype=np.uint32)
+        # a view of the stream's array, dropped at once (valid until the stream grows)
+        pfns = streams[sid].pfns.view()
         if lo == hi:
             pfns[pos] = d
         else:
