@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import subprocess
 import sys
@@ -50,7 +51,8 @@ def _items(fl: tuple[array[int], ...], li: int) -> list[int]:
 def test_free_lists_keep_the_order_of_an_insertion_ordered_dict(
     compiled: bool, ops: list[tuple[int, int, int]]
 ) -> None:
-    add, delete, pop = (list_add, list_del, list_pop) if compiled else (py(list_add), py(list_del), py(list_pop))
+    kernels = (list_add, list_del, list_pop)
+    add, delete, pop = kernels if compiled else tuple(py(k) for k in kernels)
     fl = _lists(64, 3)
     model: list[dict[int, None]] = [{}, {}, {}]
     where: dict[int, int] = {}
@@ -107,15 +109,15 @@ def test_stream_store_behaves_as_a_list_per_stream(ops: list[tuple[int, int]]) -
             assert StreamPfns(store, s).tolist() == model[s]
             assert len(StreamPfns(store, s)) == len(model[s])
     starts = sorted((int(store.start[s]), int(store.cap[s])) for s in sids)
-    for (a, cap), (b, _) in zip(starts, starts[1:], strict=False):
+    for (a, cap), (b, _) in itertools.pairwise(starts):
         assert a + cap <= b  # no two streams share arena room
 
 
 # ---------------------------------------------------------------- the loop
 SMALL = ["node.zones.0.pages=65536"]
 CASES = [
-    ("default", 80, SMALL + ["workload.events_per_tick=1500"]),
-    ("fragmented-zone", 120, SMALL + ["workload.events_per_tick=1500"]),
+    ("default", 80, [*SMALL, "workload.events_per_tick=1500"]),
+    ("fragmented-zone", 120, [*SMALL, "workload.events_per_tick=1500"]),
     ("compaction-vs-lumpy", 100, ["workload.events_per_tick=1500"]),
     ("desktop-about-to-swap", 200, []),
     ("embedded-about-to-oom", 200, []),
@@ -133,7 +135,8 @@ def state_digest(sim: Simulation) -> str:
         h.update(repr((z.free_pages, z.pgalloc, z.watermark_boost)).encode())
     for s in node.streams:
         h.update(bytes(s.pfns) + repr(s.nr_pages).encode())
-    h.update(repr((list(node.nr_kind_pages), list(node.nr_alloc_fast), node.nr_alloc_tried, node.pgfree)).encode())
+    counters = (list(node.nr_kind_pages), list(node.nr_alloc_fast), node.nr_alloc_tried, node.pgfree)
+    h.update(repr(counters).encode())
     w = sim.workload
     assert w is not None
     h.update(repr((w.allocs, w.frees, w.failures, sorted(sim.vmstat().items()))).encode())
@@ -153,7 +156,9 @@ def run_case(preset: str, ticks: int, overrides: list[str], reference: bool = Fa
 
 
 @pytest.mark.parametrize(("preset", "ticks", "overrides"), CASES, ids=[c[0] for c in CASES])
-def test_compiled_loop_leaves_the_state_of_the_reference_loop(preset: str, ticks: int, overrides: list[str]) -> None:
+def test_compiled_loop_leaves_the_state_of_the_reference_loop(
+    preset: str, ticks: int, overrides: list[str]
+) -> None:
     assert run_case(preset, ticks, overrides) == run_case(preset, ticks, overrides, reference=True)
 
 
@@ -166,6 +171,7 @@ def test_without_jit_the_kernels_run_as_python_to_the_same_state() -> None:
     )
     env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
     out = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=True
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        check=True,
     )
     assert out.stdout.strip() == run_case(preset, 12, overrides)
