@@ -41,6 +41,16 @@ def kernel(fn: F) -> F:
     return compiled
 
 
+def inline_kernel(fn: F) -> F:
+    """`kernel`, and inlined into the kernels that call it (numba ``inline="always"``): for the
+    small hot ones, whose calls would otherwise pass every buffer and count its references."""
+    _KERNELS.add(fn)
+    if not JIT:
+        return fn
+    compiled: F = numba.njit(cache=True, nogil=True, inline="always")(fn)  # type: ignore[assignment]
+    return compiled
+
+
 _TWINS: dict[Callable[..., Any], Callable[..., Any]] = {}
 
 

@@ -17,7 +17,7 @@ Streams must have room for what the call appends (`StreamStore.reserve`).
 from __future__ import annotations
 
 from simcore.constants import PAGEBLOCK_ORDER
-from simcore.jit import Buf, kernel
+from simcore.jit import Buf, inline_kernel, kernel
 from simcore.kernels.buddy import NZSTAT, ZS_FREE, ZS_PGALLOC, free_one_page, rmqueue_smallest
 
 #: `alloc_fast` could not serve the request without the full `alloc_pages()` (nothing changed).
@@ -30,7 +30,7 @@ EVENTS_DONE = 0
 EVENTS_MISS = 1
 
 
-@kernel
+@inline_kernel
 def alloc_fast(
     pages: Buf, lists: Buf, streams: Buf, counters: Buf, pref: Buf, order: int, kind: int, sid: int
 ) -> int:
@@ -68,7 +68,7 @@ def alloc_fast(
     return pfn
 
 
-@kernel
+@inline_kernel
 def free_alloc_at(pages: Buf, lists: Buf, streams: Buf, counters: Buf, zgeo: Buf, sid: int, i: int) -> int:
     """`Node.free_alloc_at()`: free the `i`-th live allocation of stream `sid` (`__free_pages`):
     the last entry of the stream fills its place; `__free_one_page()` merges. Returns the pages."""
@@ -99,7 +99,7 @@ def free_alloc_at(pages: Buf, lists: Buf, streams: Buf, counters: Buf, zgeo: Buf
     return n
 
 
-@kernel
+@inline_kernel
 def pick_entry(pick_cum: Buf, u: float) -> int:
     """`bisect_right(pick_cum, u)`: the first entry whose cumulative weight exceeds `u`."""
     lo = 0

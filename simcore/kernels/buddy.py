@@ -15,7 +15,7 @@ from simcore.constants import (
     PAGEBLOCK_NR_PAGES,
     PAGEBLOCK_ORDER,
 )
-from simcore.jit import Buf, kernel
+from simcore.jit import Buf, inline_kernel, kernel
 from simcore.kernels.lists import list_add, list_del, list_index, list_pop
 
 #: per-zone counters in ``zstat``: free pages (`NR_FREE_PAGES`), pages allocated (`pgalloc_<zone>`)
@@ -64,7 +64,7 @@ def del_free_block(
     zstat[zi * NZSTAT + ZS_FREE] -= 1 << order
 
 
-@kernel
+@inline_kernel
 def free_one_page(
     buddy: Buf,
     pb_mt: Buf,
@@ -108,7 +108,7 @@ def free_one_page(
     return pfn
 
 
-@kernel
+@inline_kernel
 def expand(
     buddy: Buf, head: Buf, count: Buf, nxt: Buf, prv: Buf, zi: int, pfn: int, low: int, high: int, mt: int
 ) -> None:
@@ -120,7 +120,7 @@ def expand(
         buddy[half] = high + 1
 
 
-@kernel
+@inline_kernel
 def rmqueue_smallest(
     buddy: Buf, head: Buf, count: Buf, nxt: Buf, prv: Buf, zstat: Buf, zi: int, order: int, mt: int
 ) -> int:

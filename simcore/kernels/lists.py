@@ -12,17 +12,17 @@ the head. Taking the head (`get_page_from_free_area`) therefore takes the most r
 from __future__ import annotations
 
 from simcore.constants import MIGRATE_TYPES, NR_PAGE_ORDERS
-from simcore.jit import Buf, kernel
+from simcore.jit import Buf, inline_kernel, kernel
 
 LISTS_PER_ZONE = NR_PAGE_ORDERS * MIGRATE_TYPES
 
 
-@kernel
+@inline_kernel
 def list_index(zi: int, order: int, mt: int) -> int:
     return (zi * NR_PAGE_ORDERS + order) * MIGRATE_TYPES + mt
 
 
-@kernel
+@inline_kernel
 def list_add(head: Buf, count: Buf, nxt: Buf, prv: Buf, li: int, pfn: int) -> None:
     """Put `pfn` at the head of list `li`."""
     h = head[li]
@@ -39,7 +39,7 @@ def list_add(head: Buf, count: Buf, nxt: Buf, prv: Buf, li: int, pfn: int) -> No
     count[li] += 1
 
 
-@kernel
+@inline_kernel
 def list_del(head: Buf, count: Buf, nxt: Buf, prv: Buf, li: int, pfn: int) -> None:
     """Take `pfn` (on list `li`) off it."""
     n = nxt[pfn]
@@ -54,7 +54,7 @@ def list_del(head: Buf, count: Buf, nxt: Buf, prv: Buf, li: int, pfn: int) -> No
     count[li] -= 1
 
 
-@kernel
+@inline_kernel
 def list_pop(head: Buf, count: Buf, nxt: Buf, prv: Buf, li: int) -> int:
     """Take the head of list `li` off it and return it (-1 if the list is empty)."""
     h: int = head[li]
