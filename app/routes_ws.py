@@ -100,7 +100,7 @@ async def ws_endpoint(ws: WebSocket) -> None:
             hub.check_room(False)
             session, role = found, "follower"
         else:
-            source = resolve(query, settings.max_ff_work)
+            source = resolve(query, settings.max_ff_work, settings.max_node_pages)
             session = await hub.create(source.scenario, source.start_tick, source.preset)
             role, new = "presenter", True
     except ScenarioError as err:

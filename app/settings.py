@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     send_timeout_s: Annotated[float, Field(gt=0, le=120)] = 5.0
     #: Fast-forward / seek cap: target tick x workload.events_per_tick (links and seeks).
     max_ff_work: Annotated[int, Field(ge=0, le=200_000_000)] = 20_000_000
+    #: The largest node (4 KiB pages) a session may simulate; the CLI runs up to 1 TiB.
+    max_node_pages: Annotated[int, Field(ge=1024, le=1 << 28)] = 1 << 24
     #: Keyframes (a cache for backward seeks): one every this many ticks to start with ...
     keyframe_every: Annotated[int, Field(ge=1, le=100_000)] = 10
     #: ... doubled whenever a session's keyframes would take more than this (MiB; 0: no keyframes).

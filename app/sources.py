@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.presets import load_scenario, preset_document, preset_names
-from simcore import Scenario, ScenarioError, check_work, decode_link
+from simcore import Scenario, ScenarioError, check_node_pages, check_work, decode_link
 
 DEFAULT_PRESET = "default"
 
@@ -33,17 +33,18 @@ def from_preset(name: str) -> Source:
     return Source(load_scenario(name), 0, name)
 
 
-def from_link(token: str, max_ff_work: int) -> Source:
+def from_link(token: str, max_ff_work: int, max_node_pages: int = 1 << 24) -> Source:
     scenario, at = decode_link(token)
+    check_node_pages(scenario, max_node_pages, "link: node")
     check_work(scenario, at, max_ff_work, "link: at_tick")
     return Source(scenario, at, None)
 
 
-def resolve(query: dict[str, Any], max_ff_work: int) -> Source:
+def resolve(query: dict[str, Any], max_ff_work: int, max_node_pages: int = 1 << 24) -> Source:
     """The source a page or socket query names (`preset=` or `link=`; neither: the default preset)."""
     preset, link = query.get("preset"), query.get("link")
     if preset is not None and link is not None:
         raise ScenarioError("query: give either preset or link, not both")
     if link is not None:
-        return from_link(str(link), max_ff_work)
+        return from_link(str(link), max_ff_work, max_node_pages)
     return from_preset(str(preset) if preset is not None else DEFAULT_PRESET)

@@ -17,6 +17,7 @@ import numpy as np
 
 from simcore.constants import CLASS_INFO, NR_PAGE_KINDS, PAGEBLOCK_NR_PAGES, MigrateType, PageKind
 from simcore.events import Event
+from simcore.kernels.summary import pageblock_summary
 from simcore.pressure.frame import PressureFrame
 
 #: mobility of each PageKind for the "mix" lens: 0 free, 1 movable, 2 reclaimable, 3 unmovable, 4 other
@@ -125,13 +126,12 @@ class Frame:
 
 
 def pageblock_lenses(kind: np.ndarray, buddy: np.ndarray) -> dict[str, np.ndarray]:
-    """Per-pageblock summaries of the per-page arrays (one pass per lens, vectorised)."""
+    """Per-pageblock summaries of the per-page arrays (`simcore.kernels.summary`, one compiled pass)."""
     nb = kind.size // PAGEBLOCK_NR_PAGES
-    k = kind[: nb * PAGEBLOCK_NR_PAGES].reshape(nb, PAGEBLOCK_NR_PAGES)
-    mob = MOBILITY[k]
-    counts = np.stack([np.count_nonzero(mob == c, axis=1) for c in range(4)]).astype(np.uint16)
-    b = buddy[: nb * PAGEBLOCK_NR_PAGES].reshape(nb, PAGEBLOCK_NR_PAGES)
-    largest = b.max(axis=1).astype(np.int16) - 1
+    counts = np.empty((4, nb), dtype=np.uint16)
+    top = np.empty(nb, dtype=np.int16)
+    pageblock_summary(kind, buddy, MOBILITY, counts, top)
+    largest = top - 1
     # an order-10 block spans two pageblocks: its second block has no head of its own
     tens = np.flatnonzero(largest == 10)
     tens = tens[tens + 1 < nb]

@@ -30,6 +30,8 @@ JIT = not numba.config.DISABLE_JIT  # type: ignore[attr-defined]
 
 
 _KERNELS: set[Callable[..., Any]] = set()
+#: ``range`` that a `parallel_kernel` runs on every core
+prange = numba.prange
 
 
 def kernel(fn: F) -> F:
@@ -38,6 +40,15 @@ def kernel(fn: F) -> F:
     if not JIT:
         return fn
     compiled: F = numba.njit(cache=True, nogil=True)(fn)  # type: ignore[assignment]
+    return compiled
+
+
+def parallel_kernel(fn: F) -> F:
+    """`kernel` whose ``numba.prange`` loops run on every core (numba ``parallel=True``)."""
+    _KERNELS.add(fn)
+    if not JIT:
+        return fn
+    compiled: F = numba.njit(cache=True, nogil=True, parallel=True)(fn)  # type: ignore[assignment]
     return compiled
 
 

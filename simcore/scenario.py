@@ -18,8 +18,9 @@ from simcore.constants import CLASS_BY_NAME, MAX_PAGE_ORDER, PAGEBLOCK_NR_PAGES,
 from simcore.policies import DEFAULT_POLICY, check_policy
 from simcore.pressure.spec import PressureSpec
 
-#: 16 GiB of 4 KiB pages: the largest node a scenario may describe.
-MAX_NODE_PAGES = 1 << 22
+#: 1 TiB of 4 KiB pages: the largest node a scenario may describe (a server may set a lower cap:
+#: `check_node_pages`).
+MAX_NODE_PAGES = 1 << 28
 #: The largest number of ticks a scenario may ask to run.
 MAX_TICKS = 1_000_000
 #: ticks x events_per_tick: bounds the work a scenario (and so a link) can ask for.
@@ -70,7 +71,8 @@ class NodeSpec(_Model):
             )
         total = sum(z.pages for z in self.zones)
         if total > MAX_NODE_PAGES:
-            raise ValueError(f"total pages {total} exceed the cap of {MAX_NODE_PAGES} (16 GiB)")
+            cap = f"cap {MAX_NODE_PAGES} = {gib(MAX_NODE_PAGES)}"
+            raise ValueError(f"total pages exceed the cap (got {total}, {cap})")
         if self.arch == "x86_64" and "HighMem" in [z.name for z in self.zones]:
             raise ValueError("x86_64 has no HighMem zone")
         if self.arch == "x86_32" and "DMA32" in [z.name for z in self.zones]:
@@ -234,9 +236,27 @@ def format_validation_error(err: ValidationError) -> str:
         elif e["type"] in _BOUND_ERRORS:
             msg = f"{msg}, got {e['input']!r}"
             if loc.endswith(".pages") and e["type"].startswith("less_than"):
-                msg += f" (a node holds at most {MAX_NODE_PAGES} pages = 16 GiB)"
+                msg += f" (a node holds at most {MAX_NODE_PAGES} pages = {gib(MAX_NODE_PAGES)})"
         parts.append(f"{loc}: {msg}")
     return "; ".join(parts)
+
+
+def gib(pages: int) -> str:
+    """4 KiB pages as a size: ``"16 GiB"``, ``"1 TiB"``, ``"512 MiB"``."""
+    mib = pages >> 8
+    if mib >= 1 << 20 and not mib % (1 << 20):
+        return f"{mib >> 20} TiB"
+    return f"{mib >> 10} GiB" if mib >= 1024 and not mib % 1024 else f"{mib} MiB"
+
+
+def check_node_pages(scenario: Scenario, cap: int, field: str = "node.zones") -> None:
+    """ScenarioError unless the scenario's node has at most `cap` pages (a server's own cap)."""
+    total = sum(z.pages for z in scenario.node.zones)
+    if total > cap:
+        raise ScenarioError(
+            f"{field}: the node is larger than this server runs (got {total} pages = {gib(total)}, "
+            f"cap {cap} = {gib(cap)}); run it with the zonescope CLI"
+        )
 
 
 def validate_scenario(data: Any) -> Scenario:

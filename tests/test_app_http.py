@@ -91,6 +91,19 @@ def test_bad_preset_and_bad_link_render_the_error(client: TestClient) -> None:
     assert good.status_code == 200 and token in good.text
 
 
+def test_a_link_larger_than_the_server_cap_is_refused_with_both_sizes() -> None:
+    # the default preset is 262,144 pages (1 GiB): a server capped at 512 MiB refuses it by name,
+    # one capped at exactly 1 GiB opens it
+    token = make_token(load_scenario("default"), 0)
+    with TestClient(create_app(Settings(max_node_pages=1 << 17))) as small:
+        r = small.get(f"/s/{token}")
+        assert r.status_code == 422
+        want = "the node is larger than this server runs (got 262144 pages = 1 GiB, cap 131072 = 512 MiB)"
+        assert want in r.text
+    with TestClient(create_app(Settings(max_node_pages=1 << 18))) as exact:
+        assert exact.get(f"/s/{token}").status_code == 200
+
+
 def test_plotly_is_served_from_the_package(client: TestClient) -> None:
     import plotly
 

@@ -167,7 +167,7 @@ def test_each_subcommand_help_explains_every_option(capsys: pytest.CaptureFixtur
     [
         (["run", "no-such-preset"], "not a preset"),
         (["run", "default", "--set", "bogus=1"], "bogus: unknown key"),
-        (["run", "default", "--set", "node.zones.0.pages=8388608"], "16 GiB"),
+        (["run", "default", "--set", "node.zones.0.pages=268435968"], "1 TiB"),
         (["run", "default", "--ticks", "-1"], "--ticks must be an integer in 0..1000000 (got -1)"),
         (["run", "default", "--ticks", "200000"], "exceeds the work cap (got 200000 x 2000"),
         (["run", "default", "--set", "workload.target_occupancy=2"], "workload.target_occupancy"),

@@ -119,7 +119,7 @@ def test_content_that_is_not_a_document(raw: bytes) -> None:
 
 def test_link_content_is_validated_like_any_scenario() -> None:
     msg = error_of(pack({"node": {"zones": [{"name": "Normal", "pages": 1 << 30}]}}))
-    assert msg.startswith("node.zones.0.pages: ") and "16 GiB" in msg
+    assert msg.startswith("node.zones.0.pages: ") and "1 TiB" in msg
     assert error_of(pack({"sneaky": True})).startswith("sneaky: unknown key")
 
 

@@ -15,6 +15,8 @@ from simcore.scenario import (
     Scenario,
     ScenarioError,
     apply_overrides,
+    check_node_pages,
+    gib,
     validate_scenario,
 )
 
@@ -92,7 +94,7 @@ def test_out_of_range_numbers_name_field_bound_and_value(doc: dict[str, Any], fi
 def test_zone_over_the_cap() -> None:
     msg = error_of({"node": {"zones": [{"name": "Normal", "pages": MAX_NODE_PAGES + 512}]}})
     assert msg.startswith("node.zones.0.pages: ")
-    assert str(MAX_NODE_PAGES) in msg and "16 GiB" in msg
+    assert str(MAX_NODE_PAGES) in msg and "1 TiB" in msg
     # exactly the cap is allowed
     assert validate_scenario({"node": {"zones": [{"name": "Normal", "pages": MAX_NODE_PAGES}]},
                               "ticks": 1}).node.total_pages == MAX_NODE_PAGES
@@ -101,14 +103,34 @@ def test_zone_over_the_cap() -> None:
 def test_zone_under_the_minimum_does_not_mention_the_cap() -> None:
     msg = error_of({"node": {"zones": [{"name": "Normal", "pages": 512}]}})
     assert "greater than or equal to 1024" in msg
-    assert "16 GiB" not in msg
+    assert "1 TiB" not in msg
 
 
 def test_node_total_over_the_cap() -> None:
-    msg = error_of({"node": {"zones": [{"name": "DMA32", "pages": 1 << 21},
-                                       {"name": "Normal", "pages": (1 << 21) + 512}]}})
+    msg = error_of({"node": {"zones": [{"name": "DMA32", "pages": 1 << 27},
+                                       {"name": "Normal", "pages": (1 << 27) + 512}]}})
     assert msg.startswith("node: ")
-    assert f"exceed the cap of {MAX_NODE_PAGES} (16 GiB)" in msg
+    assert f"total pages exceed the cap (got {MAX_NODE_PAGES + 512}, cap {MAX_NODE_PAGES} = 1 TiB)" in msg
+    # exactly the cap is allowed
+    doc = {"node": {"zones": [{"name": "DMA32", "pages": 1 << 27}, {"name": "Normal", "pages": 1 << 27}]}}
+    assert validate_scenario({**doc, "ticks": 1}).node.total_pages == MAX_NODE_PAGES
+
+
+@pytest.mark.parametrize(("pages", "text"), [(512, "2 MiB"), (1 << 18, "1 GiB"), (1 << 22, "16 GiB"),
+                                             (1 << 28, "1 TiB"), (3 << 18, "3 GiB")])
+def test_sizes_print_in_the_largest_whole_unit(pages: int, text: str) -> None:
+    assert gib(pages) == text
+
+
+def test_a_server_cap_names_the_node_size_and_the_cap() -> None:
+    sc = validate_scenario({"node": {"zones": [{"name": "Normal", "pages": (1 << 24) + 512}]}, "ticks": 1})
+    with pytest.raises(ScenarioError) as err:
+        check_node_pages(sc, 1 << 24, "link: node")
+    msg = str(err.value)
+    assert msg.startswith("link: node: the node is larger than this server runs (got 16777728 pages")
+    assert "cap 16777216 = 64 GiB" in msg
+    at_cap = validate_scenario({"node": {"zones": [{"name": "Normal", "pages": 1 << 24}]}, "ticks": 1})
+    check_node_pages(at_cap, 1 << 24)  # exactly the cap is allowed
 
 
 def test_zone_size_must_be_whole_pageblocks() -> None:
