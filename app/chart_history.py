@@ -1,7 +1,7 @@
 """The time series the page's charts draw, kept by the session so that a viewer who joins late, or
 who seeks forward past ticks it never saw, gets the whole run so far instead of a gap.
 
-One sample per tick the session steps (it takes a frame after every tick anyway): per zone the free
+One sample per tick the session steps (from the tick's record or frame): per zone the free
 pages, the three watermarks and the order-9 fragmentation index, and the compaction counters the
 charts plot. At most MAX_SAMPLES are kept: when full, the stride between kept ticks doubles and
 every sample off the new stride goes, so a long run keeps an even spread. A backward seek drops the
@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Final
 
 from app.wire_types import HistoryMsg, HistoryZone
-from simcore import Frame
+from simcore import Frame, TickRecord
 
 #: vm_events counters of the compaction chart (the page reads them from hello.vocab.chart_counters)
 COUNTERS: Final = (
@@ -42,7 +42,7 @@ class ChartHistory:
         self.samples = []
         self.stride = 1
 
-    def record(self, frame: Frame) -> None:
+    def record(self, frame: Frame | TickRecord) -> None:
         """The sample of `frame`'s tick (replacing any sample at or after it: the run went back)."""
         if self.frozen:
             return

@@ -15,12 +15,11 @@ every keyframe at T or later stale: they are discarded.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, fields
 
 import numpy as np
 
-from simcore import Frame, Keyframe
+from simcore import Frame, Keyframe, RunHash
 
 #: at most this many extra keyframes are left before a backward seek's target
 EXTRA_MAX = 32
@@ -37,8 +36,8 @@ def frame_nbytes(frame: Frame) -> int:
 class RunKeyframe:
     sim: Keyframe
     frame: Frame
-    hasher: hashlib.blake2b  # the chain after this tick's frame
-    hash_before: hashlib.blake2b  # the chain before it (a live action at this tick recomputes the last link)
+    hasher: RunHash  # the chain after this tick's record
+    hash_before: RunHash  # the chain before it (a live action at this tick recomputes the last link)
 
     @property
     def tick(self) -> int:

@@ -1,11 +1,13 @@
 """One simulation under the dashboard's controls, with the frame-hash chain a share link reproduces.
 
 `SimRun` is synchronous and owned by one session's producer (it runs in a worker thread while the
-event loop keeps serving sockets). It takes a frame after every tick, as `zonescope run` does, so that
-`frame_hash` here equals the `frame_hash` that `zonescope run <link>` prints for a link to the same
-tick. A live action at tick T is replayed from a link at the end of tick T, before that tick's frame;
-so after a live action the last link of the chain is recomputed from the hash state before tick T's
-frame, with the tick's events followed by the action's (the order a replay produces).
+event loop keeps serving sockets). It keeps a `TickRecord` of every tick it steps (the charts'
+history and the run's hash chain) and builds a whole `Frame` only for the tick it stops at (or keeps
+a keyframe of), so a seek costs little more than the simulation itself. `frame_hash` is the run's
+`RunHash`, as `zonescope run <link>` computes it for a link to the same tick. A live action at tick
+T is replayed from a link at the end of tick T, before that tick's record; so after a live action
+the last link of the chain is recomputed from the hash state before tick T, with the tick's events
+followed by the action's (the order a replay produces).
 
 Seeking backward restores the nearest keyframe at or before the target (app/keyframes.py: the run
 every few ticks, with the hash chain) and replays from there (the core is deterministic); without one
@@ -15,13 +17,23 @@ it rebuilds the simulation from its recorded scenario and replays from tick 0.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import time
 from collections.abc import Callable
 
 from app.chart_history import ChartHistory
 from app.keyframes import KeyframeStore, RunKeyframe
-from simcore import Action, CompactAction, Event, Frame, Scenario, Simulation, check_work, make_token
+from simcore import (
+    Action,
+    CompactAction,
+    Event,
+    Frame,
+    RunHash,
+    Scenario,
+    Simulation,
+    TickRecord,
+    check_work,
+    make_token,
+)
 
 
 class SimRun:
@@ -38,8 +50,8 @@ class SimRun:
 
     def _build(self, scenario: Scenario) -> None:
         self.sim = Simulation(scenario)
-        self._hasher = hashlib.blake2b(digest_size=16)
-        self._take_frame()
+        self._hasher = RunHash()
+        self._record(self.sim.tick_record())
         self._keep()
 
     def _keep(self) -> None:
@@ -50,13 +62,22 @@ class SimRun:
         if extra or self.keyframes.wants(tick):
             self.keyframes.add(self._keyframe(), extra)
 
-    def _take_frame(self) -> None:
-        frame = self.sim.frame()
+    def _record(self, record: TickRecord) -> None:
+        """This tick, stepped: its record joins the chain and the history; its frame waits (`frame`)."""
         self._hash_before = self._hasher.copy()
-        self._hasher.update(frame.digest())
-        self.frame: Frame = frame
-        self.pending_events.extend(frame.events)
-        self.history.record(frame)
+        self._hasher.add(record.digest())
+        self._last = record
+        self._frame: Frame | None = None
+        self.pending_events.extend(record.events)
+        self.history.record(record)
+
+    @property
+    def frame(self) -> Frame:
+        """The whole frame of the current tick (built on first use, with the tick's events)."""
+        if self._frame is None or self._frame.tick != self.sim.tick:
+            frame = self.sim.frame(events=False)
+            self._frame = dataclasses.replace(frame, events=self._last.events)
+        return self._frame
 
     def _keyframe(self) -> RunKeyframe:
         return RunKeyframe(self.sim.snapshot(), self.frame, self._hasher.copy(), self._hash_before.copy())
@@ -64,7 +85,8 @@ class SimRun:
     def _restore(self, kf: RunKeyframe) -> None:
         self.pending_events = []
         self.sim = kf.sim.restore(self.sim.recorded)
-        self.frame = kf.frame
+        self._frame = kf.frame
+        self._last = kf.frame.record()
         self.history.record(kf.frame)
         self._hasher = kf.hasher.copy()
         self._hash_before = kf.hash_before.copy()
@@ -76,7 +98,7 @@ class SimRun:
 
     @property
     def frame_hash(self) -> str:
-        return self._hasher.hexdigest()
+        return self._hasher.hexdigest(self.frame)
 
     def share_token(self) -> str:
         return make_token(self.sim.recorded, self.sim.tick)
@@ -104,12 +126,12 @@ class SimRun:
     # ------------------------------------------------------------ controls
     def advance(self, ticks: int, budget_s: float | None = None,
                 clock: Callable[[], float] = time.perf_counter) -> int:
-        """Step up to `ticks` ticks, a frame after each; stop early when `budget_s` is spent."""
+        """Step up to `ticks` ticks, a record after each; stop early when `budget_s` is spent."""
         t0 = clock()
         done = 0
         while done < ticks:
             self.sim.step()
-            self._take_frame()
+            self._record(self.sim.tick_record())
             self._keep()
             done += 1
             if budget_s is not None and clock() - t0 >= budget_s:
@@ -118,14 +140,15 @@ class SimRun:
 
     def apply(self, action: Action) -> str:
         """A live action now, recorded for links; the chain's last link is recomputed (see module doc)."""
-        tick_events = self.frame.events
+        tick_events = self._last.events
         detail = self.sim.apply(action)
         frame = self.sim.frame()
         self.pending_events.extend(frame.events)
         frame = dataclasses.replace(frame, events=tick_events + frame.events)
         self._hasher = self._hash_before.copy()
-        self._hasher.update(frame.digest())
-        self.frame = frame
+        self._hasher.add(frame.record_digest())
+        self._last = frame.record()
+        self._frame = frame
         self.history.record(frame)
         self.keyframes.discard_from(self.sim.tick)  # history diverges here
         self._extra_span = (0, 0)

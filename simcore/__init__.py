@@ -30,7 +30,16 @@ from simcore.constants import (
     PageKind,
 )
 from simcore.events import Event
-from simcore.frame import MOBILITY, SKIP_REASONS, Frame, ScannerFrame, SkipReason, ZoneFrame
+from simcore.frame import (
+    MOBILITY,
+    SKIP_REASONS,
+    Frame,
+    RunHash,
+    ScannerFrame,
+    SkipReason,
+    TickRecord,
+    ZoneFrame,
+)
 from simcore.invariants import check as check_invariants
 from simcore.link import decode_link, is_link, link_document, make_token
 from simcore.page_alloc import AllocStats
@@ -110,6 +119,7 @@ __all__ = [
     "PressureNotify",
     "ProcessRow",
     "PsiAverages",
+    "RunHash",
     "ScannerFrame",
     "Scenario",
     "ScenarioError",
@@ -117,6 +127,7 @@ __all__ = [
     "Simulation",
     "SkipReason",
     "ThresholdLevel",
+    "TickRecord",
     "VmEnoughMemoryFail",
     "ZoneCompaction",
     "ZoneFrame",

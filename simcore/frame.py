@@ -91,6 +91,68 @@ class ScannerFrame:
     trail_free: tuple[int, ...] = ()
 
 
+def record_digest(
+    tick: int, zones: tuple[ZoneFrame, ...], vmstat: dict[str, int], scanners: tuple[ScannerFrame, ...],
+    events: tuple[Event, ...],
+) -> bytes:
+    """The digest of a tick's counters, tables, cursors and events (a `TickRecord`: a frame without
+    its per-page and per-pageblock arrays)."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(tick.to_bytes(8, "little"))
+    for z in zones:
+        h.update(repr((z.free_pages, z.free_area, z.watermark_boost)).encode())
+    h.update(repr(sorted(vmstat.items())).encode())
+    h.update(repr([(s.migrate_pfn, s.free_pfn, s.active) for s in scanners]).encode())
+    h.update(repr(events).encode())
+    return h.digest()
+
+
+@dataclass(frozen=True, slots=True)
+class TickRecord:
+    """What a run keeps of every tick it steps without showing it: the frame minus the arrays.
+
+    Cheap (no pass over the pages), so a seek or a headless run can record each tick for the charts
+    and the run's hash (`RunHash`) and build a whole `Frame` only for the tick it shows."""
+
+    tick: int
+    zones: tuple[ZoneFrame, ...]
+    vmstat: dict[str, int]
+    scanners: tuple[ScannerFrame, ...]
+    events: tuple[Event, ...]
+
+    def digest(self) -> bytes:
+        return record_digest(self.tick, self.zones, self.vmstat, self.scanners, self.events)
+
+
+class RunHash:
+    """``frame_hash`` of a run: blake2b-16 over the `TickRecord` digest of every tick from 0 on, then
+    the whole `Frame.digest()` of the last tick.
+
+    The chain shows that two runs went through the same counters, tables, cursors and events at
+    every tick; the last frame's digest, that they end on the same pages. `zonescope run --json`
+    and the dashboard's sessions compute it the same way, so a link's hash matches its session's."""
+
+    __slots__ = ("_h",)
+
+    def __init__(self) -> None:
+        self._h = hashlib.blake2b(digest_size=16)
+
+    def add(self, record_digest: bytes) -> None:
+        """One more tick (its `TickRecord.digest()` or `Frame.record_digest()`)."""
+        self._h.update(record_digest)
+
+    def copy(self) -> RunHash:
+        out = RunHash()
+        out._h = self._h.copy()
+        return out
+
+    def hexdigest(self, last: Frame) -> str:
+        """The hash of the run so far, ending at frame `last` (the current tick's)."""
+        h = self._h.copy()
+        h.update(last.digest())
+        return h.hexdigest()
+
+
 @dataclass(frozen=True, slots=True)
 class Frame:
     tick: int
@@ -110,6 +172,14 @@ class Frame:
     events: tuple[Event, ...] = ()
     #: the pressure subsystem's panel data (None without `[pressure]`); not part of `digest()`
     pressure: PressureFrame | None = None
+
+    def record(self) -> TickRecord:
+        """This frame without its arrays."""
+        return TickRecord(self.tick, self.zones, self.vmstat, self.scanners, self.events)
+
+    def record_digest(self) -> bytes:
+        """The digest of this frame's `TickRecord` (no arrays): what `RunHash` chains."""
+        return record_digest(self.tick, self.zones, self.vmstat, self.scanners, self.events)
 
     def digest(self) -> bytes:
         """A digest of the frame's content (arrays, tables, counters, events)."""

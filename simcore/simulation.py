@@ -32,7 +32,7 @@ from simcore.compaction.install import find as find_compaction
 from simcore.constants import CLASS_BY_NAME, MigrateType
 from simcore.events import ActionApplied, Event
 from simcore.fragmentation import fill_contig_page_info, fragmentation_index
-from simcore.frame import Frame, ScannerFrame, ZoneFrame, pageblock_lenses
+from simcore.frame import Frame, ScannerFrame, TickRecord, ZoneFrame, pageblock_lenses
 from simcore.host import ProcRenderer, Subsystem
 from simcore.link import make_token
 from simcore.node import Node
@@ -257,13 +257,9 @@ class Simulation:
             self._frame_event_start = 0
         return evs
 
-    def frame(self, events: bool = True) -> Frame:
-        node = self.node
-        kind = np.frombuffer(node.kind, dtype=np.uint8)
-        buddy = np.frombuffer(node.buddy, dtype=np.uint8)
-        lenses = pageblock_lenses(kind, buddy)
+    def zone_frames(self) -> tuple[ZoneFrame, ...]:
         zones = []
-        for z in node.zones:
+        for z in self.node.zones:
             nr_free = z.nr_free_per_order()
             zones.append(
                 ZoneFrame(
@@ -281,6 +277,19 @@ class Simulation:
                     fragmentation_index(fill_contig_page_info(nr_free, 9), 9),
                 )
             )
+        return tuple(zones)
+
+    def tick_record(self) -> TickRecord:
+        """This tick without the page arrays (`TickRecord`); takes the new events as `frame()` does."""
+        events = tuple(self.new_events())
+        return TickRecord(self.tick, self.zone_frames(), self.vmstat(), self.scanners(), events)
+
+    def frame(self, events: bool = True) -> Frame:
+        node = self.node
+        kind = np.frombuffer(node.kind, dtype=np.uint8)
+        buddy = np.frombuffer(node.buddy, dtype=np.uint8)
+        lenses = pageblock_lenses(kind, buddy)
+        zones = self.zone_frames()
         return Frame(
             tick=self.tick,
             nr_pages=node.nr_pages,
@@ -288,7 +297,7 @@ class Simulation:
             pb_skip=np.frombuffer(bytes(node.pb_skip), dtype=np.uint8),
             pb_skip_reason=self.skip_reason.copy(),
             page_kind=kind.copy(),
-            zones=tuple(zones),
+            zones=zones,
             vmstat=self.vmstat(),
             scanners=self.scanners(),
             events=tuple(self.new_events()) if events else (),

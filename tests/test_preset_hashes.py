@@ -2,8 +2,9 @@
 digest over every frame of the run) and, for the pressure presets, this digest of the `pressure`
 report.
 
-These pins guard refactors and the compiled core (issue 12): a change that alters any frame of any
-preset fails here. A deliberate change of a kernel rule updates a pin in the same commit and says
+These pins guard refactors and the compiled core (issue 12): a change that alters any tick of any
+preset fails here. (The compiled core reproduced the pins of the pure-Python core bit for bit; they
+were re-pinned once after, when `frame_hash` became the `RunHash` chain of tick records.) A deliberate change of a kernel rule updates a pin in the same commit and says
 why in the commit message and in docs/fidelity.md.
 """
 
@@ -19,14 +20,14 @@ from app.presets import preset_names
 
 #: preset -> (ticks of its own run, frame_hash, digest of the pressure report or None)
 PINNED: dict[str, tuple[int, str, str | None]] = {
-    "compaction-selftest": (14, "f68d03f1bb7e669a966703c217b9ce23", None),
-    "compaction-vs-lumpy": (210, "d5d692cf30f2f0eff61cfbf6583f4c98", None),
-    "default": (300, "11f3cc075de5a18ae85799917b2d3d04", None),
-    "desktop-about-to-swap": (600, "d16ae8f9dcea52bfe1ccdfedbf19dff5", "9ffed243fe85139454915b572cdc80d4"),
-    "embedded-about-to-oom": (500, "2490d892b213ec98118a8c8108b2af39", "abf773c4f6923b8709c758a7455bd390"),
-    "embedded-options": (700, "bd68c5e51956cea7092295639ba1742f", "5469cb112e8bb9bb5e0b12ce37acee02"),
-    "fragmented-zone": (340, "a02e048a9694633fbd6058f15f47f2f8", None),
-    "oom-score-adj": (400, "8694b15124b61bef7daedac780d479e7", "23ec22b283604fff753b20b6bc0a76d3"),
+    "compaction-selftest": (14, "fd70f7ba86248170cec9edf8776daad3", None),
+    "compaction-vs-lumpy": (210, "1311dbbb79449c18326293de37e9280e", None),
+    "default": (300, "a8d61c2400679650c497121526bfe3d2", None),
+    "desktop-about-to-swap": (600, "649eb363086418a3379271fc7cf29f90", "9ffed243fe85139454915b572cdc80d4"),
+    "embedded-about-to-oom": (500, "8a498ea53ff2f7e7c30398b7e966553c", "abf773c4f6923b8709c758a7455bd390"),
+    "embedded-options": (700, "0ebbd8cd1d97ff7c314084a1bcb42b70", "5469cb112e8bb9bb5e0b12ce37acee02"),
+    "fragmented-zone": (340, "8cecac0903e69a0b7783ef25d6004df9", None),
+    "oom-score-adj": (400, "d01601c30738bc0cd06cd64a882aca95", "23ec22b283604fff753b20b6bc0a76d3"),
 }
 
 

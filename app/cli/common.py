@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 import time
 from typing import Any
 
 from app.presets import load_scenario
-from simcore import MIGRATETYPE_NAMES, Scenario, Simulation, check_tick, check_work, decode_link, is_link
+from simcore import (
+    MIGRATETYPE_NAMES,
+    RunHash,
+    Scenario,
+    Simulation,
+    check_tick,
+    check_work,
+    decode_link,
+    is_link,
+)
 
 
 def add_scenario_args(p: argparse.ArgumentParser, ticks: bool = True,
@@ -83,16 +91,18 @@ def run_to(sim: Simulation, ticks: int) -> None:
 
 
 def run_hashed(sim: Simulation, ticks: int) -> str:
-    """Run to `ticks`, hashing every frame (the initial one included). Returns the hex digest."""
-    h = hashlib.blake2b(digest_size=16)
-    h.update(sim.frame().digest())
+    """Run to `ticks`, chaining every tick's record (the initial one included) into the run's hash
+    (`RunHash`), and end it on the last tick's whole frame. Returns the hex digest."""
+    h = RunHash()
     progress = Progress(sim.tick, ticks)
     while sim.tick < ticks:
+        h.add(sim.tick_record().digest())
         sim.step()
-        h.update(sim.frame().digest())
         progress.update(sim.tick)
     progress.done()
-    return h.hexdigest()
+    last = sim.frame()
+    h.add(last.record_digest())
+    return h.hexdigest(last)
 
 
 def buddyinfo_json(sim: Simulation) -> list[dict[str, Any]]:
