@@ -71,15 +71,15 @@ _move_freepages_block = py(kb.move_freepages_block)
 class FreeLists:
     """The free lists of every zone of a node, and the zones' counters (`simcore.kernels.lists`).
 
-    ``head`` / ``count``: per list; ``nxt`` / ``prv``: per pfn (4 bytes each); ``zstat``: per zone,
+    ``head`` / ``count``: per list; ``lru``: per pfn, the next and previous block (``lru[2 * pfn]``,
+    ``lru[2 * pfn + 1]``: one cache line, as ``struct page.lru``; 8 bytes a page); ``zstat``: per zone,
     `simcore.kernels.buddy.NZSTAT` counters.
     """
 
     def __init__(self, nr_pages: int, nr_zones: int) -> None:
         self.head = array("i", [-1]) * (nr_zones * LISTS_PER_ZONE)
         self.count = array("q", bytes(8 * nr_zones * LISTS_PER_ZONE))
-        self.nxt = array("i", bytes(4 * nr_pages))
-        self.prv = array("i", bytes(4 * nr_pages))
+        self.lru = array("i", bytes(8 * nr_pages))
         self.zstat = array("q", bytes(8 * nr_zones * kb.NZSTAT))
 
 
@@ -109,7 +109,7 @@ class FreeList:
         """The list's blocks, oldest first."""
         fl = self.fl
         out = array("i", bytes(4 * fl.count[self.li]))
-        py(list_items)(fl.head, fl.count, fl.nxt, fl.prv, self.li, out)
+        py(list_items)(fl.head, fl.count, fl.lru, self.li, out)
         return out
 
     def __iter__(self) -> Iterator[int]:
@@ -126,20 +126,20 @@ class FreeList:
         h = fl.head[self.li]
         if h < 0:
             raise KeyError("popitem(): free list is empty")
-        _list_del(fl.head, fl.count, fl.nxt, fl.prv, self.li, h)
+        _list_del(fl.head, fl.count, fl.lru, self.li, h)
         return h, None
 
     def pop(self, pfn: int) -> None:
         """Take `pfn` (which must be on this list) off it."""
         fl = self.fl
-        _list_del(fl.head, fl.count, fl.nxt, fl.prv, self.li, pfn)
+        _list_del(fl.head, fl.count, fl.lru, self.li, pfn)
 
     def __delitem__(self, pfn: int) -> None:
         self.pop(pfn)
 
     def __setitem__(self, pfn: int, value: None) -> None:
         fl = self.fl
-        _list_add(fl.head, fl.count, fl.nxt, fl.prv, self.li, pfn)
+        _list_add(fl.head, fl.count, fl.lru, self.li, pfn)
 
 
 def should_try_claim_block(order: int, start_mt: int) -> bool:
@@ -207,14 +207,14 @@ class FreeArea:
         """Put a block on the list of its pageblock's type, without merging (`__add_to_free_list`)."""
         fl = self.fl
         _add_free_block(
-            self.buddy, self.pb_mt, fl.head, fl.count, fl.nxt, fl.prv, fl.zstat, self.zi, pfn, order
+            self.buddy, self.pb_mt, fl.head, fl.count, fl.lru, fl.zstat, self.zi, pfn, order
         )
 
     def del_free_block(self, pfn: int, order: int) -> None:
         """Take a block off its list (`del_page_from_free_list`); the caller owns its pages."""
         fl = self.fl
         _del_free_block(
-            self.buddy, self.pb_mt, fl.head, fl.count, fl.nxt, fl.prv, fl.zstat, self.zi, pfn, order
+            self.buddy, self.pb_mt, fl.head, fl.count, fl.lru, fl.zstat, self.zi, pfn, order
         )
 
     # ------------------------------------------------------------------ free
@@ -231,8 +231,7 @@ class FreeArea:
             self.pb_mt,
             fl.head,
             fl.count,
-            fl.nxt,
-            fl.prv,
+            fl.lru,
             fl.zstat,
             self.zi,
             self.start_pfn,
@@ -249,8 +248,7 @@ class FreeArea:
             self.pb_mt,
             fl.head,
             fl.count,
-            fl.nxt,
-            fl.prv,
+            fl.lru,
             fl.zstat,
             self.zi,
             self.start_pfn,
@@ -263,13 +261,13 @@ class FreeArea:
     def _expand(self, pfn: int, low: int, high: int, mt: int) -> None:
         """Models `expand()`: split a block of order `high`, keeping the low half, down to `low`."""
         fl = self.fl
-        _expand(self.buddy, fl.head, fl.count, fl.nxt, fl.prv, self.zi, pfn, low, high, mt)
+        _expand(self.buddy, fl.head, fl.count, fl.lru, self.zi, pfn, low, high, mt)
 
     def rmqueue_smallest(self, order: int, mt: int) -> int:
         """Models `__rmqueue_smallest()`: the smallest block of the requested type, split down."""
         fl = self.fl
         return _rmqueue_smallest(
-            self.buddy, fl.head, fl.count, fl.nxt, fl.prv, fl.zstat, self.zi, order, mt
+            self.buddy, fl.head, fl.count, fl.lru, fl.zstat, self.zi, order, mt
         )
 
     def find_suitable_fallback(self, order: int, start_mt: int, claimable: bool) -> int:
@@ -297,7 +295,7 @@ class FreeArea:
         """
         fl = self.fl
         return _move_freepages_block(
-            self.buddy, self.pb_mt, fl.head, fl.count, fl.nxt, fl.prv, self.zi, block_start, new_mt
+            self.buddy, self.pb_mt, fl.head, fl.count, fl.lru, self.zi, block_start, new_mt
         )
 
     def _set_pageblock_range(self, pfn: int, order: int, mt: int) -> None:

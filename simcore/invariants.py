@@ -32,7 +32,7 @@ def check(node: Node) -> None:
                 if z.free_area_by_type[mt][order] is not lst:
                     raise InvariantError(f"{z.name}: free_area_by_type[{mt}][{order}] is not the same list")
                 fl = z.fl
-                bad = list_check(fl.head, fl.count, fl.nxt, fl.prv, lst.li)
+                bad = list_check(fl.head, fl.count, fl.lru, lst.li)
                 if bad >= 0:
                     raise InvariantError(f"{z.name}: free list order {order} type {mt} broken at pfn {bad}")
                 for pfn in lst:

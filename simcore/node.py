@@ -228,7 +228,7 @@ class Node(PageAllocator):
         return (
             (self.kind, self.buddy, self.alloc_order, self.alloc_stream, self.alloc_index, self.pb_mt,
              self.pb_zone),
-            (fl.head, fl.count, fl.nxt, fl.prv, fl.zstat),
+            (fl.head, fl.count, fl.lru, fl.zstat),
             (store.arena, store.start, store.length, store.pages),
             (self.nr_kind_pages, self.nr_alloc_fast, self.nstat),
             (self.zone_start, self.zone_end),

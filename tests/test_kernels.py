@@ -34,9 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 # ------------------------------------------------------------------ lists
-def _lists(nr_pages: int, nr_lists: int) -> tuple[array[int], array[int], array[int], array[int]]:
-    return (array("i", [-1]) * nr_lists, array("q", [0]) * nr_lists,
-            array("i", [0]) * nr_pages, array("i", [0]) * nr_pages)
+def _lists(nr_pages: int, nr_lists: int) -> tuple[array[int], array[int], array[int]]:
+    return (array("i", [-1]) * nr_lists, array("q", [0]) * nr_lists, array("i", [0]) * (2 * nr_pages))
 
 
 def _items(fl: tuple[array[int], ...], li: int) -> list[int]:
@@ -80,9 +79,9 @@ def test_list_check_finds_a_broken_link() -> None:
     for pfn in (1, 2, 3):
         list_add(*fl, 0, pfn)
     assert list_check(*fl, 0) == -1
-    fl[3][2] = 1  # prv of 2 should be 3 (the head's next is 2, whose prv is the head)
+    fl[2][2 * 2 + 1] = 1  # prev of 2 should be 3 (the head's next is 2, whose prev is the head)
     assert list_check(*fl, 0) >= 0
-    fl[3][2] = 3
+    fl[2][2 * 2 + 1] = 3
     fl[1][0] = 2  # count says 2, three are linked: the walk does not close
     assert list_check(*fl, 0) >= 0
 

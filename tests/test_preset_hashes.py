@@ -1,11 +1,12 @@
 """Every preset's whole run is pinned: `zonescope run PRESET --json` gives these frame hashes (a
-digest over every frame of the run) and, for the pressure presets, this digest of the `pressure`
+digest over every tick of the run, `RunHash`) and, for the pressure presets, this digest of the `pressure`
 report.
 
 These pins guard refactors and the compiled core (issue 12): a change that alters any tick of any
 preset fails here. (The compiled core reproduced the pins of the pure-Python core bit for bit; they
-were re-pinned once after, when `frame_hash` became the `RunHash` chain of tick records.) A deliberate change of a kernel rule updates a pin in the same commit and says
-why in the commit message and in docs/fidelity.md.
+were re-pinned once after, when `frame_hash` became the `RunHash` chain of tick records.) A
+deliberate change of a kernel rule updates a pin in the same commit and says why in the commit
+message and in docs/fidelity.md.
 """
 
 from __future__ import annotations

@@ -278,7 +278,7 @@ class Compactor:
             for pfn in pfns:
                 lst.pop(int(pfn))
         else:
-            list_del_many(fl.head, fl.count, fl.nxt, fl.prv, lst.li, np.asarray(pfns, dtype=np.int64))
+            list_del_many(fl.head, fl.count, fl.lru, lst.li, np.asarray(pfns, dtype=np.int64))
 
     def new_epoch(self) -> None:
         """Start a burst of steps: the page arrays may have changed since the last one."""

@@ -3,7 +3,7 @@
 Arguments come in groups (tuples of buffers, see `simcore.node.Node.kernel_state`):
 
 * ``pages``: ``(kind, buddy, alloc_order, alloc_stream, alloc_index, pb_mt, pb_zone)``
-* ``lists``: ``(head, count, nxt, prv, zstat)`` (`simcore.kernels.lists`, `simcore.kernels.buddy`)
+* ``lists``: ``(head, count, lru, zstat)`` (`simcore.kernels.lists`, `simcore.kernels.buddy`)
 * ``streams``: ``(arena, start, length, pages)`` (`simcore.owners.StreamStore`)
 * ``counters``: ``(nr_kind_pages, nr_alloc_fast, nstat)``; ``nstat[NS_PGFREE]`` is ``pgfree``
 * ``zgeo``: ``(zone_start, zone_end)`` per zone
@@ -40,7 +40,7 @@ def alloc_fast(
     block found) and has a block of the request's own migratetype: `__rmqueue_smallest()`,
     `expand()` and `commit_alloc()`. Anything else returns `FAST_MISS` with nothing changed."""
     kind_b, buddy, alloc_order, alloc_stream, alloc_index, _, _ = pages
-    head, count, nxt, prv, zstat = lists
+    head, count, lru, zstat = lists
     arena, s_start, s_len, s_pages = streams
     nr_kind_pages, nr_alloc_fast, _ = counters
     pref_zone, pref_mt, pref_mark = pref
@@ -49,7 +49,7 @@ def alloc_fast(
         return FAST_MISS
     if zstat[zi * NZSTAT + ZS_FREE] - ((1 << order) - 1) <= pref_mark[kind]:
         return FAST_MISS
-    pfn = rmqueue_smallest(buddy, head, count, nxt, prv, zstat, zi, order, int(pref_mt[kind]))
+    pfn = rmqueue_smallest(buddy, head, count, lru, zstat, zi, order, int(pref_mt[kind]))
     if pfn < 0:
         return FAST_MISS
     n = 1 << order
@@ -73,7 +73,7 @@ def free_alloc_at(pages: Buf, lists: Buf, streams: Buf, counters: Buf, zgeo: Buf
     """`Node.free_alloc_at()`: free the `i`-th live allocation of stream `sid` (`__free_pages`):
     the last entry of the stream fills its place; `__free_one_page()` merges. Returns the pages."""
     kind_b, buddy, alloc_order, _, alloc_index, pb_mt, pb_zone = pages
-    head, count, nxt, prv, zstat = lists
+    head, count, lru, zstat = lists
     arena, s_start, s_len, s_pages = streams
     nr_kind_pages, _, nstat = counters
     zone_start, zone_end = zgeo
@@ -95,7 +95,7 @@ def free_alloc_at(pages: Buf, lists: Buf, streams: Buf, counters: Buf, zgeo: Buf
     nr_kind_pages[k] -= n
     nstat[NS_PGFREE] += n
     zi = int(pb_zone[pfn >> PAGEBLOCK_ORDER])
-    free_one_page(buddy, pb_mt, head, count, nxt, prv, zstat, zi, zone_start[zi], zone_end[zi], pfn, order)
+    free_one_page(buddy, pb_mt, head, count, lru, zstat, zi, zone_start[zi], zone_end[zi], pfn, order)
     return n
 
 

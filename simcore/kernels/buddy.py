@@ -1,6 +1,6 @@
 """The buddy allocator's list operations on one zone, compiled (see `simcore.buddy` for the model).
 
-Every kernel takes the zone as ``(buddy, pb_mt, head, count, nxt, prv, zstat, zi)``: the node's
+Every kernel takes the zone as ``(buddy, pb_mt, head, count, lru, zstat, zi)``: the node's
 per-page buddy bytes (``order + 1`` at a free block's head) and per-pageblock migratetypes, the free
 lists (`simcore.kernels.lists`), the per-zone counters ``zstat`` (``zstat[zi * NZSTAT + ZS_FREE]`` is
 the zone's ``nr_free_pages``) and the zone's number. Merging also needs the zone's pfn range.
@@ -30,8 +30,7 @@ def add_free_block(
     pb_mt: Buf,
     head: Buf,
     count: Buf,
-    nxt: Buf,
-    prv: Buf,
+    lru: Buf,
     zstat: Buf,
     zi: int,
     pfn: int,
@@ -39,7 +38,7 @@ def add_free_block(
 ) -> None:
     """`__add_to_free_list` + `set_buddy_order`: on the list of its pageblock's type, no merging."""
     mt = pb_mt[pfn >> PAGEBLOCK_ORDER]
-    list_add(head, count, nxt, prv, list_index(zi, order, mt), pfn)
+    list_add(head, count, lru, list_index(zi, order, mt), pfn)
     buddy[pfn] = order + 1
     zstat[zi * NZSTAT + ZS_FREE] += 1 << order
 
@@ -50,8 +49,7 @@ def del_free_block(
     pb_mt: Buf,
     head: Buf,
     count: Buf,
-    nxt: Buf,
-    prv: Buf,
+    lru: Buf,
     zstat: Buf,
     zi: int,
     pfn: int,
@@ -59,7 +57,7 @@ def del_free_block(
 ) -> None:
     """`del_page_from_free_list`: the caller owns the pages afterwards."""
     mt = pb_mt[pfn >> PAGEBLOCK_ORDER]
-    list_del(head, count, nxt, prv, list_index(zi, order, mt), pfn)
+    list_del(head, count, lru, list_index(zi, order, mt), pfn)
     buddy[pfn] = 0
     zstat[zi * NZSTAT + ZS_FREE] -= 1 << order
 
@@ -70,8 +68,7 @@ def free_one_page(
     pb_mt: Buf,
     head: Buf,
     count: Buf,
-    nxt: Buf,
-    prv: Buf,
+    lru: Buf,
     zstat: Buf,
     zi: int,
     start: int,
@@ -94,44 +91,44 @@ def free_one_page(
             # only at order >= pageblock_order can a buddy lie in a pageblock of another type
             if mt >= MIGRATE_PCPTYPES or bmt >= MIGRATE_PCPTYPES:
                 break
-            list_del(head, count, nxt, prv, list_index(zi, order, bmt), bud)
+            list_del(head, count, lru, list_index(zi, order, bmt), bud)
             first = bud >> PAGEBLOCK_ORDER
             for b in range(first, first + (1 << (order - PAGEBLOCK_ORDER))):
                 pb_mt[b] = mt
         else:
-            list_del(head, count, nxt, prv, list_index(zi, order, mt), bud)
+            list_del(head, count, lru, list_index(zi, order, mt), bud)
         buddy[bud] = 0
         pfn &= bud
         order += 1
-    list_add(head, count, nxt, prv, list_index(zi, order, mt), pfn)
+    list_add(head, count, lru, list_index(zi, order, mt), pfn)
     buddy[pfn] = order + 1
     return pfn
 
 
 @inline_kernel
 def expand(
-    buddy: Buf, head: Buf, count: Buf, nxt: Buf, prv: Buf, zi: int, pfn: int, low: int, high: int, mt: int
+    buddy: Buf, head: Buf, count: Buf, lru: Buf, zi: int, pfn: int, low: int, high: int, mt: int
 ) -> None:
     """`expand()`: split a block of order `high` at `pfn`, keeping the low half, down to `low`."""
     while high > low:
         high -= 1
         half = pfn + (1 << high)
-        list_add(head, count, nxt, prv, list_index(zi, high, mt), half)
+        list_add(head, count, lru, list_index(zi, high, mt), half)
         buddy[half] = high + 1
 
 
 @inline_kernel
 def rmqueue_smallest(
-    buddy: Buf, head: Buf, count: Buf, nxt: Buf, prv: Buf, zstat: Buf, zi: int, order: int, mt: int
+    buddy: Buf, head: Buf, count: Buf, lru: Buf, zstat: Buf, zi: int, order: int, mt: int
 ) -> int:
     """`__rmqueue_smallest()`: the smallest block of type `mt`, split down; its pfn or -1."""
     for current in range(order, NR_PAGE_ORDERS):
         li = list_index(zi, current, mt)
         if head[li] >= 0:
-            pfn = list_pop(head, count, nxt, prv, li)
+            pfn = list_pop(head, count, lru, li)
             buddy[pfn] = 0
             if current > order:
-                expand(buddy, head, count, nxt, prv, zi, pfn, order, current, mt)
+                expand(buddy, head, count, lru, zi, pfn, order, current, mt)
             zstat[zi * NZSTAT + ZS_FREE] -= 1 << order
             return pfn
     return -1
@@ -139,7 +136,7 @@ def rmqueue_smallest(
 
 @kernel
 def move_freepages_block(
-    buddy: Buf, pb_mt: Buf, head: Buf, count: Buf, nxt: Buf, prv: Buf, zi: int, block_start: int, new_mt: int
+    buddy: Buf, pb_mt: Buf, head: Buf, count: Buf, lru: Buf, zi: int, block_start: int, new_mt: int
 ) -> int:
     """`__move_freepages_block()` + `set_pageblock_migratetype()`: every free block of the pageblock
     goes to the head of the new type's list, in pfn order. Returns the pages moved."""
@@ -153,8 +150,8 @@ def move_freepages_block(
         o1 = buddy[pfn]
         if o1:
             order = o1 - 1
-            list_del(head, count, nxt, prv, list_index(zi, order, old_mt), pfn)
-            list_add(head, count, nxt, prv, list_index(zi, order, new_mt), pfn)
+            list_del(head, count, lru, list_index(zi, order, old_mt), pfn)
+            list_add(head, count, lru, list_index(zi, order, new_mt), pfn)
             moved += 1 << order
             pfn += 1 << order
         else:
@@ -169,8 +166,7 @@ def free_pages_each(
     pb_mt: Buf,
     head: Buf,
     count: Buf,
-    nxt: Buf,
-    prv: Buf,
+    lru: Buf,
     zstat: Buf,
     zi: int,
     start: int,
@@ -180,4 +176,4 @@ def free_pages_each(
 ) -> None:
     """`free_one_page(p, order)` for each of `pages` in turn."""
     for i in range(len(pages)):
-        free_one_page(buddy, pb_mt, head, count, nxt, prv, zstat, zi, start, end, pages[i], order)
+        free_one_page(buddy, pb_mt, head, count, lru, zstat, zi, start, end, pages[i], order)
