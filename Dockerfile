@@ -20,8 +20,12 @@ WORKDIR /app
 COPY --from=builder /wheels /wheels
 RUN pip install /wheels/*.whl && rm -rf /wheels
 # presets, templates and static files are package data inside the wheel (app.scenarios, ...)
-RUN python -c "from app.presets import preset_names; from app.main import create_app; assert preset_names(); create_app()"
+RUN python -c "from app.presets import preset_names; from app.main import create_app; assert preset_names(); create_app()" \
+    && chown zonescope:zonescope /app
+# numba caches the compiled core where the runtime user can write; warmed once here
+ENV NUMBA_CACHE_DIR=/app/numba-cache
 USER 10001:10001
+RUN python -m simcore.kernels.warm
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
     CMD ["python", "-c", "import urllib.request, sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status == 200 else 1)"]

@@ -37,9 +37,12 @@ pip:
 
 install: pip
 	$(PYTHON) -m pip install -e .
+	@echo "compiling the simulation core once (numba caches it)"
+	$(PYTHON) -m simcore.kernels.warm
 
 install-test: pip
 	$(PYTHON) -m pip install -e '.[test]'
+	$(PYTHON) -m simcore.kernels.warm
 
 # Debian's chromium, driven by Playwright with executable_path (never `playwright install`)
 chromium:

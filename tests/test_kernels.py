@@ -24,10 +24,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.presets import load_scenario
+from simcore.actions import CompactAction
 from simcore.invariants import check
 from simcore.jit import JIT, py
 from simcore.kernels.lists import list_add, list_check, list_del, list_items, list_pop
 from simcore.owners import StreamStore
+from simcore.scenario import validate_scenario
 from simcore.simulation import Simulation
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -174,3 +176,14 @@ def test_without_jit_the_kernels_run_as_python_to_the_same_state() -> None:
         check=True,
     )
     assert out.stdout.strip() == run_case(preset, 12, overrides)
+
+
+def test_warm_up_goes_through_the_workload_the_slow_path_and_compaction() -> None:
+    from simcore.kernels.warm import WARM_SCENARIO, warm
+
+    digest = warm()
+    assert len(digest) == 32
+    sim = Simulation(validate_scenario(WARM_SCENARIO))
+    sim.run_until(5)
+    assert sum(sim.node.nr_alloc_tried) > 0  # the slow path ran (a fast-path miss)
+    assert sim.apply(CompactAction())  # and a manual compaction can run on it
