@@ -35,7 +35,7 @@ class Uniforms:
         self.i = 0
 
     def take_array(self, n: int) -> np.ndarray:
-        """The next n uniforms as a new float64 array.
+        """The next n uniforms as a float64 array (a view: the batch is replaced, never written).
 
         Large requests are drawn from the generator in one call; since each float64 consumes one
         64-bit output, the values handed out are the generator's stream in order whatever the
@@ -45,7 +45,7 @@ class Uniforms:
         rest = len(self.buf) - i
         if n <= rest:
             self.i = i + n
-            return self.buf[i : i + n].copy()
+            return self.buf[i : i + n]
         fresh = self.rng.random(n - rest + BATCH)
         out = np.concatenate((self.buf[i:], fresh[: n - rest]))
         self.buf = fresh

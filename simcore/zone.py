@@ -11,6 +11,7 @@ from simcore.constants import (
     ZONE_NAMES,
     ZoneType,
 )
+from simcore.kernels.lists import LISTS_PER_ZONE
 
 WMARK_MIN, WMARK_LOW, WMARK_HIGH, WMARK_PROMO = 0, 1, 2, 3
 
@@ -113,10 +114,12 @@ class Zone(FreeArea):
     # -------------------------------------------------------------- counting
     def free_counts(self) -> list[list[int]]:
         """[order][migratetype] -> number of free blocks (the pagetypeinfo table)."""
-        return [[len(self.free_area[o][mt]) for mt in range(MIGRATE_TYPES)] for o in range(NR_PAGE_ORDERS)]
+        base = self.zi * LISTS_PER_ZONE
+        counts = self.fl.count[base : base + LISTS_PER_ZONE].tolist()
+        return [counts[o * MIGRATE_TYPES : (o + 1) * MIGRATE_TYPES] for o in range(NR_PAGE_ORDERS)]
 
     def nr_free_per_order(self) -> list[int]:
-        return [self.nr_free(o) for o in range(NR_PAGE_ORDERS)]
+        return [sum(row) for row in self.free_counts()]
 
     def block_type_counts(self) -> list[int]:
         """Number of pageblocks of each migratetype ("Number of blocks type")."""
