@@ -10,6 +10,7 @@ decoded by `simcore.link`.
 from __future__ import annotations
 
 import functools
+import stat
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -39,12 +40,27 @@ def preset_document(name: str) -> dict[str, Any]:
     return parse_toml(text, f"preset {name}")
 
 
+#: the largest scenario file read (bytes); a scenario with a full timeline is about 130 kB
+MAX_FILE_BYTES = 1 << 20
+
+
 def read_toml(path: Path) -> dict[str, Any]:
-    """The raw document of a scenario file."""
+    """The raw document of a scenario file: a regular file (not a device, FIFO or directory, also
+    through a symlink) of at most MAX_FILE_BYTES."""
     try:
-        text = path.read_text(encoding="utf-8")
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
+            raise ScenarioError(f"{path}: not a regular file (a scenario file is a .toml text file)")
+        if st.st_size > MAX_FILE_BYTES:
+            raise ScenarioError(f"{path}: file too large (got {st.st_size} bytes, cap {MAX_FILE_BYTES})")
+        with path.open("rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
     except OSError as err:
         raise ScenarioError(f"{path}: cannot read ({err.strerror})") from None
+    if len(raw) > MAX_FILE_BYTES:  # it grew since stat()
+        raise ScenarioError(f"{path}: file too large (cap {MAX_FILE_BYTES} bytes)")
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
         raise ScenarioError(f"{path}: not valid TOML ({err})") from None
     return parse_toml(text, str(path))
@@ -55,12 +71,17 @@ def load_document(source: str) -> dict[str, Any]:
     if is_link(source):
         return link_document(source)
     path = Path(source)
-    if source.endswith(".toml") or path.is_file():
+    try:
+        named_file = source.endswith(".toml") or path.is_file()
+    except OSError:  # a name the file system refuses (too long, say): not a file
+        named_file = False
+    if named_file:
         return read_toml(path)
     if source in preset_names():
         return preset_document(source)
+    shown = f"{source[:80]!r}{'...' if len(source) > 80 else ''}"
     raise ScenarioError(
-        f"scenario {source!r}: not a preset ({', '.join(preset_names())}), a .toml file or a share link"
+        f"scenario {shown}: not a preset ({', '.join(preset_names())}), a .toml file or a share link"
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -11,7 +10,7 @@ from pydantic import BaseModel
 
 from app.settings import Settings
 from app.sources import from_preset
-from simcore import ScenarioError, check_tick, check_work, make_token, validate_scenario
+from simcore import ScenarioError, check_tick, check_work, make_token, parse_json, validate_scenario
 
 router = APIRouter()
 MAX_BODY_BYTES = 262_144
@@ -66,9 +65,9 @@ async def link(request: Request) -> LinkOut:
         if len(raw) > MAX_BODY_BYTES:
             raise HTTPException(422, f"body: larger than {MAX_BODY_BYTES} bytes")
     try:
-        doc = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise HTTPException(422, "body: not a JSON document") from None
+        doc = parse_json(bytes(raw), "body")
+    except ScenarioError as err:  # not JSON, or over the depth / number limits
+        raise HTTPException(422, str(err)) from None
     if not isinstance(doc, dict):
         raise HTTPException(422, "body: expected a JSON object (a scenario)")
     at = doc.pop("at_tick", None)

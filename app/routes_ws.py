@@ -30,7 +30,7 @@ from app.sources import resolve
 from app.viewer import Viewer, dumps
 from app.wire import DirectWriter
 from app.wire_types import PresetRef, error_msg
-from simcore import AllocAction, ScenarioError
+from simcore import AllocAction, ScenarioError, parse_json
 
 router = APIRouter()
 POLICY = 1008
@@ -165,9 +165,9 @@ async def read_loop(
             if text is None:
                 raise MessageError("message: binary messages are not accepted; send JSON text")
             try:
-                doc = json.loads(text)
-            except json.JSONDecodeError:
-                raise MessageError("message: not a JSON document") from None
+                doc = parse_json(text, "message")
+            except ScenarioError as err:  # not JSON, or over the depth / number limits
+                raise MessageError(str(err)) from None
             msg = parse_message(doc)
         except MessageError as err:
             if not bucket.take():

@@ -29,6 +29,7 @@ from simcore.constants import (
     Mode,
     PageKind,
 )
+from simcore.documents import parse_json
 from simcore.events import Event
 from simcore.frame import (
     MOBILITY,
@@ -142,6 +143,7 @@ __all__ = [
     "is_link",
     "link_document",
     "make_token",
+    "parse_json",
     "parse_toml",
     "pressure_json",
     "scenario_from_document",

@@ -7,7 +7,7 @@ Handlers live in `simcore.simulation` (and the subsystem modules that register m
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -113,6 +113,20 @@ Action = Annotated[
     | LowmemAction,
     Field(discriminator="type"),
 ]
+
+
+#: actions that act on the pressure subsystem: a scenario must enable ``[pressure]`` to use them
+PRESSURE_ACTIONS: Final = tuple(
+    str(cls.model_fields["type"].default)
+    for cls in (
+        DropCachesAction, OomScoreAdjAction, KillAction, MadviseAction, OvercommitAction, LowmemAction
+    )
+)
+
+
+def needs_pressure(action_type: str) -> bool:
+    """Whether an action of this type needs the pressure subsystem (``[pressure] enabled = true``)."""
+    return action_type in PRESSURE_ACTIONS
 
 
 class TimelineEntry(BaseModel):

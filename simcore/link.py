@@ -13,6 +13,7 @@ import json
 import zlib
 from typing import Any
 
+from simcore.documents import parse_json
 from simcore.scenario import Scenario, ScenarioError, check_tick, check_work, validate_scenario
 
 PREFIX = "z1."
@@ -67,9 +68,9 @@ def link_document(source: str) -> dict[str, Any]:
     if inflater.unused_data:
         raise ScenarioError("link: token is damaged (extra data after its end)")
     try:
-        doc = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ScenarioError("link: content is not a scenario document") from None
+        doc = parse_json(raw, "link: content")
+    except ScenarioError as err:
+        raise ScenarioError(f"{err} (not a scenario document)") from None
     if not isinstance(doc, dict):
         raise ScenarioError("link: content is not a scenario document")
     return doc

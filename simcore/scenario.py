@@ -13,8 +13,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from simcore.actions import Action, TimelineEntry
+from simcore.actions import Action, TimelineEntry, needs_pressure
 from simcore.constants import CLASS_BY_NAME, MAX_PAGE_ORDER, PAGEBLOCK_NR_PAGES, ZONE_BY_NAME, Mode
+from simcore.documents import check_text
+from simcore.documents import parse_toml as _parse_toml
+from simcore.errors import ScenarioError as ScenarioError  # re-exported: the error of this module
 from simcore.policies import DEFAULT_POLICY, check_policy
 from simcore.pressure.spec import PressureSpec
 
@@ -29,10 +32,6 @@ MAX_EVENTS_PER_TICK = 200_000
 MAX_TIMELINE = 2000
 MAX_STREAMS = 32
 
-
-
-class ScenarioError(ValueError):
-    """A scenario could not be read or did not validate. The message names the field and the limit."""
 
 
 class _Model(BaseModel):
@@ -186,6 +185,11 @@ class Scenario(_Model):
         for i, entry in enumerate(self.timeline):
             if entry.at > MAX_TICKS:
                 raise ValueError(f"timeline[{i}].at = {entry.at} exceeds {MAX_TICKS}")
+            if needs_pressure(entry.action.type) and not self.pressure.enabled:
+                raise ValueError(
+                    f"timeline[{i}].action: {entry.action.type!r} acts on the pressure subsystem, "
+                    "which this scenario does not install (set [pressure] enabled = true)"
+                )
         return self
 
     def with_action(self, at: int, action: Action) -> Scenario:
@@ -224,10 +228,16 @@ def check_work(scenario: Scenario, ticks: int, cap: int = MAX_WORK, field: str =
 _BOUND_ERRORS = ("greater_than", "greater_than_equal", "less_than", "less_than_equal")
 
 
+#: errors one message lists (a document with thousands of bad keys gets one line, not thousands)
+MAX_LISTED_ERRORS = 5
+
+
 def format_validation_error(err: ValidationError) -> str:
-    """One line: ``field.path: what is wrong`` per error, naming the bound and the value given."""
+    """One line: ``field.path: what is wrong`` per error (the first MAX_LISTED_ERRORS, then how many
+    more), naming the bound and the value given."""
     parts = []
-    for e in err.errors():
+    errors = err.errors()
+    for e in errors[:MAX_LISTED_ERRORS]:
         path = [str(p) for p in e["loc"] if not str(p).startswith("function-after") and str(p) != "[key]"]
         loc = ".".join(path) or "scenario"
         msg = e["msg"].removeprefix("Value error, ")
@@ -238,6 +248,8 @@ def format_validation_error(err: ValidationError) -> str:
             if loc.endswith(".pages") and e["type"].startswith("less_than"):
                 msg += f" (a node holds at most {MAX_NODE_PAGES} pages = {gib(MAX_NODE_PAGES)})"
         parts.append(f"{loc}: {msg}")
+    if len(errors) > MAX_LISTED_ERRORS:
+        parts.append(f"and {len(errors) - MAX_LISTED_ERRORS} more errors")
     return "; ".join(parts)
 
 
@@ -266,12 +278,15 @@ def validate_scenario(data: Any) -> Scenario:
         raise ScenarioError(format_validation_error(err)) from None
 
 
-def parse_value(text: str) -> Any:
+def parse_value(text: str, key: str = "value") -> Any:
     """A --set value as a TOML literal (numbers, booleans, strings, arrays), else a plain string."""
+    check_text(text, f"--set {key}")
     try:
         return tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         return text
+    except (ValueError, RecursionError):
+        raise ScenarioError(f"--set {key}: value too complex to parse") from None
 
 
 def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
@@ -300,18 +315,16 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
         if isinstance(node, list):
             if not last.isdigit() or int(last) >= len(node):
                 raise ScenarioError(f"--set {key}: no element {last}")
-            node[int(last)] = parse_value(raw)
+            node[int(last)] = parse_value(raw, key)
         else:
-            node[last] = parse_value(raw)
+            node[last] = parse_value(raw, key)
     return data
 
 
 def parse_toml(text: str, where: str) -> dict[str, Any]:
-    """A scenario document from TOML text; `where` names its origin in the error (a file, a preset)."""
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise ScenarioError(f"{where}: not valid TOML ({err})") from None
+    """A scenario document from TOML text, within the limits of `simcore.documents`; `where` names
+    its origin in the error (a file, a preset)."""
+    return _parse_toml(text, where)
 
 
 def scenario_from_document(

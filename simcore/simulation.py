@@ -26,6 +26,7 @@ from simcore.actions import (
     FreeEveryOtherAction,
     FreeGroupAction,
     SetAction,
+    needs_pressure,
 )
 from simcore.compaction.install import ManualCompaction
 from simcore.compaction.install import find as find_compaction
@@ -119,7 +120,13 @@ class Simulation:
         return detail
 
     def _perform(self, action: Action) -> str:
-        detail = self.handlers[action.type](action)
+        handler = self.handlers.get(action.type)
+        if handler is None:  # a live action for a subsystem this scenario does not install
+            raise ScenarioError(
+                f"action: {action.type!r} acts on a subsystem this scenario does not install"
+                + (" (set [pressure] enabled = true)" if needs_pressure(action.type) else "")
+            )
+        detail = handler(action)
         self.node.emit(ActionApplied(self.tick, action.type, detail))
         return detail
 
