@@ -457,21 +457,23 @@ def compaction_free(cc: CompactControl, pfn: int, order: int) -> None:
 
 
 def release_freepages(c: Compactor, cc: CompactControl) -> int:
-    """Models `release_free_list()`: every unused isolated free page back to the buddy allocator.
+    """Models `release_free_list()`: every unused isolated free page back to the buddy allocator
+    (`__free_pages`, so each counts in PGFREE).
 
-    Returns the lowest pfn released (or -1).
+    Returns the highest pfn released (or -1), as the kernel's does (mm/compaction.c).
     """
     zone = cc.zone
-    kind = c.node.kind
-    lowest = -1
+    node = c.node
+    kind = node.kind
+    highest = -1
     for order in range(NR_PAGE_ORDERS):
         lst = cc.freepages[order]
         fill = c.free_fill[order]
         for pfn in lst:
             kind[pfn : pfn + (1 << order)] = fill
             zone.free_one_page(pfn, order)
-            if lowest < 0 or pfn < lowest:
-                lowest = pfn
+            highest = max(highest, pfn)
+        node.pgfree += len(lst) << order
         lst.clear()
     cc.nr_freepages = 0
-    return lowest
+    return highest

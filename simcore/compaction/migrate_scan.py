@@ -19,7 +19,13 @@ from simcore.compaction.control import (
     MigrateMode,
 )
 from simcore.compaction.events import MmCompactionIsolateMigratepages
-from simcore.constants import COMPACT_CLUSTER_MAX, PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER, MigrateType
+from simcore.constants import (
+    COMPACT_CLUSTER_MAX,
+    MAX_PAGE_ORDER,
+    PAGEBLOCK_NR_PAGES,
+    PAGEBLOCK_ORDER,
+    MigrateType,
+)
 
 # enum members the scanners read for every pageblock, bound once (an Enum class attribute is a slow lookup)
 _ASYNC = MigrateMode.ASYNC
@@ -170,6 +176,11 @@ def isolate_migratepages_block(c: Compactor, cc: CompactControl, low: int, end: 
         c.skip_reason[block_start >> PAGEBLOCK_ORDER] = SKIP_UNMOVABLE if failed_chunk else SKIP_NO_MOVABLE
         update_cached_migrate(cc, stop)
     nr_scanned = stop - start
+    if not c.old and start == block_start and stop == end and node.buddy[block_start] == MAX_PAGE_ORDER + 1:
+        # the head of a free MAX_PAGE_ORDER block, which spans this pageblock and the next: the kernel
+        # counts the whole block at its head (nr_scanned += 1 << order), then walks the next
+        # pageblock's tail pages one by one, so such a block counts 1536 (kernel-mm-facts.md)
+        nr_scanned = 1 << MAX_PAGE_ORDER
     cc.total_migrate_scanned += nr_scanned
     if nr_isolated:
         node.vm_events["compact_isolated"] += nr_isolated

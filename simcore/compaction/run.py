@@ -172,9 +172,10 @@ class CompactionRun:
         node = c.node
         flush_sources(c, cc)
         if cc.nr_freepages > 0 or any(cc.freepages):
-            lowest = release_freepages(c, cc)
-            if not c.old and lowest >= 0:
-                block = lowest & ~(PAGEBLOCK_NR_PAGES - 1)
+            highest = release_freepages(c, cc)
+            if not c.old and highest >= 0:
+                # compact_zone(): the cached free pfn goes only back (up) to the highest released
+                block = highest & ~(PAGEBLOCK_NR_PAGES - 1)
                 if block > zone.compact_cached_free_pfn:
                     zone.compact_cached_free_pfn = block
         ev = node.vm_events
