@@ -15,7 +15,7 @@ from compaction_helpers import compactor, layout_node, manual_run, pattern
 
 from simcore.compaction.control import CompactResult
 from simcore.compaction.events import MmCompactionIsolateMigratepages
-from simcore.compaction.free_scan import release_freepages
+from simcore.compaction.free_scan import isolate_freepages_block, release_freepages, suitable_migration_target
 from simcore.constants import PAGEBLOCK_NR_PAGES, PageKind
 from simcore.invariants import check
 
@@ -87,3 +87,32 @@ def test_the_cached_free_pfn_moves_only_up_to_the_highest_released_block() -> No
     zone2.compact_cached_free_pfn = 6 * PAGEBLOCK_NR_PAGES
     run2.finish(CompactResult.COMPLETE)
     assert zone2.compact_cached_free_pfn == 6 * PAGEBLOCK_NR_PAGES
+
+
+def test_a_target_block_headed_by_a_free_block_of_the_request_order_is_refused() -> None:
+    # mm/compaction.c suitable_migration_target() (6.9+): refused when the block's first page heads
+    # a free block of order >= cc->order (cc->order > 0), else >= pageblock_order
+    node = layout_node(pattern(["a."] * 3 + ["." * 16 + "a" * 496] + ["a."] * 4))
+    block = 3 * PAGEBLOCK_NR_PAGES
+    assert node.buddy[block] == 4 + 1  # a free order-4 block heads it
+    c = compactor(node)
+    cc = manual_run(c).cc
+    for order, refused in [(-1, False), (3, True), (4, True), (5, False)]:
+        cc.order = order
+        assert bool(suitable_migration_target(c, cc, block)) is refused, order
+
+
+def test_after_an_isolation_the_free_scanner_looks_a_stride_on_from_the_blocks_last_page() -> None:
+    # mm/compaction.c isolate_freepages_block(): `blockpfn += isolated - 1`, then the loop's
+    # `blockpfn += stride`. Free order-0 pages at every even pfn, stride 4: 0, 4, 8, ... are taken
+    # (one page past the block, 1, 5, 9, ... would find only pages in use)
+    node = layout_node(pattern(["a."] * 4 + [".a"] + ["a."] * 3))
+    c = compactor(node)
+    cc = manual_run(c).cc
+    cc.nr_migratepages = 8
+    block = 4 * PAGEBLOCK_NR_PAGES
+    taken, stop = isolate_freepages_block(c, cc, block, block + PAGEBLOCK_NR_PAGES, 4)
+    assert taken == 8
+    assert list(cc.freepages[0]) == [block + 4 * i for i in range(8)]
+    assert stop == block + 4 * 7 + 1  # enough: it stops right after the last page taken
+    check(node)

@@ -164,7 +164,9 @@ def test_compare_direction_of_the_2010_cover_letter() -> None:
 
 
 def test_cli_compact_json_and_trace(capsys: pytest.CaptureFixture[str]) -> None:
-    small = ["--set", "node.zones.0.pages=32768", "--ticks", "12"]
+    # tick 11: the chunks are freed, the preset's own compaction (tick 12) has not run yet, as the
+    # preset's description says (at 12 nothing is left to migrate, whatever the scanners' rules)
+    small = ["--set", "node.zones.0.pages=32768", "--ticks", "11"]
     assert main(["compact", "compaction-selftest", *small, "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["result"] == "complete"

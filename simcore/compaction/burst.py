@@ -44,7 +44,7 @@ from itertools import compress
 from typing import TYPE_CHECKING
 
 from simcore.compaction.context import Compactor
-from simcore.compaction.control import CompactControl, CompactResult, MigrateMode
+from simcore.compaction.control import CompactControl, CompactResult, MigrateMode, target_free_limit
 from simcore.compaction.events import (
     MmCompactionFinished,
     MmCompactionIsolateFreepages,
@@ -247,7 +247,7 @@ def common_steps(c: Compactor, cc: CompactControl, limit: int) -> tuple[int, boo
                 if (
                     fblock >= low_free
                     and fblock + PAGEBLOCK_NR_PAGES <= zone_end
-                    and not (buddy[fblock] and buddy[fblock] - 1 >= PAGEBLOCK_ORDER)
+                    and not (buddy[fblock] and buddy[fblock] - 1 >= target_free_limit(order))
                     and (ignore_suitable or pb_mt[fb] == _MOVABLE)
                     and (ignore_skip or not pb_skip[fb])
                 ):
@@ -411,7 +411,7 @@ def _plan_more(
             return None
         b = block_start >> PAGEBLOCK_ORDER
         head = buddy[block_start]
-        if head and head - 1 >= PAGEBLOCK_ORDER:
+        if head and head - 1 >= target_free_limit(cc.order):
             return None
         if not cc.ignore_block_suitable and pb_mt[b] != _MOVABLE:
             return None
@@ -569,7 +569,7 @@ def _free_walk(c: Compactor, cc: CompactControl, migrate_pfn: int) -> None:
     while block_start >= low:
         b = block_start >> PAGEBLOCK_ORDER
         head = node.buddy[block_start]
-        if head and head - 1 >= PAGEBLOCK_ORDER:
+        if head and head - 1 >= target_free_limit(cc.order):
             break
         if not cc.ignore_block_suitable and node.pb_mt[b] != _MOVABLE:
             break

@@ -37,7 +37,7 @@ from array import array
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-from simcore.constants import NR_PAGE_ORDERS, MigrateType
+from simcore.constants import NR_PAGE_ORDERS, PAGEBLOCK_ORDER, MigrateType
 from simcore.zone import Zone
 
 
@@ -93,6 +93,13 @@ TRIGGER_NAMES = ("manual", "direct", "kcompactd", "proactive")
 
 #: isolate_migrate_t
 ISOLATE_ABORT, ISOLATE_NONE, ISOLATE_SUCCESS = 0, 1, 2
+
+
+def target_free_limit(order: int) -> int:
+    """`suitable_migration_target()` (6.9+): a pageblock whose first page heads a free block of this
+    order or more is no migration target (breaking it up would undo compaction): the request's
+    order, or pageblock_order for a run without one (manual, proactive, kcompactd at order -1)."""
+    return order if order > 0 else PAGEBLOCK_ORDER
 
 
 @dataclass(slots=True)

@@ -7,7 +7,7 @@ from bisect import bisect_left
 from collections.abc import Sequence
 
 from simcore.compaction.context import SKIP_FREE_BLOCK, SKIP_HINT, SKIP_NOT_TARGET, Compactor
-from simcore.compaction.control import CompactControl, MigrateMode
+from simcore.compaction.control import CompactControl, MigrateMode, target_free_limit
 from simcore.compaction.events import MmCompactionIsolateFreepages
 from simcore.constants import (
     COMPACT_CLUSTER_MAX,
@@ -34,8 +34,9 @@ ZEROS = memoryview(bytes(PAGEBLOCK_NR_PAGES))
 def suitable_migration_target(c: Compactor, cc: CompactControl, block_start: int) -> int:
     """Models `suitable_migration_target()`. Returns 0 if the block is a target, else a skip reason.
 
-    Modern: a block starting with a free block of order >= pageblock_order is never a target
-    (compaction would only break it up); otherwise MOVABLE blocks only. 2.6.35 did the opposite
+    Modern: a block starting with a free block of order >= `target_free_limit(cc.order)` (the
+    request's order, else pageblock_order: 6.9+) is never a target (compaction would only break it
+    up); otherwise MOVABLE blocks only. 2.6.35 did the opposite
     with large free blocks: it allowed them ("If the page is a large free page, then allow").
     """
     node = c.node
@@ -47,7 +48,7 @@ def suitable_migration_target(c: Compactor, cc: CompactControl, block_start: int
         if head and head - 1 >= PAGEBLOCK_ORDER:
             return 0
         return 0 if mt == _MOVABLE else SKIP_NOT_TARGET
-    if head and head - 1 >= PAGEBLOCK_ORDER:
+    if head and head - 1 >= target_free_limit(cc.order):
         return SKIP_FREE_BLOCK
     if cc.ignore_block_suitable:
         return 0
@@ -236,6 +237,9 @@ def isolate_freepages_block(
         if not old and total >= want:
             stopped = True
             break
+        # the loop's `blockpfn += isolated - 1`, then `+= stride`: the next look is a stride on
+        # from the block's last page (with stride 1, right after the block)
+        p = h + n - 1 + stride
     zone.free_pages -= total
     cc.nr_freepages += total
     if not stopped and p < end:
