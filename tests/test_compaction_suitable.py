@@ -104,3 +104,21 @@ def test_fragmentation_score_and_proactive_marks() -> None:
     assert fragmentation_score_zone(zone) == 100
     _node, zone = zone_with_free_blocks(9, 3)
     assert fragmentation_score_zone(zone) == 0
+
+
+def test_success_is_not_traced_in_modern_mode_but_the_other_answers_are() -> None:
+    # mm/compaction.c (6.4+): the "allocation already succeeds" answer comes from the watermark
+    # check before compaction_suitable(), whose trace_mm_compaction_suitable() sees only continue,
+    # skipped and not_suitable_zone
+    def traced(node) -> list[int]:  # type: ignore[no-untyped-def]
+        return [e.ret for e in node.events if isinstance(e, MmCompactionSuitable)]
+
+    node, zone = zone_with_free_blocks(3, 100)  # free order-3 blocks: an order-2 request succeeds
+    assert compaction_suitable(node, zone, 2, 2, 500, False) == CompactResult.SUCCESS
+    assert traced(node) == []
+    node, zone = zone_with_free_blocks(0, 1280)  # scattered pages: an order-9 request continues
+    assert compaction_suitable(node, zone, 9, 2, 500, False) == CompactResult.CONTINUE
+    assert traced(node) == [CompactResult.CONTINUE]
+    node, zone = zone_with_free_blocks(3, 100)
+    assert compaction_suitable(node, zone, 2, 2, 500, True) == CompactResult.SUCCESS  # 2.6.35 traced it
+    assert traced(node) == [CompactResult.SUCCESS]

@@ -86,7 +86,10 @@ def compaction_suitable(
                     fragindex = zone_fragindex(zone, order)
                     if 0 <= fragindex <= extfrag_threshold:
                         ret = CompactResult.NOT_SUITABLE_ZONE
-    node.emit(MmCompactionSuitable(node.tick, node.nid, zone.idx, order, int(ret)))
+    if old or ret != CompactResult.SUCCESS:
+        # 6.4+: the "allocation already succeeds" answer comes from the watermark check before
+        # compaction_suitable(), which traces only continue, skipped and not_suitable_zone
+        node.emit(MmCompactionSuitable(node.tick, node.nid, zone.idx, order, int(ret)))
     if ret == CompactResult.NOT_SUITABLE_ZONE:
         ret = CompactResult.SKIPPED
     return ret
