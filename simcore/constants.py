@@ -145,6 +145,12 @@ CLASS_INFO: Final[dict[int, ClassInfo]] = {
 }
 CLASS_BY_NAME: Final = {info.name: kind for kind, info in CLASS_INFO.items()}
 
+#: The page kinds on each LRU, the one source of /proc/vmstat, /proc/zoneinfo and /proc/meminfo's
+#: LRU counters (`folio_is_file_lru()`): anonymous memory and THPs on the anon LRU (a THP counts its
+#: 512 pages); page cache, and MADV_FREE pages, which `lru_lazyfree()` moves to the file LRU.
+LRU_ANON_KINDS: Final = (PageKind.ANON, PageKind.HUGE)
+LRU_FILE_KINDS: Final = (PageKind.PAGECACHE, PageKind.LAZYFREE)
+
 
 def _table(pred: dict[int, bool]) -> bytes:
     return bytes(1 if pred.get(i, False) else 0 for i in range(256))

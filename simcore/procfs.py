@@ -12,12 +12,13 @@ from collections.abc import Callable
 import numpy as np
 
 from simcore.constants import (
+    LRU_ANON_KINDS,
+    LRU_FILE_KINDS,
     MIGRATE_TYPES,
     MIGRATETYPE_NAMES,
     NR_PAGE_ORDERS,
     PAGEBLOCK_NR_PAGES,
     PAGEBLOCK_ORDER,
-    PageKind,
 )
 from simcore.fragmentation import (
     fill_contig_page_info,
@@ -115,12 +116,12 @@ def zone_vmstat(node: Node, zone_idx: int) -> dict[str, int]:
     z = next(z for z in node.zones if z.idx == zone_idx)
     kind = np.frombuffer(node.kind, dtype=np.uint8)[z.start_pfn : z.end_pfn]
     counts = np.bincount(kind, minlength=256)
-    anon = int(counts[PageKind.ANON] + counts[PageKind.LAZYFREE] + counts[PageKind.HUGE])
+    anon = int(sum(counts[x] for x in LRU_ANON_KINDS))
     return {
         "nr_free_pages": z.free_pages,
         "nr_zone_inactive_anon": anon,
         "nr_zone_active_anon": 0,
-        "nr_zone_inactive_file": int(counts[PageKind.PAGECACHE]),
+        "nr_zone_inactive_file": int(sum(counts[x] for x in LRU_FILE_KINDS)),
         "nr_zone_active_file": 0,
     }
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from simcore.constants import PAGEBLOCK_NR_PAGES, Mode, PageKind
+from simcore.constants import LRU_ANON_KINDS, LRU_FILE_KINDS, PAGEBLOCK_NR_PAGES, Mode, PageKind
 from simcore.node import Node
 from simcore.vmevents import EVENT_ITEMS, EVENT_ITEMS_2_6_35
 
@@ -59,8 +59,8 @@ def _zone_counter_present(name: str, arch: str) -> bool:
 def node_vmstat(node: Node) -> dict[str, int]:
     """Every modelled counter, kernel name -> value, in /proc/vmstat order."""
     k = node.nr_kind_pages
-    anon = k[PageKind.ANON] + k[PageKind.LAZYFREE]
-    file = k[PageKind.PAGECACHE]
+    anon = sum(k[x] for x in LRU_ANON_KINDS)
+    file = sum(k[x] for x in LRU_FILE_KINDS)
     state = {
         "nr_free_pages": node.free_pages,
         # no active/inactive aging is modelled: every LRU page counts as inactive (docs/fidelity.md)
@@ -76,8 +76,9 @@ def node_vmstat(node: Node) -> dict[str, int]:
         "nr_slab_unreclaimable": k[PageKind.SLAB_UNMOVABLE],
         "nr_isolated_anon": node.nr_isolated[0],
         "nr_isolated_file": node.nr_isolated[1],
-        "nr_anon_pages": anon + k[PageKind.HUGE],
-        "nr_file_pages": file,
+        # NR_ANON_MAPPED: every mapped anonymous page, MADV_FREE ones included
+        "nr_anon_pages": k[PageKind.ANON] + k[PageKind.HUGE] + k[PageKind.LAZYFREE],
+        "nr_file_pages": k[PageKind.PAGECACHE],
         "nr_anon_transparent_hugepages": k[PageKind.HUGE] // PAGEBLOCK_NR_PAGES,
         "nr_kernel_misc_reclaimable": 0,
         "nr_page_table_pages": k[PageKind.PAGETABLE],

@@ -21,12 +21,12 @@ from app.presets import preset_names
 
 #: preset -> (ticks of its own run, frame_hash, digest of the pressure report or None)
 PINNED: dict[str, tuple[int, str, str | None]] = {
-    "compaction-selftest": (14, "0dc1684991de2ad9505243dae906cfb4", None),
-    "compaction-vs-lumpy": (210, "4de09489a1560314e8f8773217cb0504", None),
+    "compaction-selftest": (14, "132b6e4f87b993ca51dd296d33ea186e", None),
+    "compaction-vs-lumpy": (210, "e9a3fb06c113c9f06b41e5a1c2218d63", None),
     "default": (300, "a8d61c2400679650c497121526bfe3d2", None),
     "desktop-about-to-swap": (600, "649eb363086418a3379271fc7cf29f90", "9ffed243fe85139454915b572cdc80d4"),
     "embedded-about-to-oom": (500, "8a498ea53ff2f7e7c30398b7e966553c", "abf773c4f6923b8709c758a7455bd390"),
-    "embedded-options": (700, "1cb564a3b8302a6e7c5dd22c93baadd6", "5469cb112e8bb9bb5e0b12ce37acee02"),
+    "embedded-options": (700, "b76bf4de39d4b30510f98fc25ae2c0d8", "5469cb112e8bb9bb5e0b12ce37acee02"),
     "fragmented-zone": (340, "498b4521979b61ff4abe7d61e53d4e81", None),
     "oom-score-adj": (400, "bc8b1083e99be3b2f8e1d37a4b8ee81c", "23ec22b283604fff753b20b6bc0a76d3"),
 }

@@ -278,3 +278,25 @@ def test_x86_32_node_counters_and_protection() -> None:
     assert [len(z["protection"]) for z in zones.values()] == [4, 4, 4]  # type: ignore[arg-type]
     # HighMem's min is clamp(managed / 1024, 32, 128); lowmem zones share min_free_kbytes
     assert zones["HighMem"]["watermarks"][0] == 32  # type: ignore[index]
+
+
+@pytest.mark.parametrize(("preset", "ticks"), [("compaction-selftest", 14), ("embedded-options", 500)])
+def test_vmstat_and_zoneinfo_count_the_lru_pages_alike(preset: str, ticks: int) -> None:
+    # include/linux/mm_inline.h folio_is_file_lru(): THPs are on the anon LRU with all their pages,
+    # MADV_FREE pages on the file LRU (mm/swap.c lru_lazyfree()); one source for both files
+    from app.presets import load_scenario
+    from simcore.constants import PageKind
+    from simcore.simulation import Simulation
+
+    sim = Simulation(load_scenario(preset))
+    sim.run_until(ticks)
+    k = sim.node.nr_kind_pages
+    assert k[PageKind.HUGE] or k[PageKind.LAZYFREE]  # the case this is about
+    zoneinfo = sim.proc("zoneinfo")
+    vm = sim.vmstat()
+    for name in ("nr_zone_inactive_anon", "nr_zone_inactive_file"):
+        per_zone = sum(int(line.split()[1]) for line in zoneinfo.splitlines() if line.split()[:1] == [name])
+        assert per_zone == vm[name], name
+    assert vm["nr_zone_inactive_anon"] == k[PageKind.ANON] + k[PageKind.HUGE]
+    assert vm["nr_zone_inactive_file"] == k[PageKind.PAGECACHE] + k[PageKind.LAZYFREE]
+    assert vm["nr_anon_pages"] == k[PageKind.ANON] + k[PageKind.HUGE] + k[PageKind.LAZYFREE]

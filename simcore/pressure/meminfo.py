@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from simcore.constants import PageKind
+from simcore.constants import LRU_FILE_KINDS, PageKind
 from simcore.node import Node
 from simcore.zone import WMARK_HIGH, WMARK_LOW
 
@@ -29,7 +29,7 @@ def totalreserve_pages(node: Node) -> int:
 def file_lru_pages(node: Node) -> int:
     """Pages on the file LRU: page cache plus MADV_FREE pages (the kernel moves those to the file LRU)."""
     k = node.nr_kind_pages
-    return k[PageKind.PAGECACHE] + k[PageKind.LAZYFREE]
+    return sum(k[x] for x in LRU_FILE_KINDS)
 
 
 def si_mem_available(node: Node) -> int:
