@@ -115,6 +115,9 @@ FORMATS: dict[str, Callable[[dict[str, object]], str]] = {
     "mm_compaction_kcompactd_sleep": lambda d: f"nid={d['nid']}",
     "mm_page_alloc_extfrag": _extfrag,
     "mm_vmscan_lru_isolate": _lru_isolate,
+    # vmscan.h / oom.h record more than they print: zid and the pages reaped stay in the record
+    "mm_vmscan_kswapd_wake": lambda d: f"nid={d['nid']} order={d['order']}",
+    "finish_task_reaping": lambda d: f"pid={d['pid']}",
 }
 
 

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
+import pytest
+
 from simcore.compaction.events import (
     MmCompactionBegin,
     MmCompactionDeferred,
@@ -11,7 +16,15 @@ from simcore.compaction.events import (
     MmCompactionMigratepages,
     MmCompactionSuitable,
 )
-from simcore.events import ActionApplied, MmPageAllocExtfrag
+from simcore.events import ActionApplied, Event, MmPageAllocExtfrag
+from simcore.pressure.events import (
+    DirectReclaimEnd,
+    FinishTaskReaping,
+    KswapdSleep,
+    KswapdWake,
+    OomScoreAdjUpdate,
+    WakeReaper,
+)
 from simcore.trace import format_body, format_line, format_trace
 
 
@@ -57,3 +70,37 @@ def test_extfrag_format() -> None:
 def test_events_without_a_tracepoint_print_key_values() -> None:
     (line,) = format_trace([ActionApplied(2, "compact", "Normal: complete")], 10)
     assert line.endswith("action: action=compact detail=Normal: complete")
+
+
+# the print fmt lines of this kernel's tracepoints (tests/data/kernel/format, copied from
+# /sys/kernel/tracing/events/*/*/format on Linux 6.18): the model's text must match them
+FORMAT_DIR = Path(__file__).resolve().parent / "data" / "kernel" / "format"
+_CONVERSIONS = {"%d": r"-?\d+", "%lu": r"\d+", "%u": r"\d+", "%hd": r"-?\d+", "%s": r"\S+"}
+
+
+def print_fmt_regex(name: str) -> re.Pattern[str]:
+    text = (FORMAT_DIR / f"{name}.format").read_text()
+    fmt = re.search(r'print fmt: "((?:[^"\\]|\\.)*)"', text)
+    assert fmt is not None, name
+    pattern = re.escape(fmt.group(1))
+    for conv, rx in _CONVERSIONS.items():
+        pattern = pattern.replace(re.escape(conv), rx)
+    return re.compile(pattern)
+
+
+@pytest.mark.parametrize(
+    "ev",
+    [
+        KswapdWake(0, 0, 2, 3),
+        KswapdSleep(0, 0),
+        FinishTaskReaping(0, 4321, 2048),
+        WakeReaper(0, 4321),
+        OomScoreAdjUpdate(0, 4321, "app", -500),
+        DirectReclaimEnd(0, 77),
+    ],
+    ids=lambda ev: ev.name,
+)
+def test_pressure_tracepoints_print_what_the_kernels_format_prints(ev: Event) -> None:
+    # vmscan.h mm_vmscan_kswapd_wake records zid but prints nid and order; oom.h finish_task_reaping
+    # prints the pid only
+    assert print_fmt_regex(ev.name).fullmatch(format_body(ev)), format_body(ev)
