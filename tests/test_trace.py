@@ -15,6 +15,7 @@ from simcore.compaction.events import (
     MmCompactionKcompactdWake,
     MmCompactionMigratepages,
     MmCompactionSuitable,
+    MmCompactionTryToCompactPages,
 )
 from simcore.events import ActionApplied, Event, MmPageAllocExtfrag
 from simcore.pressure.events import (
@@ -97,6 +98,7 @@ def print_fmt_regex(name: str) -> re.Pattern[str]:
         WakeReaper(0, 4321),
         OomScoreAdjUpdate(0, 4321, "app", -500),
         DirectReclaimEnd(0, 77),
+        MmCompactionTryToCompactPages(0, 9, "GFP_TRANSHUGE", 2),
     ],
     ids=lambda ev: ev.name,
 )
@@ -104,3 +106,19 @@ def test_pressure_tracepoints_print_what_the_kernels_format_prints(ev: Event) ->
     # vmscan.h mm_vmscan_kswapd_wake records zid but prints nid and order; oom.h finish_task_reaping
     # prints the pid only
     assert print_fmt_regex(ev.name).fullmatch(format_body(ev)), format_body(ev)
+
+
+def test_direct_compaction_traces_try_to_compact_pages_in_modern_mode_only() -> None:
+    # mm/compaction.c try_to_compact_pages(): trace_mm_compaction_try_to_compact_pages(order,
+    # gfp_mask, prio) before the zone loop (3.x+); 2.6.35 had no such tracepoint
+    from app.presets import load_scenario
+    from simcore.simulation import Simulation
+
+    counts = []
+    for mode in ("modern", "2.6.35"):
+        sim = Simulation(load_scenario("compaction-vs-lumpy", [f"mode={mode!r}", "defrag='compaction'"]))
+        sim.run_until(210)
+        evs = [e for e in sim.node.events if isinstance(e, MmCompactionTryToCompactPages)]
+        counts.append(len(evs))
+        assert all(e.order > 0 and e.priority in (0, 1, 2) for e in evs)
+    assert counts[0] > 0 and counts[1] == 0

@@ -69,6 +69,16 @@ class MmCompactionFinished(Event):
 
 
 @dataclass(slots=True)
+class MmCompactionTryToCompactPages(Event):
+    """compaction.h `mm_compaction_try_to_compact_pages`: direct compaction starts (modern mode)."""
+
+    name: ClassVar[str] = "mm_compaction_try_to_compact_pages"
+    order: int
+    gfp_mask: str
+    priority: int
+
+
+@dataclass(slots=True)
 class MmCompactionSuitable(Event):
     name: ClassVar[str] = "mm_compaction_suitable"
     nid: int

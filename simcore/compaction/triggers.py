@@ -8,8 +8,9 @@ from __future__ import annotations
 from simcore.compaction.context import Compactor
 from simcore.compaction.control import CompactControl, CompactResult, MigrateMode, Trigger
 from simcore.compaction.defer import compaction_defer_reset, compaction_deferred, defer_compaction
+from simcore.compaction.events import MmCompactionTryToCompactPages
 from simcore.compaction.run import CompactionRun
-from simcore.constants import PAGE_ALLOC_COSTLY_ORDER
+from simcore.constants import CLASS_INFO, PAGE_ALLOC_COSTLY_ORDER
 from simcore.page_alloc import COMPACT_PRIO_ASYNC, COMPACT_PRIO_SYNC_FULL, AllocContext
 from simcore.watermarks import ALLOC_WMARK_MIN
 from simcore.zone import Zone
@@ -58,6 +59,8 @@ def try_to_compact_pages(
     success defers the zone; success resets the deferral of the order (tentatively).
     """
     node = c.node
+    if not c.old:
+        node.emit(MmCompactionTryToCompactPages(node.tick, ac.order, CLASS_INFO[ac.kind].gfp, prio))
     rc = CompactResult.SKIPPED
     last: CompactionRun | None = None
     for zone in ac.zonelist:
