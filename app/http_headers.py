@@ -1,7 +1,13 @@
-"""Security headers on every HTTP response (pages, API, docs, static files, plotly.js).
+"""Security headers on every HTTP response, and the Host allowlist (DNS rebinding).
 
-A pure ASGI middleware: it adds the headers a route did not set itself, so the pages keep their own
-Content-Security-Policy and Cache-Control. WebSocket and lifespan traffic pass through untouched.
+`SecurityHeaders`, a pure ASGI middleware, adds the headers a route did not set itself, so the pages
+keep their own Content-Security-Policy and Cache-Control. WebSocket and lifespan traffic pass through
+untouched.
+
+`HostAllowlist` answers only requests whose Host header names this server (`Settings.allowed_hosts`;
+`zonescope serve` bound to a loopback address allows the loopback names). A web page on another
+domain that resolves to 127.0.0.1 (DNS rebinding) sends its own name as Host: an HTTP request gets
+400 with one line, a socket is closed before it opens (1008, with the reason).
 """
 
 from __future__ import annotations
@@ -34,3 +40,41 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+#: the names a server bound to a loopback address answers to by default
+LOOPBACK_HOSTS: tuple[str, ...] = ("localhost", "127.0.0.1", "::1")
+
+
+def host_name(value: str) -> str:
+    """The name in a Host header, without its port (``[::1]:8000`` -> ``::1``), lower case."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        return value[1 : value.find("]")] if "]" in value else value
+    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+
+
+class HostAllowlist:
+    def __init__(self, app: ASGIApp, allowed: list[str]) -> None:
+        self.app = app
+        self.allowed = {host_name(h) for h in allowed}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket") or not self.allowed:
+            await self.app(scope, receive, send)
+            return
+        raw = dict(scope.get("headers", [])).get(b"host", b"").decode("latin-1")
+        name = host_name(raw)
+        if name in self.allowed:
+            await self.app(scope, receive, send)
+            return
+        allowed = ", ".join(sorted(self.allowed))
+        reason = f"host: {raw[:80]!r} is not a name this server answers to (allowed: {allowed})"
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008, "reason": reason[:120]})
+            return
+        body = (reason + "\n").encode()
+        await send({"type": "http.response.start", "status": 400, "headers": [
+            (b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode()),
+            *DEFAULT_HEADERS]})
+        await send({"type": "http.response.body", "body": body})

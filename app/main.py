@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from app.http_headers import SecurityHeaders
+from app.http_headers import HostAllowlist, SecurityHeaders
 from app.hub import Hub
 from app.routes_api import router as api_router
 from app.routes_docs import router as docs_router
@@ -57,5 +57,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ws_router)
     app.add_middleware(CaptureRawSend)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(HostAllowlist, allowed=list(settings.allowed_hosts))
     app.mount("/static", StaticFiles(directory=str(package_dir(STATIC_PACKAGE))), name="static")
     return app

@@ -13,6 +13,9 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=0, le=65535)] = 8000
+    #: Host header names the server answers to (DNS rebinding); empty: any (`zonescope serve` bound to a
+    #: loopback address fills in the loopback names).
+    allowed_hosts: list[str] = []
     #: Origins allowed to open the socket; empty: the page's own host only (Origin host == Host header).
     allowed_origins: list[str] = []
     max_sessions: Annotated[int, Field(ge=1, le=1000)] = 16

@@ -149,3 +149,31 @@ def test_pages_keep_their_own_csp_and_cache_control(client: TestClient) -> None:
 def test_head_is_allowed_where_get_is(client: TestClient, path: str) -> None:
     r = client.head(path)
     assert r.status_code == 200 and r.content == b""
+
+
+def test_host_allowlist_refuses_other_names_on_http_and_sockets() -> None:
+    # DNS rebinding: a page on evil.example resolving to 127.0.0.1 sends Host: evil.example:8000
+    from starlette.websockets import WebSocketDisconnect
+
+    from app.http_headers import host_name
+
+    assert [host_name(h) for h in ("LocalHost:8000", "[::1]:8000", "::1", "127.0.0.1")] == [
+        "localhost", "::1", "::1", "127.0.0.1"
+    ]
+    app = create_app(Settings(allowed_hosts=["localhost", "127.0.0.1"]))
+    with TestClient(app, base_url="http://localhost:8000") as c:
+        assert c.get("/healthz").status_code == 200
+        bad = c.get("/healthz", headers={"host": "evil.example:8000"})
+        assert bad.status_code == 400
+        assert bad.text.startswith("host: 'evil.example:8000' is not a name this server answers to")
+        assert bad.headers["x-content-type-options"] == "nosniff"
+        evil = {"host": "evil.example", "origin": "http://evil.example"}
+        with pytest.raises(WebSocketDisconnect) as closed, c.websocket_connect("/ws", headers=evil):
+            pass
+        assert closed.value.code == 1008
+        good = {"host": "localhost:8000", "origin": "http://localhost:8000"}
+        with c.websocket_connect("/ws", headers=good) as ws:
+            assert '"hello"' in ws.receive_text()
+    # no list: any name (create_app without the serve default, as the tests and proxies use it)
+    with TestClient(create_app(Settings())) as c:
+        assert c.get("/healthz", headers={"host": "evil.example"}).status_code == 200

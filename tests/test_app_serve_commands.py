@@ -43,3 +43,13 @@ def test_a_bad_port_option_is_named_as_the_option(capsys) -> None:  # type: igno
     assert main(["serve", "--port", "99999"]) == 2
     err = capsys.readouterr().err
     assert "--port: " in err and "65535" in err and "99999" in err
+
+
+def test_a_loopback_server_answers_to_loopback_names_only_unless_configured() -> None:
+    from app.cli.serve_commands import with_host_defaults
+
+    assert with_host_defaults(Settings(host="127.0.0.1")).allowed_hosts == ["localhost", "127.0.0.1", "::1"]
+    assert with_host_defaults(Settings(host="0.0.0.0")).allowed_hosts == []  # a public bind: configure it
+    assert with_host_defaults(Settings(host="127.0.0.1", allowed_hosts=["class.example"])).allowed_hosts == [
+        "class.example"
+    ]

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from app.settings import Settings
 
 
 def register_serve(sub: Any) -> None:
@@ -74,6 +77,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         detail = "; ".join(f"{name(tuple(e['loc']))}: {e['msg']}, got {e['input']!r}" for e in err.errors())
         print(f"zonescope: error: settings: {detail}", file=sys.stderr)
         return 2
+    settings = with_host_defaults(settings)
     busy = address_in_use(settings.host, settings.port)
     if busy:
         print(f"zonescope: error: --port {settings.port}: cannot listen on {settings.host}: {busy}",
@@ -84,3 +88,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
                                            args.log_level))
     server.run()
     return 0
+
+
+def with_host_defaults(settings: Settings) -> Settings:
+    """A server bound to a loopback address answers to the loopback names only, unless
+    ZONESCOPE_ALLOWED_HOSTS says otherwise (a DNS-rebinding page cannot reach it)."""
+    from app.http_headers import LOOPBACK_HOSTS
+
+    if not settings.allowed_hosts and settings.host in LOOPBACK_HOSTS:
+        return settings.model_copy(update={"allowed_hosts": list(LOOPBACK_HOSTS)})
+    return settings
