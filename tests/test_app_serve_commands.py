@@ -53,3 +53,39 @@ def test_a_loopback_server_answers_to_loopback_names_only_unless_configured() ->
     assert with_host_defaults(Settings(host="127.0.0.1", allowed_hosts=["class.example"])).allowed_hosts == [
         "class.example"
     ]
+
+
+def test_a_request_head_over_the_cap_is_refused_by_the_real_server() -> None:
+    # issue 19: an 8 MiB header was read whole (httptools); h11 with a head cap closes it
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from app.cli.serve_commands import MAX_REQUEST_HEAD_BYTES
+
+    server = uvicorn.Server(uvicorn_config(create_app(Settings()), "127.0.0.1", 0, 65536, "critical"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+
+    def ask(header_bytes: int) -> bytes:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            head = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: " + b"a" * header_bytes + b"\r\n\r\n"
+            try:
+                s.sendall(head)
+                return s.recv(64)
+            except ConnectionError:
+                return b""
+
+    try:
+        assert ask(4096).startswith(b"HTTP/1.1 200")
+        refused = ask(32 * MAX_REQUEST_HEAD_BYTES)
+        assert not refused.startswith(b"HTTP/1.1 200")  # a 400 or the connection closed
+    finally:
+        server.should_exit = True
+        thread.join(10)

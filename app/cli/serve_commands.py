@@ -22,6 +22,10 @@ def register_serve(sub: Any) -> None:
     p.set_defaults(handler=cmd_serve)
 
 
+#: the largest request line + headers a client may send (browsers send a few kB)
+MAX_REQUEST_HEAD_BYTES = 32 * 1024
+
+
 def uvicorn_config(app: Any, host: str, port: int, max_message_bytes: int, log_level: str = "info") -> Any:
     """The uvicorn settings the dashboard needs (shared with the tests and benchmarks)."""
     import uvicorn
@@ -31,6 +35,8 @@ def uvicorn_config(app: Any, host: str, port: int, max_message_bytes: int, log_l
         ws_per_message_deflate=False,  # frames are compressed once by the producer, not per connection
         ws_max_size=max_message_bytes + 1024,  # clients send small control messages only
         timeout_graceful_shutdown=3, lifespan="on",
+        # h11 (not httptools) bounds a request's head: an 8 MiB header was accepted before (issue 19)
+        http="h11", h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
     )
 
 
