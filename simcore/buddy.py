@@ -113,10 +113,31 @@ class FreeList:
         return out
 
     def __iter__(self) -> Iterator[int]:
-        return iter(self.pfns())
+        """Oldest first (from the tail), lazily: a search that stops early reads only what it saw.
+        The list must not change while this runs (as a dict's iteration)."""
+        fl = self.fl
+        h = fl.head[self.li]
+        if h < 0:
+            return
+        lru = fl.lru
+        p = lru[2 * h + 1]
+        while True:
+            yield p
+            if p == h:
+                return
+            p = lru[2 * p + 1]
 
     def __reversed__(self) -> Iterator[int]:
-        return reversed(self.pfns())
+        """Newest first (from the head), lazily."""
+        fl = self.fl
+        h = fl.head[self.li]
+        if h < 0:
+            return
+        lru = fl.lru
+        p = h
+        for _ in range(fl.count[self.li]):
+            yield p
+            p = lru[2 * p]
 
     def __contains__(self, pfn: object) -> bool:
         return pfn in self.pfns()

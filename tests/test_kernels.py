@@ -187,3 +187,20 @@ def test_warm_up_goes_through_the_workload_the_slow_path_and_compaction() -> Non
     sim.run_until(5)
     assert sum(sim.node.nr_alloc_tried) > 0  # the slow path ran (a fast-path miss)
     assert sim.apply(CompactAction())  # and a manual compaction can run on it
+
+
+def test_free_list_views_iterate_like_the_dict_they_replaced() -> None:
+    from simcore.buddy import FreeList, FreeLists
+
+    fl = FreeLists(16, 1)
+    lst = FreeList(fl, 0)
+    model: dict[int, None] = {}
+    assert list(lst) == [] and list(reversed(lst)) == [] and not lst
+    for pfn in (5, 2, 9, 14):
+        lst[pfn] = None
+        model[pfn] = None
+    del lst[2]
+    del model[2]
+    assert list(lst) == list(model) == list(lst.pfns())  # oldest first
+    assert list(reversed(lst)) == list(reversed(model))  # newest first
+    assert next(iter(lst)) == 5 and lst.head() == 14 and len(lst) == 3 and 9 in lst
