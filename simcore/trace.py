@@ -104,6 +104,7 @@ FORMATS: dict[str, Callable[[dict[str, object]], str]] = {
     "mm_compaction_end": _end,
     "mm_compaction_isolate_migratepages": _isolate,
     "mm_compaction_isolate_freepages": _isolate,
+    "mm_compaction_fast_isolate_freepages": _isolate,
     "mm_compaction_migratepages": lambda d: f"nr_migrated={d['nr_migrated']} nr_failed={d['nr_failed']}",
     "mm_compaction_finished": _suitable,
     "mm_compaction_suitable": _suitable,

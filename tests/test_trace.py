@@ -11,6 +11,7 @@ from simcore.compaction.events import (
     MmCompactionBegin,
     MmCompactionDeferred,
     MmCompactionEnd,
+    MmCompactionFastIsolateFreepages,
     MmCompactionIsolateFreepages,
     MmCompactionKcompactdWake,
     MmCompactionMigratepages,
@@ -76,7 +77,9 @@ def test_events_without_a_tracepoint_print_key_values() -> None:
 # the print fmt lines of this kernel's tracepoints (tests/data/kernel/format, copied from
 # /sys/kernel/tracing/events/*/*/format on Linux 6.18): the model's text must match them
 FORMAT_DIR = Path(__file__).resolve().parent / "data" / "kernel" / "format"
-_CONVERSIONS = {"%d": r"-?\d+", "%lu": r"\d+", "%u": r"\d+", "%hd": r"-?\d+", "%s": r"\S+"}
+_CONVERSIONS = {
+    "%d": r"-?\d+", "%lu": r"\d+", "%lx": r"[0-9a-f]+", "%u": r"\d+", "%hd": r"-?\d+", "%s": r"\S+",
+}
 
 
 def print_fmt_regex(name: str) -> re.Pattern[str]:
@@ -99,10 +102,11 @@ def print_fmt_regex(name: str) -> re.Pattern[str]:
         OomScoreAdjUpdate(0, 4321, "app", -500),
         DirectReclaimEnd(0, 77),
         MmCompactionTryToCompactPages(0, 9, "GFP_TRANSHUGE", 2),
+        MmCompactionFastIsolateFreepages(0, 0x1000, 0x40000, 17, 32),
     ],
     ids=lambda ev: ev.name,
 )
-def test_pressure_tracepoints_print_what_the_kernels_format_prints(ev: Event) -> None:
+def test_tracepoints_print_what_the_kernels_format_prints(ev: Event) -> None:
     # vmscan.h mm_vmscan_kswapd_wake records zid but prints nid and order; oom.h finish_task_reaping
     # prints the pid only
     assert print_fmt_regex(ev.name).fullmatch(format_body(ev)), format_body(ev)
@@ -122,3 +126,24 @@ def test_direct_compaction_traces_try_to_compact_pages_in_modern_mode_only() -> 
         counts.append(len(evs))
         assert all(e.order > 0 and e.priority in (0, 1, 2) for e in evs)
     assert counts[0] > 0 and counts[1] == 0
+
+
+def test_every_fast_free_search_is_traced_from_min_pfn_to_the_free_cursor() -> None:
+    # mm/compaction.c fast_isolate_freepages(): trace_mm_compaction_fast_isolate_freepages(min_pfn,
+    # cc->free_pfn, nr_scanned, total_isolated) after its search, found or not (5.1+: direct
+    # compaction and kcompactd at order > 0)
+    from app.presets import load_scenario
+    from simcore.simulation import Simulation
+
+    sim = Simulation(load_scenario("compaction-vs-lumpy", ["defrag='compaction'"]))
+    sim.run_until(210)
+    evs = sim.node.events
+    fast = [i for i, e in enumerate(evs) if isinstance(e, MmCompactionFastIsolateFreepages)]
+    assert fast
+    for i in fast:
+        e = evs[i]
+        assert e.start_pfn <= e.end_pfn and e.nr_scanned >= 0
+        if e.nr_taken:  # what it took came from the isolate_freepages_block() just before
+            before = evs[i - 1]
+            assert isinstance(before, MmCompactionIsolateFreepages) and before.nr_taken == e.nr_taken
+    assert any(evs[i].nr_taken for i in fast)

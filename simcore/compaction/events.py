@@ -53,6 +53,18 @@ class MmCompactionIsolateFreepages(Event):
 
 
 @dataclass(slots=True)
+class MmCompactionFastIsolateFreepages(Event):
+    """compaction.h `mm_compaction_fast_isolate_freepages`: a free-list search for a target (5.1+),
+    from min_pfn to the free scanner's cursor."""
+
+    name: ClassVar[str] = "mm_compaction_fast_isolate_freepages"
+    start_pfn: int
+    end_pfn: int
+    nr_scanned: int
+    nr_taken: int
+
+
+@dataclass(slots=True)
 class MmCompactionMigratepages(Event):
     name: ClassVar[str] = "mm_compaction_migratepages"
     nr_migrated: int

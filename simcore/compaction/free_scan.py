@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from simcore.compaction.context import SKIP_FREE_BLOCK, SKIP_HINT, SKIP_NOT_TARGET, Compactor
 from simcore.compaction.control import CompactControl, MigrateMode, target_free_limit
-from simcore.compaction.events import MmCompactionIsolateFreepages
+from simcore.compaction.events import MmCompactionFastIsolateFreepages, MmCompactionIsolateFreepages
 from simcore.constants import (
     COMPACT_CLUSTER_MAX,
     NR_PAGE_ORDERS,
@@ -155,21 +155,24 @@ def fast_isolate_freepages(c: Compactor, cc: CompactControl) -> None:
         if order_scanned >= limit:
             limit = max(1, limit >> 1)
     cc.total_free_scanned += nr_scanned
+    taken = 0
+    block_start = found & ~_MASK
+    if found >= 0 and not suitable_migration_target(c, cc, block_start):
+        c.note_free_block(block_start)
+        # the block may hold pages the scanner took earlier in this burst: look at it afresh, and
+        # make the regular walk do the same if it comes here
+        c.forget_free_candidates()
+        taken, stop = isolate_freepages_block(c, cc, block_start, block_start + PAGEBLOCK_NR_PAGES, 1)
+        c.forget_free_candidates()
+        if stop == block_start + PAGEBLOCK_NR_PAGES:
+            c.node.pb_skip[block_start >> PAGEBLOCK_ORDER] = 1
+    # after the search (and the isolation around a page it found), as the kernel traces it
+    node = c.node
+    node.emit(MmCompactionFastIsolateFreepages(node.tick, min_pfn, cc.free_pfn, nr_scanned, taken))
     if found < 0:
         cc.fast_search_fail += 1
-        return
-    cc.fast_search_fail = 0
-    block_start = found & ~_MASK
-    if suitable_migration_target(c, cc, block_start):
-        return
-    c.note_free_block(block_start)
-    # the block may hold pages the scanner took earlier in this burst: look at it afresh, and
-    # make the regular walk do the same if it comes here
-    c.forget_free_candidates()
-    _, stop = isolate_freepages_block(c, cc, block_start, block_start + PAGEBLOCK_NR_PAGES, 1)
-    c.forget_free_candidates()
-    if stop == block_start + PAGEBLOCK_NR_PAGES:
-        c.node.pb_skip[block_start >> PAGEBLOCK_ORDER] = 1
+    else:
+        cc.fast_search_fail = 0
 
 
 def isolate_freepages_block(
