@@ -150,7 +150,8 @@ class MmCompactionKcompactdSleep(Event):
 
 @dataclass(slots=True)
 class MmVmscanLruIsolate(Event):
-    """include/trace/events/vmscan.h `mm_vmscan_lru_isolate` as of 2.6.36-3.4, with the lumpy counts."""
+    """include/trace/events/vmscan.h `mm_vmscan_lru_isolate` as of 2.6.36-3.2, with the lumpy counts
+    (3.3 and 3.4 also printed ` file=%d`; 3.5 dropped the lumpy fields with lumpy reclaim)."""
 
     name: ClassVar[str] = "mm_vmscan_lru_isolate"
     isolate_mode: int

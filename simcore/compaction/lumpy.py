@@ -23,6 +23,10 @@ _LRU = bytes(1 if (k in CLASS_INFO and CLASS_INFO[k].lru) else 0 for k in range(
 _SWAPPED = (PageKind.ANON, PageKind.HUGE)
 
 
+#: isolate_mode_t of 2.6.36: ISOLATE_INACTIVE 0, ISOLATE_ACTIVE 1, ISOLATE_BOTH 2 (lumpy reclaim)
+ISOLATE_BOTH = 2
+
+
 class LumpyReclaim:
     """The `hooks.compact` slot when the scenario's defrag policy is "lumpy"."""
 
@@ -100,12 +104,17 @@ class LumpyReclaim:
                     break
         reclaimed = nr_taken + nr_lumpy_taken
         ev = node.vm_events
-        ev["pgscan_direct"] += reclaimed
+        # 2.6.36 shrink_inactive_list(): PGSCAN_DIRECT counts the LRU pages looked at, PGSTEAL_DIRECT
+        # the pages reclaimed (the lumpy ones with them)
+        ev["pgscan_direct"] += scanned
         ev["pgsteal_direct"] += reclaimed
         self.nr_reclaimed += reclaimed
+        # isolate_lru_pages(): nr_taken counts every page taken, the lumpy ones too (so contig_taken
+        # <= nr_taken); lumpy reclaim isolates in ISOLATE_BOTH mode (2)
         node.emit(
             MmVmscanLruIsolate(
-                node.tick, 1, order, SWAP_CLUSTER_MAX, scanned, nr_taken, nr_lumpy_taken, 0, nr_lumpy_failed
+                node.tick, ISOLATE_BOTH, order, SWAP_CLUSTER_MAX, scanned, reclaimed, nr_lumpy_taken, 0,
+                nr_lumpy_failed,
             )
         )
         return node.get_page_from_freelist(ac, ALLOC_WMARK_MIN)
