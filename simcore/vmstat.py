@@ -36,6 +36,24 @@ STATE_ITEMS: Final = (
     "nr_swapcached",
 )
 
+#: The modelled state items a 2.6.35 kernel printed, in its order (`enum zone_stat_item` of the time:
+#: no nr_zone_* (4.8), nr_anon_transparent_hugepages (2.6.38), nr_kernel_misc_reclaimable (4.20) or
+#: nr_swapcached (5.x) yet; page tables came after the slab counters, the isolated counts last)
+STATE_ITEMS_2_6_35: Final = (
+    "nr_free_pages",
+    "nr_inactive_anon",
+    "nr_active_anon",
+    "nr_inactive_file",
+    "nr_active_file",
+    "nr_anon_pages",
+    "nr_file_pages",
+    "nr_slab_reclaimable",
+    "nr_slab_unreclaimable",
+    "nr_page_table_pages",
+    "nr_isolated_anon",
+    "nr_isolated_file",
+)
+
 _PGALLOC_NAME: Final = {
     "DMA": "pgalloc_dma",
     "DMA32": "pgalloc_dma32",
@@ -88,8 +106,13 @@ def node_vmstat(node: Node) -> dict[str, int]:
     for z in node.zones:
         ev[_PGALLOC_NAME[z.name]] = z.pgalloc
     ev["pgfree"] = node.pgfree
-    names = EVENT_ITEMS_2_6_35 if node.mode == Mode.V2_6_35 else EVENT_ITEMS
-    out = dict(state)
+    names: tuple[str, ...]
+    if node.mode == Mode.V2_6_35:
+        names = EVENT_ITEMS_2_6_35
+        out = {n: state[n] for n in STATE_ITEMS_2_6_35}
+    else:
+        names = EVENT_ITEMS
+        out = dict(state)
     for n in names:
         if _zone_counter_present(n, node.arch):
             out[n] = ev.get(n, 0)

@@ -300,3 +300,21 @@ def test_vmstat_and_zoneinfo_count_the_lru_pages_alike(preset: str, ticks: int) 
     assert vm["nr_zone_inactive_anon"] == k[PageKind.ANON] + k[PageKind.HUGE]
     assert vm["nr_zone_inactive_file"] == k[PageKind.PAGECACHE] + k[PageKind.LAZYFREE]
     assert vm["nr_anon_pages"] == k[PageKind.ANON] + k[PageKind.HUGE] + k[PageKind.LAZYFREE]
+
+
+def test_2_6_35_mode_prints_only_the_state_items_that_kernel_had_in_its_order() -> None:
+    # include/linux/mmzone.h enum zone_stat_item of 2.6.35 / mm/vmstat.c vmstat_text: no nr_zone_*
+    # (4.8+), no nr_anon_transparent_hugepages (2.6.38+); modern mode keeps them
+    from app.presets import load_scenario
+    from simcore.simulation import Simulation
+    from simcore.vmstat import STATE_ITEMS_2_6_35
+
+    old = Simulation(load_scenario("default", ["mode='2.6.35'"]))
+    old.run_until(5)
+    keys = list(old.vmstat())
+    assert keys[: len(STATE_ITEMS_2_6_35)] == list(STATE_ITEMS_2_6_35)
+    assert not any(k.startswith("nr_zone_") for k in keys)
+    assert "nr_anon_transparent_hugepages" not in keys and "compact_pages_moved" in keys
+    new = Simulation(load_scenario("default"))
+    new.run_until(5)
+    assert "nr_zone_inactive_anon" in new.vmstat() and "nr_anon_transparent_hugepages" in new.vmstat()
