@@ -29,12 +29,13 @@ from simcore.simulation import Simulation
 # sha256 of `digest()` after the run below, recorded with the per-page code paths (before tuning);
 # (65536, 3, 0.1) re-pinned when release_free_list() started to return the highest pfn and count
 # PGFREE, and again when the async free scanner's stride kept the kernel's phase (issue 14, items 3,
-# 4 and 7: tests/test_compaction_fidelity.py)
+# 4 and 7: tests/test_compaction_fidelity.py); the modern ones again when each pageblock became one
+# 32-page batch then the rest of the block (6.18's finish_pageblock, issue 14 item 1)
 # (zone pages, seed, migrate_fail_rate, 2.6.35 mode) -> digest
 PINNED = {
-    (1 << 15, 1, 0.0, False): "445eae0d82a23c0a6b3cddeab0cbda36047cbddd760c4826bab1b8ef2e6a41e2",
-    (1 << 16, 7, 0.0, False): "eeff6a840b512d93df3b63f05cefd2917cb33a8b3bddb595e085f85d1b5b6200",
-    (1 << 16, 3, 0.1, False): "dc68732cbea7c1dfdfe7de0f9ec5afc9b59a3d83f1de61fdde1ef742a2b513b6",
+    (1 << 15, 1, 0.0, False): "545d12233960b8840cac42a58e6696da71232e6df12b9a286d0a8e6ea051f328",
+    (1 << 16, 7, 0.0, False): "25369a9b11d217a8349122de64bf237dd71cd3c180ab4e77162249a75d5f9075",
+    (1 << 16, 3, 0.1, False): "69e07da0d65bed9001a38a7b4110a3e7f86f63fb8c2c13862938c62ad719ce03",
     (1 << 15, 5, 0.0, True): "4bf63989f4b88a2f37c153180cb3fbe97cc131f183d0f6f7857920610305525c",
 }
 

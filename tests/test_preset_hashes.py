@@ -21,14 +21,14 @@ from app.presets import preset_names
 
 #: preset -> (ticks of its own run, frame_hash, digest of the pressure report or None)
 PINNED: dict[str, tuple[int, str, str | None]] = {
-    "compaction-selftest": (14, "99acb6de05a03bddd63c0b834c603180", None),
-    "compaction-vs-lumpy": (210, "7c0e04e2222412587402d010833fc751", None),
+    "compaction-selftest": (14, "e5421f9d85290df58740c3bef8376e42", None),
+    "compaction-vs-lumpy": (210, "b84826510211dea73e2f4d36cc09d0b4", None),
     "default": (300, "a8d61c2400679650c497121526bfe3d2", None),
     "desktop-about-to-swap": (600, "649eb363086418a3379271fc7cf29f90", "9ffed243fe85139454915b572cdc80d4"),
     "embedded-about-to-oom": (500, "8a498ea53ff2f7e7c30398b7e966553c", "abf773c4f6923b8709c758a7455bd390"),
-    "embedded-options": (700, "b76bf4de39d4b30510f98fc25ae2c0d8", "5469cb112e8bb9bb5e0b12ce37acee02"),
-    "fragmented-zone": (340, "498b4521979b61ff4abe7d61e53d4e81", None),
-    "oom-score-adj": (400, "bc8b1083e99be3b2f8e1d37a4b8ee81c", "23ec22b283604fff753b20b6bc0a76d3"),
+    "embedded-options": (700, "4bdc7dd2aa9a4dea8f8c6830a15adacd", "5469cb112e8bb9bb5e0b12ce37acee02"),
+    "fragmented-zone": (340, "ee8548b3cab31060eb64c2aec95453d1", None),
+    "oom-score-adj": (400, "ba24f73db2e8aa56464cb1bad225ce07", "23ec22b283604fff753b20b6bc0a76d3"),
 }
 
 

@@ -6,7 +6,8 @@ A compaction run (`simcore.compaction.run.CompactionRun`) works on one zone with
 `CompactControl`: ``migrate_pfn`` climbs from the zone start, ``free_pfn`` descends from the last
 pageblock. One *step* is one turn of `compact_zone()`'s loop: the finish checks
 (`__compact_finished`), then the migration scanner isolates up to COMPACT_CLUSTER_MAX (32) movable
-pages from the pageblock it is on (`isolate_migratepages_block`), then `migrate_pages()` moves each
+pages from the pageblock it is on, or the rest of the block when the turn finishes a pageblock
+(`finish_pageblock`, see `CompactionRun.step`), then `migrate_pages()` moves each
 one into a page that the free scanner isolates on demand from the top of the zone
 (`isolate_freepages`, called from `compaction_alloc` when the isolated free list is empty). The
 source pages go back to the buddy allocator, where they merge; at the end of the run the unused
@@ -27,8 +28,8 @@ every point between steps) are not touched. Within a burst the page array writes
 and the frees of the pages moved from, wait and are made in bulk (`migrate.flush_sources`); every
 burst ends with them done, so nothing outside a burst sees the difference.
 
-What differs from Linux is listed in docs/fidelity.md ("Compaction"): no fast_find_migrateblock /
-fast_isolate_freepages searches, no dirty/writeback pages, no lock contention, no capture control.
+What differs from Linux is listed in docs/fidelity.md ("Compaction"): no fast_find_migrateblock
+search, no dirty/writeback pages, no lock contention, no capture control.
 """
 
 from __future__ import annotations
@@ -121,7 +122,8 @@ class CompactControl:
     free_pfn: int = 0
     nr_migratepages: int = 0
     nr_freepages: int = 0
-    migratepages: list[int] = field(default_factory=list)
+    #: pfns isolated for migration (a typed array: the scanner adds slices of its typed arrays)
+    migratepages: array[int] = field(default_factory=lambda: array("q"))
     freepages: list[list[int]] = field(default_factory=lambda: [[] for _ in range(NR_PAGE_ORDERS)])
     total_migrate_scanned: int = 0
     total_free_scanned: int = 0
@@ -129,6 +131,12 @@ class CompactControl:
     nr_failed: int = 0
     contended: bool = False
     fast_search_fail: int = 0
+    #: `cc->finish_pageblock` (6.2+): this turn isolates the rest of the pageblock, past
+    #: COMPACT_CLUSTER_MAX (see `CompactionRun.step`)
+    finish_pageblock: bool = False
+    #: `compact_zone()`'s local ``last_migrated_pfn``: the start of the pageblock the last batch was
+    #: isolated from, or 0 (none; the kernel's own sentinel, which is also pageblock 0's start)
+    last_migrated_pfn: int = 0
     # migrated-from pages (kind FREE) not yet given back to the buddy allocator, all in one pageblock:
     # see `simcore.compaction.migrate.flush_sources`
     pending_free: array[int] = field(default_factory=lambda: array("q"))

@@ -6,6 +6,8 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Sequence
 
+import numpy as np
+
 from simcore.compaction.context import SKIP_FREE_BLOCK, SKIP_HINT, SKIP_NOT_TARGET, Compactor
 from simcore.compaction.control import CompactControl, MigrateMode, target_free_limit
 from simcore.compaction.events import MmCompactionFastIsolateFreepages, MmCompactionIsolateFreepages
@@ -29,6 +31,10 @@ _MASK = PAGEBLOCK_NR_PAGES - 1
 #: bytes.translate table: a FREE page becomes ISOLATED_FREE, any other kind stays
 FREE_TO_ISOLATED = bytes([ISOLATED_FREE]) + bytes(range(1, 256))
 ZEROS = memoryview(bytes(PAGEBLOCK_NR_PAGES))
+#: run lengths of destinations: _RUNS[order] repeats 1 << order (a batch lies in one pageblock, so
+#: no call takes more than PAGEBLOCK_NR_PAGES runs)
+_RUNS = [array("q", [1 << o]) * (4 * PAGEBLOCK_NR_PAGES) for o in range(NR_PAGE_ORDERS)]
+_ONES = _RUNS[0]
 
 
 def suitable_migration_target(c: Compactor, cc: CompactControl, block_start: int) -> int:
@@ -63,10 +69,22 @@ def isolate_freepages(c: Compactor, cc: CompactControl) -> None:
     (32 for async, 1 for sync) that resets to 1 when a block yields pages and doubles when not.
     """
     if not c.old and cc.order > 0:
+        # the search reads the free lists: the pages the run has migrated from go back first, as
+        # the kernel has freed them by now (see `migrate.flush_sources`)
+        free_held(cc)
         fast_isolate_freepages(c, cc)
         if cc.nr_freepages:
             return
     walk_freepages(c, cc, cc.free_pfn, 1 if c.old or cc.mode != _ASYNC else COMPACT_CLUSTER_MAX)
+
+
+def free_held(cc: CompactControl) -> None:
+    """The migrated-from pages the run holds (``cc.pending_free``) back to the buddy allocator, one
+    `free_one_page(p, 0)` each, in order."""
+    pending = cc.pending_free
+    if pending:
+        cc.zone.free_pages_each(np.asarray(pending, dtype=np.int64), 0)
+        del pending[:]
 
 
 def walk_freepages(c: Compactor, cc: CompactControl, isolate_start: int, stride: int) -> None:
@@ -364,14 +382,16 @@ def compaction_alloc(c: Compactor, cc: CompactControl, order: int) -> int:
     return -1
 
 
-def compaction_alloc_order0(c: Compactor, cc: CompactControl, n: int) -> list[int]:
+def compaction_alloc_order0(c: Compactor, cc: CompactControl, n: int) -> tuple[array[int], array[int], int]:
     """`compaction_alloc()` for n order-0 pages at once (the common case), same choices in bulk.
 
     Whole isolated blocks are taken smallest order first (`take_isolated`). When the lists run dry
     the free scanner runs; if it finds nothing, fewer than n pages come back (the rest get -ENOMEM).
+    Returns the destinations as runs (``lengths[i]`` pages from ``starts[i]`` on, in the order the
+    pages were handed out) and how many pages they hold.
     """
-    starts: list[int] = []
-    lengths: list[int] = []
+    starts: array[int] = array("q")
+    lengths: array[int] = array("q")
     fp = cc.freepages
     scanned = False
     need = n
@@ -386,15 +406,10 @@ def compaction_alloc_order0(c: Compactor, cc: CompactControl, n: int) -> list[in
             break
         isolate_freepages(c, cc)
         scanned = True
-    out: list[int] = []
-    for start, length in zip(starts, lengths, strict=True):
-        if length == 1:
-            out.append(start)
-        else:
-            out.extend(range(start, start + length))
-    cc.nr_freepages -= len(out)
-    cc.nr_migratepages -= len(out)
-    return out
+    got = n - need
+    cc.nr_freepages -= got
+    cc.nr_migratepages -= got
+    return starts, lengths, got
 
 
 def take_isolated(
@@ -414,7 +429,7 @@ def take_isolated(
             if need < k:  # (a conditional: min() parses its arguments, and this runs every turn)
                 k = need
             starts.extend(lst[-k:])
-            lengths.extend([1] * k)
+            lengths.extend(_ONES[:k])
             del lst[-k:]
             need -= k
             if not need:
@@ -429,7 +444,7 @@ def take_isolated(
             taken = lst[-k:]
             taken.reverse()
             starts.extend(taken)
-            lengths.extend([size] * k)
+            lengths.extend(_RUNS[o][:k])
             del lst[-k:]
             need -= k << o
             if not need:

@@ -9,7 +9,7 @@ import numpy as np
 from simcore.compaction.context import Compactor
 from simcore.compaction.control import CompactControl
 from simcore.compaction.events import MmCompactionMigratepages
-from simcore.compaction.free_scan import compaction_alloc, compaction_alloc_order0, compaction_free
+from simcore.compaction.free_scan import compaction_alloc, compaction_alloc_order0, compaction_free, free_held
 from simcore.node import Node
 
 ENOMEM = -12
@@ -107,7 +107,7 @@ def flush_sources(c: Compactor, cc: CompactControl, final: bool = True) -> None:
     """
     pending = cc.pending_free
     if pending:
-        _free_held(c, cc, pending)
+        free_held(cc)
     if cc.moved_src and (final or len(cc.moved_src) >= MOVE_BATCH):
         move_order0_batch(c, cc.moved_src, expand_runs(cc.moved_dst, cc.moved_len))
         del cc.moved_src[:], cc.moved_dst[:], cc.moved_len[:]
@@ -123,12 +123,6 @@ def expand_runs(starts: array[int], lengths: array[int]) -> np.ndarray:
     # page j of the whole is its run's start plus j minus the pages of the runs before it
     before = np.cumsum(n) - n
     return np.repeat(h - before, n) + np.arange(total, dtype=np.intp)
-
-
-def _free_held(c: Compactor, cc: CompactControl, pending: array[int]) -> None:
-    """The held pages back to the buddy allocator, one `free_one_page(p, 0)` each, in order."""
-    cc.zone.free_pages_each(np.asarray(pending, dtype=np.int64), 0)
-    del pending[:]
 
 
 def migrate_pages(c: Compactor, cc: CompactControl) -> int:
@@ -148,11 +142,12 @@ def migrate_pages(c: Compactor, cc: CompactControl) -> int:
     fail_rate = c.settings.migrate_fail_rate
     srcs = cc.migratepages
     draws = node.rng.random(len(srcs)).tolist() if fail_rate > 0 else None
-    nr_succeeded = nr_failed = 0
+    nr_succeeded = nr_failed = failed_folios = 0
     err = 0
     free_one_page = zone.free_one_page
     order0: list[int] | range
     compound: list[int] = []
+    moved: array[int]
     if cc.nr_migratepages == len(srcs):
         order0 = range(len(srcs))  # no compound page in the batch
     else:
@@ -160,33 +155,37 @@ def migrate_pages(c: Compactor, cc: CompactControl) -> int:
         for i, src in enumerate(srcs):
             (order0 if alloc_order[src] == 1 else compound).append(i)
     if order0:
-        dsts = compaction_alloc_order0(c, cc, len(order0))
-        if len(dsts) < len(order0):
+        starts, lengths, got = compaction_alloc_order0(c, cc, len(order0))
+        if got < len(order0):
             err = ENOMEM
-            nr_failed += len(order0) - len(dsts)
-            cc.nr_migratepages -= len(order0) - len(dsts)
+            nr_failed += len(order0) - got
+            cc.nr_migratepages -= len(order0) - got
         if draws is None:
-            moved = srcs if len(dsts) == len(srcs) else [srcs[i] for i in order0[: len(dsts)]]
+            moved = srcs if got == len(srcs) else array("q", [srcs[i] for i in order0[:got]])
         else:
-            moved = []
+            dsts = expand_runs(starts, lengths).tolist()
+            moved = array("q")
+            kept: list[int] = []
             for i, dst in zip(order0, dsts, strict=False):
                 if draws[i] < fail_rate:
                     compaction_free(cc, dst, 0)
                     cc.nr_migratepages -= 1
                     nr_failed += 1
+                    failed_folios += 1
                     continue
                 moved.append(srcs[i])
-            if len(moved) < len(dsts):
-                dsts = [d for i, d in zip(order0, dsts, strict=False) if draws[i] >= fail_rate]
+                kept.append(dst)
+            starts = array("q", kept)
+            lengths = array("q", [1]) * len(kept)
         if moved:
             if cc.defer_frees:
                 # the moves' page array writes wait with the frees (see flush_sources)
                 cc.pending_free.extend(moved)
                 cc.moved_src.extend(moved)
-                cc.moved_dst.extend(dsts)
-                cc.moved_len.extend([1] * len(dsts))
+                cc.moved_dst.extend(starts)
+                cc.moved_len.extend(lengths)
             else:
-                move_order0_batch(c, moved, dsts)
+                move_order0_batch(c, moved, expand_runs(starts, lengths))
                 for p in moved:
                     free_one_page(p, 0)
             nr_succeeded += len(moved)
@@ -198,8 +197,9 @@ def migrate_pages(c: Compactor, cc: CompactControl) -> int:
             nr_succeeded += moved_pages
         else:
             nr_failed -= moved_pages
+            failed_folios += 1
     node.pgfree += nr_succeeded
-    srcs.clear()
+    del srcs[:]
     cc.nr_migratepages = 0
     ev = node.vm_events
     cc.nr_migrated += nr_succeeded
@@ -212,7 +212,8 @@ def migrate_pages(c: Compactor, cc: CompactControl) -> int:
         ev["pgmigrate_success"] += nr_succeeded
         ev["pgmigrate_fail"] += nr_failed
     node.emit(MmCompactionMigratepages(node.tick, nr_succeeded, nr_failed))
-    return err
+    # as the kernel's: -ENOMEM, else how many folios were not migrated
+    return err or failed_folios
 
 
 def move_compound(c: Compactor, cc: CompactControl, src: int, fail: bool = False) -> int:

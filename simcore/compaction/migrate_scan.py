@@ -97,13 +97,18 @@ def isolate_migratepages(c: Compactor, cc: CompactControl) -> int:
 
 
 def isolate_migratepages_block(c: Compactor, cc: CompactControl, low: int, end: int) -> None:
-    """Models `isolate_migratepages_block()` on [low, end): isolate movable pages, 32 at most.
+    """Models `isolate_migratepages_block()` on [low, end): isolate movable pages, 32 at most
+    (the rest of the block when ``cc.finish_pageblock``).
 
     Free pages are skipped by their order, compound pages that may not move are skipped, unmovable
     pages stay. In async direct compaction (`skip_on_failure`), one page that cannot be isolated
     drops what was isolated from its order-aligned chunk and skips the rest of the chunk: that
-    chunk can never become a free block of the requested order. A block scanned to its end with
-    nothing isolated gets its skip bit.
+    chunk can never become a free block of the requested order.
+
+    Skip bits (modern): a block entered at its start (``valid_page``) gets its skip bit when its
+    first page is isolated (`test_and_set_skip`, unless the run ignores hints), or when it is
+    scanned to its end with nothing isolated; a scan to the end with nothing isolated, or one that
+    finishes the block, also moves the cached migrate pfn (`update_cached_migrate`).
     """
     node = c.node
     block_start = end - PAGEBLOCK_NR_PAGES
@@ -112,8 +117,10 @@ def isolate_migratepages_block(c: Compactor, cc: CompactControl, low: int, end: 
     mp = cc.migratepages
     first = len(mp)
     skip_on_failure = not c.old and cc.direct_compaction and cc.mode == _ASYNC and cc.order > 0
+    cap = COMPACT_CLUSTER_MAX if c.old or not cc.finish_pageblock else 1 << 62
     stop = end
     failed_chunk = False
+    touched = False  # a page was isolated (the lru lock taken), if later dropped
     heads: list[int] = []
     orders: list[int] = []
     ok: list[bool] = []
@@ -121,18 +128,19 @@ def isolate_migratepages_block(c: Compactor, cc: CompactControl, low: int, end: 
     next_skip = chunk = 0
     if not skip_on_failure:
         # the common case, without the chunk bookkeeping: isolate the isolatable heads from `low` on
-        # until COMPACT_CLUSTER_MAX pages, found by bisection on their running page total
+        # until `cap` pages, found by bisection on their running page total
         okh, cum, lo, hi = c.isolatable(block_start, end, cc.order)
         a = bisect_left(okh, low, lo, hi)
         base = cum[a]
-        b = bisect_left(cum, base + COMPACT_CLUSTER_MAX - cc.nr_migratepages, a + 1, hi + 1)
+        b = bisect_left(cum, base + cap - cc.nr_migratepages, a + 1, hi + 1)
         if b <= hi:
             stop = okh[b - 1] + cum[b] - cum[b - 1]
         else:
             b = hi
-        mp.extend(okh[a:b].tolist())
+        mp.extend(okh[a:b])
         nr_isolated = cum[b] - base
         cc.nr_migratepages += nr_isolated
+        touched = nr_isolated > 0
     else:
         heads, orders, ok = c.migrate_candidates(block_start, end, cc.order)
         i = bisect_left(heads, low)
@@ -160,21 +168,18 @@ def isolate_migratepages_block(c: Compactor, cc: CompactControl, low: int, end: 
             continue
         o = orders[i]
         mp.append(pfn)
+        touched = True
         cc.nr_migratepages += 1 << o
         nr_isolated += 1 << o
         i += 1
-        if cc.nr_migratepages >= COMPACT_CLUSTER_MAX:
+        if cc.nr_migratepages >= cap:
             stop = pfn + (1 << o)
             break
     if stop > end:
         stop = end
     cc.migrate_pfn = stop
     c.note_migrate_block(block_start)
-    if stop == end and not nr_isolated:
-        if not c.old:
-            node.pb_skip[block_start >> PAGEBLOCK_ORDER] = 1
-        c.skip_reason[block_start >> PAGEBLOCK_ORDER] = SKIP_UNMOVABLE if failed_chunk else SKIP_NO_MOVABLE
-        update_cached_migrate(cc, stop)
+    _mark_block(c, cc, start, stop, end, nr_isolated, touched, failed_chunk)
     nr_scanned = stop - start
     if not c.old and start == block_start and stop == end and node.buddy[block_start] == MAX_PAGE_ORDER + 1:
         # the head of a free MAX_PAGE_ORDER block, which spans this pageblock and the next: the kernel
@@ -185,3 +190,28 @@ def isolate_migratepages_block(c: Compactor, cc: CompactControl, low: int, end: 
     if nr_isolated:
         node.vm_events["compact_isolated"] += nr_isolated
     node.emit(MmCompactionIsolateMigratepages(node.tick, start, stop, nr_scanned, nr_isolated))
+
+
+def _mark_block(
+    c: Compactor, cc: CompactControl, start: int, stop: int, end: int, nr_isolated: int, touched: bool,
+    failed_chunk: bool,
+) -> None:
+    """The skip bit and cached pfn rules at the end of `isolate_migratepages_block()`."""
+    block = (end - 1) >> PAGEBLOCK_ORDER
+    reason = SKIP_UNMOVABLE if failed_chunk else SKIP_NO_MOVABLE
+    if c.old:
+        # 2.6.35 had no skip bits: the reason is only for the dashboard
+        if stop == end and not nr_isolated:
+            c.skip_reason[block] = reason
+            update_cached_migrate(cc, stop)
+        return
+    valid_page = not start & _MASK or start == cc.zone.start_pfn
+    pb_skip = c.node.pb_skip
+    if valid_page and touched and not cc.ignore_skip_hint:
+        pb_skip[block] = 1  # test_and_set_skip() at the first page isolated
+    if stop == end and (not nr_isolated or cc.finish_pageblock):
+        if valid_page and not touched:
+            pb_skip[block] = 1
+        if not nr_isolated and pb_skip[block]:
+            c.skip_reason[block] = reason
+        update_cached_migrate(cc, stop)

@@ -7,7 +7,6 @@ releases unused free pages, counts, and emits mm_compaction_end. `run()` drives 
 
 from __future__ import annotations
 
-from simcore.compaction.burst import common_steps, fusable
 from simcore.compaction.context import Compactor
 from simcore.compaction.control import ISOLATE_NONE, CompactControl, CompactResult, MigrateMode
 from simcore.compaction.defer import compaction_restarting
@@ -16,11 +15,14 @@ from simcore.compaction.free_scan import release_freepages
 from simcore.compaction.migrate import ENOMEM, flush_sources, migrate_pages
 from simcore.compaction.migrate_scan import isolate_migratepages
 from simcore.compaction.suitable import compact_finished, compaction_suitable, reset_isolation_suitable
-from simcore.constants import PAGEBLOCK_NR_PAGES
+from simcore.constants import PAGEBLOCK_NR_PAGES, PAGEBLOCK_ORDER
 
 # enum members read in every step, bound once (a class attribute of an Enum is a slow lookup)
 _CONTINUE = CompactResult.CONTINUE
-_ASYNC = MigrateMode.ASYNC
+_SYNC = MigrateMode.SYNC
+#: COMPACTION_HPAGE_ORDER: the THP order, whose failed batches also forget last_migrated_pfn
+COMPACTION_HPAGE_ORDER = PAGEBLOCK_ORDER
+_MASK = PAGEBLOCK_NR_PAGES - 1
 
 
 class CompactionRun:
@@ -79,7 +81,15 @@ class CompactionRun:
         return CompactResult.CONTINUE
 
     def step(self) -> CompactResult:
-        """One turn of `compact_zone()`'s loop. Returns CONTINUE, or the final result (run ended)."""
+        """One turn of `compact_zone()`'s loop. Returns CONTINUE, or the final result (run ended).
+
+        Modern mode follows 6.18: a turn that starts in the pageblock the last batch came from
+        (``last_migrated_pfn``) sets ``finish_pageblock`` and isolates the rest of that block in one
+        batch, past COMPACT_CLUSTER_MAX; a batch that fails to migrate in async or sync-light mode
+        (skip hints honoured) rescans the rest of its pageblock the same way; and for a run with an
+        order, ``last_migrated_pfn`` is forgotten once the scanner has left its order-aligned block
+        (the check_drain label). So a manual run takes each pageblock as 32 pages, then the rest.
+        """
         if self.done:
             return self.result
         c = self.c
@@ -94,19 +104,38 @@ class CompactionRun:
         ret = compact_finished(c, cc)
         if ret != _CONTINUE:
             return self.finish(ret)
-        if isolate_migratepages(c, cc) == ISOLATE_NONE:
-            return _CONTINUE
-        if cc.pending_free and cc.migratepages and cc.migratepages[0] >> 9 != cc.pending_free[0] >> 9:
-            flush_sources(c, cc, final=not self.in_burst)
-        err = migrate_pages(c, cc)
-        if not self.in_burst:
-            flush_sources(c, cc)
-        if err == ENOMEM and not cc.scanners_met(c.old):
-            return self.finish(CompactResult.CONTENDED)
-        if err and cc.direct_compaction and cc.mode == _ASYNC:
-            # async direct compaction gives up the rest of the order-aligned chunk
-            chunk = 1 << max(cc.order, 0)
-            cc.migrate_pfn = ((cc.migrate_pfn - 1) // chunk + 1) * chunk
+        if not c.old:
+            cc.finish_pageblock = cc.last_migrated_pfn >> 9 == cc.migrate_pfn >> 9
+        while True:  # the `rescan:` label
+            if isolate_migratepages(c, cc) == ISOLATE_NONE:
+                break
+            if not c.old:
+                cc.last_migrated_pfn = max(cc.zone.start_pfn, (cc.migrate_pfn - 1) & ~_MASK)
+            if cc.pending_free and cc.migratepages and cc.migratepages[0] >> 9 != cc.pending_free[0] >> 9:
+                flush_sources(c, cc, final=not self.in_burst)
+            err = migrate_pages(c, cc)
+            if not self.in_burst:
+                flush_sources(c, cc)
+            if not err:
+                break
+            if err == ENOMEM and not cc.scanners_met(c.old):
+                return self.finish(CompactResult.CONTENDED)
+            if c.old:
+                break
+            if (
+                cc.migrate_pfn & (PAGEBLOCK_NR_PAGES - 1)
+                and not cc.ignore_skip_hint
+                and not cc.finish_pageblock
+                and cc.mode < _SYNC
+            ):
+                cc.finish_pageblock = True
+                if cc.order == COMPACTION_HPAGE_ORDER:
+                    cc.last_migrated_pfn = 0
+                continue
+            break
+        # check_drain: the scanner has left the order-aligned block it last migrated from
+        if cc.order > 0 and 0 < cc.last_migrated_pfn < cc.migrate_pfn & -(1 << cc.order):
+            cc.last_migrated_pfn = 0
         return _CONTINUE
 
     def _begin_burst(self) -> None:
@@ -122,18 +151,8 @@ class CompactionRun:
         """Up to n steps in one burst (nothing else touches memory in between)."""
         ret = _CONTINUE
         self._begin_burst()
-        fuse = fusable(self.c, self.cc)
-        left = n
-        while left > 0:
-            if fuse:
-                left -= self._common_steps(left)
-                if self.done:
-                    ret = self.result
-                    break
-                if left <= 0:
-                    break
+        for _ in range(n):
             ret = self.step()
-            left -= 1
             if ret != _CONTINUE:
                 break
         self._end_burst()
@@ -144,25 +163,10 @@ class CompactionRun:
         if not self.started and not self.done and self.begin() != _CONTINUE:
             return self.result
         self._begin_burst()
-        fuse = fusable(self.c, self.cc)
         while not self.done:
-            if fuse:
-                self._common_steps(1 << 62)
-                if self.done:
-                    break
             self.step()
         self._end_burst()
         return self.result
-
-    def _common_steps(self, limit: int) -> int:
-        """`step()` while the turns are the common case, fused (`simcore.compaction.burst`)."""
-        if self.done:
-            return 0
-        taken, out_of_memory = common_steps(self.c, self.cc, limit)
-        self.steps += taken
-        if out_of_memory and not self.cc.scanners_met(self.c.old):
-            self.finish(CompactResult.CONTENDED)
-        return taken
 
     def finish(self, ret: CompactResult) -> CompactResult:
         """The end of `compact_zone()`: unused free pages back, counters, mm_compaction_end."""
