@@ -19,6 +19,7 @@ from simcore.constants import (
     PageKind,
 )
 from simcore.frame import SkipReason
+from simcore.kernels.compact import OUT_LEN
 from simcore.kernels.lists import list_del_many
 from simcore.node import Node
 
@@ -76,6 +77,8 @@ class Compactor:
         self.aov = np.frombuffer(node.alloc_order, dtype=np.uint8)
         self.asv = np.frombuffer(node.alloc_stream, dtype=np.uint32)
         self.aiv = np.frombuffer(node.alloc_index, dtype=np.uint32)
+        #: `simcore.kernels.compact.isolate_free_run`'s output buffer
+        self.free_out = array("q", bytes(8 * OUT_LEN))
         self.iso_fill = [bytes([PageKind.ISOLATED_FREE]) * (1 << o) for o in range(NR_PAGE_ORDERS)]
         self.free_fill = [bytes(1 << o) for o in range(NR_PAGE_ORDERS)]
         self.trail_migrate: deque[int] = deque(maxlen=TRAIL)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
-from collections.abc import Sequence
 
 import numpy as np
 
@@ -19,6 +18,7 @@ from simcore.constants import (
     MigrateType,
     PageKind,
 )
+from simcore.kernels.compact import OUT_COUNTS, OUT_PFNS, isolate_free_run
 from simcore.zone import WMARK_LOW, WMARK_MIN
 
 ISOLATED_FREE = int(PageKind.ISOLATED_FREE)
@@ -206,13 +206,12 @@ def isolate_freepages_block(
     node = c.node
     zone = cc.zone
     kind = node.kind
-    heads, cum, lo, hi = c.free_candidates(end - PAGEBLOCK_NR_PAGES, end)
-    buddy = node.buddy
     old = c.old
     mark = zone.watermark[WMARK_LOW] if old else zone.watermark[WMARK_MIN]
     if stride == 1 and not old:
-        a = bisect_left(heads, start, lo, hi)
-        return _isolate_freepages_run(c, cc, start, end, heads, cum, a, hi, mark)
+        return _isolate_free_run(c, cc, start, end, mark)
+    heads, _cum, lo, hi = c.free_candidates(end - PAGEBLOCK_NR_PAGES, end)
+    buddy = node.buddy
     orders = c.free_orders()
     p = start
     nr_scanned = 0
@@ -275,88 +274,35 @@ def isolate_freepages_block(
     return total, p
 
 
-def _isolate_freepages_run(
-    c: Compactor,
-    cc: CompactControl,
-    start: int,
-    end: int,
-    heads: array[int],
-    cum: Sequence[int],
-    a: int,
-    n: int,
-    mark: int,
-) -> tuple[int, int]:
-    """`isolate_freepages_block()` for a sync scan in modern mode (stride 1): every free block
-    from ``start`` on is taken in pfn order, so the blocks taken are a run of the pageblock's
-    heads, found by bisection on their running page total ``cum``. The run ends after the block
-    that brings the total to the pages wanted, or before the first block the watermark refuses
+def _isolate_free_run(c: Compactor, cc: CompactControl, start: int, end: int, mark: int) -> tuple[int, int]:
+    """`isolate_freepages_block()` for a sync scan in modern mode (stride 1), compiled
+    (`simcore.kernels.compact.isolate_free_run`): every free block from ``start`` on is taken in
+    pfn order until the pages wanted are held, or up to the first block the watermark refuses
     (taken while free pages - min - pages taken so far > its size, as `__isolate_free_page`
-    checks); scanning counts every page from ``start`` up to where it stopped. The pageblock's
-    heads from ``start`` on are ``heads[a:n]``."""
+    checks); scanning counts every page from ``start`` up to where it stopped."""
     node = c.node
     zone = cc.zone
-    base = cum[a]
+    fl = zone.fl
+    out = c.free_out
     room = zone.free_pages + len(cc.pending_free) - mark
-    # first head the watermark refuses: the smallest j with cum[j + 1] - base >= room
-    refused = bisect_left(cum, base + room, a + 1, n + 1) - 1
-    # the head that makes the total reach what is wanted ends the run (inclusive)
-    enough = bisect_left(cum, base + cc.nr_migratepages - cc.nr_freepages, a + 1, n + 1)
-    if refused < n and refused < enough:
-        b = refused
-        p = heads[refused]
-        nr_scanned = p - start + 1
-    elif enough <= n:
-        b = enough
-        p = heads[b - 1] + cum[b] - cum[b - 1]
-        nr_scanned = p - start
-    else:
-        b = n
-        p = end
-        nr_scanned = end - start
-    if p > end:
-        p = end
-    total = cum[b] - base
+    want = cc.nr_migratepages - cc.nr_freepages
+    total, p, nr_scanned = isolate_free_run(
+        node.kind, node.buddy, node.pb_mt, fl.head, fl.count, fl.lru, fl.zstat, zone.zi,
+        start, end, want, room, out,
+    )
     if total:
-        take_free_blocks(c, cc, heads, a, b, heads[b - 1] + cum[b] - cum[b - 1], total)
+        fp = cc.freepages
+        at = OUT_PFNS
+        for o in range(NR_PAGE_ORDERS):
+            k = out[OUT_COUNTS + o]
+            if k:
+                fp[o].extend(out[at : at + k])
+                at += k
+        cc.nr_freepages += total
+        node.vm_events["compact_isolated"] += total
     cc.total_free_scanned += nr_scanned
     node.emit(MmCompactionIsolateFreepages(node.tick, start, p, nr_scanned, total))
     return total, p
-
-
-def take_free_blocks(
-    c: Compactor, cc: CompactControl, heads: array[int], a: int, b: int, last: int, total: int
-) -> None:
-    """`__isolate_free_page()` for the free blocks ``heads[a:b]`` of one pageblock (``total`` pages,
-    the last one ending at ``last``): off the buddy lists of the pageblock's type, their pages
-    ISOLATED_FREE, onto ``cc.freepages`` by order in pfn order. ``heads`` is the current
-    `Compactor.free_candidates` window."""
-    node = c.node
-    zone = cc.zone
-    mt = node.pb_mt[(last - 1) >> PAGEBLOCK_ORDER]
-    lists = zone.free_area_by_type[mt]
-    freepages = cc.freepages
-    # the taken blocks tile [first, last) with the pages in use between them: their buddy bytes
-    # (heads) clear, their kind bytes go FREE -> ISOLATED_FREE, in two slice writes
-    first = heads[a]
-    kind = node.kind
-    kind[first:last] = kind[first:last].translate(FREE_TO_ISOLATED)
-    node.buddy[first:last] = ZEROS[: last - first]
-    if total == b - a:  # all order 0
-        hs = heads[a:b].tolist()
-        c.take_off_lists(lists, mt, 0, hs)
-        freepages[0].extend(hs)
-    else:
-        # order by order: the run's heads of each order are a slice of that order's heads
-        for o, ho, cnt in c.free_by_order:
-            i = cnt[a]
-            j = cnt[b]
-            if i < j:
-                sl = ho[i:j].tolist()
-                c.take_off_lists(lists, mt, o, sl)
-                freepages[o].extend(sl)
-    zone.free_pages -= total
-    cc.nr_freepages += total
-    node.vm_events["compact_isolated"] += total
 
 
 def compaction_alloc(c: Compactor, cc: CompactControl, order: int) -> int:
