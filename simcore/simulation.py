@@ -267,7 +267,8 @@ class Simulation:
     def zone_frames(self) -> tuple[ZoneFrame, ...]:
         zones = []
         for z in self.node.zones:
-            nr_free = z.nr_free_per_order()
+            counts = z.free_counts()
+            nr_free = [sum(row) for row in counts]
             zones.append(
                 ZoneFrame(
                     z.name,
@@ -279,7 +280,7 @@ class Simulation:
                     z.watermark[1],
                     z.watermark[2],
                     z.watermark_boost,
-                    tuple(tuple(row) for row in z.free_counts()),
+                    tuple(tuple(row) for row in counts),
                     tuple(z.block_type_counts()),
                     fragmentation_index(fill_contig_page_info(nr_free, 9), 9),
                 )

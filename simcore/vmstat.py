@@ -8,6 +8,7 @@ and are bumped by the subsystems that model them (compaction, reclaim, OOM); the
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Final
 
 from simcore.constants import LRU_ANON_KINDS, LRU_FILE_KINDS, PAGEBLOCK_NR_PAGES, Mode, PageKind
@@ -74,6 +75,13 @@ def _zone_counter_present(name: str, arch: str) -> bool:
     return not name.endswith(_ABSENT_ZONE_SUFFIX.get(arch, "\0"))
 
 
+@cache
+def _event_names(old: bool, arch: str) -> tuple[str, ...]:
+    """The event counters /proc/vmstat prints for a mode and an arch, in order (read every tick)."""
+    names = EVENT_ITEMS_2_6_35 if old else EVENT_ITEMS
+    return tuple(n for n in names if _zone_counter_present(n, arch))
+
+
 def node_vmstat(node: Node) -> dict[str, int]:
     """Every modelled counter, kernel name -> value, in /proc/vmstat order."""
     k = node.nr_kind_pages
@@ -106,14 +114,9 @@ def node_vmstat(node: Node) -> dict[str, int]:
     for z in node.zones:
         ev[_PGALLOC_NAME[z.name]] = z.pgalloc
     ev["pgfree"] = node.pgfree
-    names: tuple[str, ...]
-    if node.mode == Mode.V2_6_35:
-        names = EVENT_ITEMS_2_6_35
-        out = {n: state[n] for n in STATE_ITEMS_2_6_35}
-    else:
-        names = EVENT_ITEMS
-        out = dict(state)
-    for n in names:
-        if _zone_counter_present(n, node.arch):
-            out[n] = ev.get(n, 0)
+    old = node.mode == Mode.V2_6_35
+    out = {n: state[n] for n in STATE_ITEMS_2_6_35} if old else state
+    get = ev.get
+    for n in _event_names(old, node.arch):
+        out[n] = get(n, 0)
     return out
