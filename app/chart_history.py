@@ -4,8 +4,9 @@ who seeks forward past ticks it never saw, gets the whole run so far instead of 
 One sample per tick the session steps (from the tick's record or frame): per zone the free
 pages, the three watermarks and the order-9 fragmentation index, and the compaction counters the
 charts plot. At most MAX_SAMPLES are kept: when full, the stride between kept ticks doubles and
-every sample off the new stride goes, so a long run keeps an even spread. A backward seek drops the
-samples after the tick it restores; the replay records them again. The `history` message carries
+every sample off the new stride goes, so a long run keeps an even spread. A keyframe keeps the history
+as it was at its tick, and restoring it (a backward seek, a forward jump, a link started from a
+shared keyframe) restores that; the replay records the ticks after it again. The `history` message carries
 them as columns (docs/protocol.md).
 """
 
@@ -25,6 +26,8 @@ ZONE_FIELDS: Final = ("free_pages", "watermark_min", "watermark_low", "watermark
 MAX_SAMPLES: Final = 512
 
 Sample = tuple[int, tuple[tuple[int, ...], ...], tuple[int, ...]]
+#: a history as a keyframe keeps it: (samples, stride, zones)
+HistorySnapshot = tuple[tuple[Sample, ...], int, tuple[tuple[str, int], ...]]
 
 
 class ChartHistory:
@@ -56,6 +59,19 @@ class ChartHistory:
         if len(self.samples) > MAX_SAMPLES:
             self.stride *= 2
             self.samples = [s for s in self.samples if s[0] % self.stride == 0]
+
+    def snapshot(self) -> HistorySnapshot:
+        """The history as it is (kept with a keyframe: restoring the keyframe restores it)."""
+        return tuple(self.samples), self.stride, tuple(self.zones)
+
+    def restore(self, snap: HistorySnapshot) -> None:
+        """The history as a keyframe kept it: a jump to a keyframe, forward or back, or a run
+        started from a shared one, has the samples of every tick before it, as a replay would."""
+        if self.frozen:
+            return
+        samples, self.stride, zones = snap
+        self.samples = list(samples)
+        self.zones = list(zones)
 
     def truncate_after(self, tick: int) -> None:
         samples = self.samples

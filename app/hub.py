@@ -17,6 +17,7 @@ import secrets
 
 from app.live_session import LiveSession
 from app.settings import Settings
+from app.shared_keyframes import SharedKeyframes
 from app.simrun import SimRun
 from simcore import Scenario
 
@@ -33,6 +34,8 @@ class Hub:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.sessions: dict[str, LiveSession] = {}
+        #: keyframes of every run here, for links and Detach (app/shared_keyframes.py)
+        self.shared = SharedKeyframes(settings.shared_keyframe_mib << 20)
         self.nr_viewers = 0
         self._closing: set[asyncio.Task[None]] = set()
         self._watchdog: asyncio.Task[None] | None = None
@@ -70,7 +73,11 @@ class Hub:
         self.check_room(True)
         st = self.settings
         run = await asyncio.to_thread(SimRun, scenario, st.max_ff_work, st.keyframe_every,
-                                      st.keyframe_memory_mib << 20)
+                                      st.keyframe_memory_mib << 20, self.shared)
+        if start_tick > 0:
+            kf = self.shared.nearest(scenario, start_tick)
+            if kf is not None:
+                await asyncio.to_thread(run.start_from, kf)
         self.check_room(True)
         sid = secrets.token_urlsafe(9)
         session = LiveSession(sid, run, start_tick, preset, self.settings, self._idle)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from app.chart_history import HistorySnapshot
 from simcore import Frame, Keyframe, RunHash
 
 #: at most this many extra keyframes are left before a backward seek's target
@@ -38,6 +39,7 @@ class RunKeyframe:
     frame: Frame
     hasher: RunHash  # the chain after this tick's record
     hash_before: RunHash  # the chain before it (a live action at this tick recomputes the last link)
+    history: HistorySnapshot  # the charts' samples up to this tick
 
     @property
     def tick(self) -> int:

@@ -40,10 +40,20 @@ from app.messages import ClientMessage, DoAction, Pause, Play, Proc, Reset, Seek
 from app.pressure_view import pressure_part
 from app.settings import Settings
 from app.simrun import SimRun
+from app.sources import link_refusal
 from app.viewer import Published, Viewer, dumps
 from app.vocab import vocabularies
-from app.wire_types import EventInfo, HelloMsg, PresetRef, ServerMessage, StatusMsg, ZoneSpan, error_msg
-from simcore import ScenarioError, make_token
+from app.wire_types import (
+    EventInfo,
+    HelloMsg,
+    LinkMsg,
+    PresetRef,
+    ServerMessage,
+    StatusMsg,
+    ZoneSpan,
+    error_msg,
+)
+from simcore import ScenarioError, decode_link, make_token
 
 log = logging.getLogger("zonescope.session")
 Command = tuple[Viewer | None, ClientMessage]
@@ -144,6 +154,16 @@ class LiveSession:
             text = metrics_json(pub.body, pub.seq, info, events_part(evs, pub.events_lost))
             pub.metrics_text[key] = text
         return data, text, True
+
+    def link_message(self) -> LinkMsg:
+        """The share link of the latest frame (the tick viewers see), checked as this server would
+        check it when opened: a link it would refuse is never handed out as if it worked."""
+        pub = self.latest
+        path = self.share_path if pub is None else pub.share_path
+        scenario, at = decode_link(path.removeprefix("/s/"))
+        st = self.settings
+        refusal = link_refusal(scenario, at, st.max_ff_work, st.sim_events_per_s, self.run.shared, "link")
+        return {"type": "link", "path": path, "tick": at, "refused": refusal or ""}
 
     def events_between(self, start: int, end: int) -> list[EventInfo]:
         return self.event_log.between(start, end)
@@ -285,7 +305,7 @@ class LiveSession:
                 return False
             case Seek():
                 self.playing = False
-                self.run.check_target(msg.tick)
+                self.run.check_target(msg.tick, self.settings.sim_events_per_s)
                 await self._seek(msg.tick)
                 return False
             case DoAction():

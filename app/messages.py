@@ -111,8 +111,14 @@ class Hover(_Msg):
     pfn: Pfn
 
 
+class Link(_Msg):
+    """The share link of the tick on screen (Copy link, Detach), with this server's verdict on it."""
+
+    type: Literal["link"]
+
+
 ClientMessage = Annotated[
-    Ack | Play | Pause | Step | Speed | Reset | Seek | DoAction | Lens | ViewMsg | Proc | Hover,
+    Ack | Play | Pause | Step | Speed | Reset | Seek | DoAction | Lens | ViewMsg | Proc | Hover | Link,
     Field(discriminator="type"),
 ]
 #: messages that change the shared run (presenter only, unless followers_control)

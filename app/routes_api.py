@@ -9,8 +9,8 @@ from fastapi import Path as PathParam
 from pydantic import BaseModel
 
 from app.settings import Settings
-from app.sources import from_preset
-from simcore import ScenarioError, check_tick, check_work, make_token, parse_json, validate_scenario
+from app.sources import from_preset, link_refusal
+from simcore import ScenarioError, check_tick, make_token, parse_json, validate_scenario
 
 router = APIRouter()
 MAX_BODY_BYTES = 262_144
@@ -74,7 +74,11 @@ async def link(request: Request) -> LinkOut:
     try:
         sc = validate_scenario(doc)
         at = check_tick(sc.ticks if at is None else at, "at_tick")
-        check_work(sc, at, settings_of(request).max_ff_work, "at_tick")
+        st = settings_of(request)
+        refusal = link_refusal(sc, at, st.max_ff_work, st.sim_events_per_s, request.app.state.hub.shared,
+                               "at_tick")
+        if refusal is not None:
+            raise ScenarioError(refusal)
         token = make_token(sc, at)
     except ScenarioError as err:
         raise HTTPException(422, str(err)) from None

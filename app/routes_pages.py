@@ -80,7 +80,8 @@ async def index(request: Request, preset: Annotated[str, Query(max_length=100)] 
 async def shared(request: Request, token: str) -> Response:
     settings: Settings = request.app.state.settings
     try:
-        from_link(token, settings.max_ff_work, settings.max_node_pages)
+        from_link(token, settings.max_ff_work, settings.max_node_pages, request.app.state.hub.shared,
+                  settings.sim_events_per_s)
     except ScenarioError as err:
         return _page(request, urlencode({"link": token[:200]}), None, str(err))
     return _page(request, urlencode({"link": token}), None, None)

@@ -21,6 +21,7 @@ from app.messages import (
     DoAction,
     Hover,
     Lens,
+    Link,
     MessageError,
     ViewMsg,
     parse_message,
@@ -100,7 +101,8 @@ async def ws_endpoint(ws: WebSocket) -> None:
             hub.check_room(False)
             session, role = found, "follower"
         else:
-            source = resolve(query, settings.max_ff_work, settings.max_node_pages)
+            source = resolve(query, settings.max_ff_work, settings.max_node_pages, hub.shared,
+                             settings.sim_events_per_s)
             session = await hub.create(source.scenario, source.start_tick, source.preset)
             role, new = "presenter", True
     except ScenarioError as err:
@@ -199,6 +201,11 @@ def dispatch(msg: ClientMessage, viewer: Viewer, session: LiveSession, settings:
     elif isinstance(msg, ViewMsg):
         viewer.view = View(msg.start_pfn, msg.end_pfn).clamp(session.nr_pages)
         session.reoffer(viewer)
+    elif isinstance(msg, Link):
+        try:
+            viewer.push(session.link_message())
+        except ScenarioError as err:
+            viewer.push(error_msg(str(err)))
     elif isinstance(msg, Hover):
         if session.latest is None:
             viewer.push(error_msg("hover: no frame yet"))

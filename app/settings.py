@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     keyframe_every: Annotated[int, Field(ge=1, le=100_000)] = 10
     #: ... doubled whenever a session's keyframes would take more than this (MiB; 0: no keyframes).
     keyframe_memory_mib: Annotated[int, Field(ge=0, le=65536)] = 256
+    #: Keyframes shared by every run of this server (app/shared_keyframes.py): a link or Detach to a
+    #: tick some run here has reached starts from the nearest (MiB; 0: none).
+    shared_keyframe_mib: Annotated[int, Field(ge=0, le=65536)] = 512
+    #: Simulation speed assumed when a refusal says how long a fast-forward would take (events/s).
+    sim_events_per_s: Annotated[int, Field(ge=1000, le=1_000_000_000)] = 3_000_000
     #: Wall-clock budget of one fast-forward chunk between progress reports.
     progress_interval_s: Annotated[float, Field(gt=0, le=10)] = 0.25
     #: Per-page cells when the viewed range has at most this many pages.

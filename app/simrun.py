@@ -21,7 +21,9 @@ import time
 from collections.abc import Callable
 
 from app.chart_history import ChartHistory
+from app.ff_cost import ff_refusal
 from app.keyframes import KeyframeStore, RunKeyframe
+from app.shared_keyframes import SharedKeyframes
 from simcore import (
     Action,
     CompactAction,
@@ -29,18 +31,21 @@ from simcore import (
     Frame,
     RunHash,
     Scenario,
+    ScenarioError,
     Simulation,
     TickRecord,
-    check_work,
     make_token,
 )
 
 
 class SimRun:
     def __init__(self, scenario: Scenario, max_ff_work: int, keyframe_every: int = 10,
-                 keyframe_bytes: int = 256 << 20) -> None:
+                 keyframe_bytes: int = 256 << 20, shared: SharedKeyframes | None = None) -> None:
         self.start_scenario = scenario
         self.max_ff_work = max_ff_work
+        self.shared = shared
+        #: the tick a shared keyframe started this run from (`start_from`), else 0
+        self.started_from = 0
         self.pending_events: list[Event] = []
         self.keyframes = KeyframeStore(keyframe_every, keyframe_bytes)
         # ticks (lo, hi] of a backward seek's replay that leave extra keyframes
@@ -60,7 +65,17 @@ class SimRun:
         lo, hi = self._extra_span
         extra = lo < tick <= hi
         if extra or self.keyframes.wants(tick):
-            self.keyframes.add(self._keyframe(), extra)
+            kf = self._keyframe()
+            self.keyframes.add(kf, extra)
+            if self.shared is not None and not extra:
+                self.shared.publish(self.sim.recorded, kf)
+
+    def start_from(self, kf: RunKeyframe) -> None:
+        """Continue from a shared keyframe of a run of this scenario (app/shared_keyframes.py): the
+        run then goes on exactly as a replay from tick 0 would."""
+        self._restore(kf)
+        self.keyframes.add(kf)
+        self.started_from = kf.tick
 
     def _record(self, record: TickRecord) -> None:
         """This tick, stepped: its record joins the chain and the history; its frame waits (`frame`)."""
@@ -80,14 +95,15 @@ class SimRun:
         return self._frame
 
     def _keyframe(self) -> RunKeyframe:
-        return RunKeyframe(self.sim.snapshot(), self.frame, self._hasher.copy(), self._hash_before.copy())
+        return RunKeyframe(self.sim.snapshot(), self.frame, self._hasher.copy(), self._hash_before.copy(),
+                           self.history.snapshot())
 
     def _restore(self, kf: RunKeyframe) -> None:
         self.pending_events = []
         self.sim = kf.sim.restore(self.sim.recorded)
         self._frame = kf.frame
         self._last = kf.frame.record()
-        self.history.record(kf.frame)
+        self.history.restore(kf.history)
         self._hasher = kf.hasher.copy()
         self._hash_before = kf.hash_before.copy()
 
@@ -110,18 +126,32 @@ class SimRun:
     def proc(self, file: str) -> str:
         return self.sim.proc(file)
 
-    def check_target(self, tick: int) -> None:
-        """Refuse a seek whose new work is over the server's fast-forward cap.
+    def check_target(self, tick: int, rate: int = 3_000_000) -> None:
+        """Refuse a seek whose new work is over the server's fast-forward cap, in words.
 
         Only ticks run from the seek's starting point count: the current tick or the nearest keyframe
-        at or before the target, whichever is later. A backward seek (Back, a marker click, a seek to
-        an earlier tick) is never refused: it replays at most what this run has already played."""
+        at or before the target (this run's or a shared one), whichever is later. A backward seek
+        (Back, a marker click, a seek to an earlier tick) is never refused: it replays at most what
+        this run has already played."""
         now = self.sim.tick
         if tick < now:
             return
-        kf = self.keyframes.at_or_before(tick)
+        kf = self._nearest(tick)
         start = max(now, kf.tick if kf is not None else 0)
-        check_work(self.sim.scenario, tick - start, self.max_ff_work, "seek: ticks to run")
+        refusal = ff_refusal("seek", start, tick, self.sim.scenario.workload.events_per_tick,
+                             self.max_ff_work, rate)
+        if refusal is not None:
+            raise ScenarioError(refusal)
+
+    def _nearest(self, tick: int) -> RunKeyframe | None:
+        """The latest keyframe at `tick` or before: this run's, or a shared one of the same run."""
+        own = self.keyframes.at_or_before(tick)
+        if self.shared is None:
+            return own
+        other = self.shared.nearest(self.sim.recorded, tick)
+        if other is not None and (own is None or other.tick > own.tick):
+            return other
+        return own
 
     # ------------------------------------------------------------ controls
     def advance(self, ticks: int, budget_s: float | None = None,
@@ -176,7 +206,7 @@ class SimRun:
         A backward seek leaves extra keyframes at the ticks up to its target (see app/keyframes.py),
         so that stepping back again is a restore."""
         now = self.sim.tick
-        kf = self.keyframes.at_or_before(target)
+        kf = self._nearest(target)
         if target >= now and (kf is None or kf.tick <= now):
             return False
         if kf is None:

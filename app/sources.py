@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from app.ff_cost import ff_refusal
 from app.presets import load_scenario, preset_document, preset_names
-from simcore import Scenario, ScenarioError, check_node_pages, check_work, decode_link
+from app.shared_keyframes import SharedKeyframes
+from simcore import Scenario, ScenarioError, check_node_pages, decode_link
 
 DEFAULT_PRESET = "default"
 
@@ -33,18 +35,30 @@ def from_preset(name: str) -> Source:
     return Source(load_scenario(name), 0, name)
 
 
-def from_link(token: str, max_ff_work: int, max_node_pages: int = 1 << 24) -> Source:
+def link_refusal(scenario: Scenario, at: int, cap: int, rate: int, shared: SharedKeyframes | None,
+                 field: str = "link") -> str | None:
+    """Why this server would refuse to open a run of `scenario` at tick `at`, in words, or None.
+    Only the work this server has not done counts: from the nearest shared keyframe on."""
+    start = shared.start_tick(scenario, at) if shared is not None else 0
+    return ff_refusal(field, start, at, scenario.workload.events_per_tick, cap, rate)
+
+
+def from_link(token: str, max_ff_work: int, max_node_pages: int = 1 << 24,
+              shared: SharedKeyframes | None = None, rate: int = 3_000_000) -> Source:
     scenario, at = decode_link(token)
     check_node_pages(scenario, max_node_pages, "link: node")
-    check_work(scenario, at, max_ff_work, "link: at_tick")
+    refusal = link_refusal(scenario, at, max_ff_work, rate, shared, "link: at_tick")
+    if refusal is not None:
+        raise ScenarioError(refusal)
     return Source(scenario, at, None)
 
 
-def resolve(query: dict[str, Any], max_ff_work: int, max_node_pages: int = 1 << 24) -> Source:
+def resolve(query: dict[str, Any], max_ff_work: int, max_node_pages: int = 1 << 24,
+            shared: SharedKeyframes | None = None, rate: int = 3_000_000) -> Source:
     """The source a page or socket query names (`preset=` or `link=`; neither: the default preset)."""
     preset, link = query.get("preset"), query.get("link")
     if preset is not None and link is not None:
         raise ScenarioError("query: give either preset or link, not both")
     if link is not None:
-        return from_link(str(link), max_ff_work, max_node_pages)
+        return from_link(str(link), max_ff_work, max_node_pages, shared, rate)
     return from_preset(str(preset) if preset is not None else DEFAULT_PRESET)

@@ -114,6 +114,16 @@ class ProcMsg(TypedDict):
     text: str
 
 
+class LinkMsg(TypedDict):
+    """The answer to a `link` request: the share link of the tick on screen, and why this server
+    would refuse to open it ("" if it would not)."""
+
+    type: Literal["link"]
+    path: str
+    tick: int
+    refused: str
+
+
 class ErrorMsg(TypedDict):
     type: Literal["error"]
     message: str
@@ -217,7 +227,8 @@ class MetricsMsg(MetricsBody, FrameInfo, EventsPart):
     seq: int
 
 
-ServerMessage = HelloMsg | StatusMsg | ProgressMsg | ProcMsg | ErrorMsg | HoverMsg | HistoryMsg | MetricsMsg
+ServerMessage = (HelloMsg | StatusMsg | ProgressMsg | ProcMsg | LinkMsg | ErrorMsg | HoverMsg | HistoryMsg
+                 | MetricsMsg)
 
 
 def error_msg(message: str) -> ErrorMsg:

@@ -59,6 +59,7 @@ def messages() -> Iterator[dict[str, dict[str, Any]]]:
             client.websocket_connect(f"/ws?link={token}", headers={"origin": "http://testserver"}) as ws:
         requests: list[dict[str, Any]] = [
             {"type": "step"}, {"type": "proc", "file": "buddyinfo"}, {"type": "hover", "pfn": 3},
+            {"type": "link"},
             {"type": "lens", "lens": "not-a-lens"}, {"type": "seek", "tick": 40},
         ]
         for _ in range(200):
@@ -71,7 +72,7 @@ def messages() -> Iterator[dict[str, dict[str, Any]]]:
                 ws.send_json({"type": "ack", "seq": doc["seq"]})
             if set(message_types()) <= set(seen):
                 break
-            if doc["type"] in ("metrics", "status", "proc", "hover", "error") and requests:
+            if doc["type"] in ("metrics", "status", "proc", "hover", "link", "error") and requests:
                 ws.send_json(requests.pop(0))
         yield seen
 

@@ -180,12 +180,29 @@ function syncStatus(state) {
   }
 }
 
-/** Copy the share link, detach from a followed session, save the charts' series as CSV. */
+/** Ask the server for the share link of the tick on screen (`link` message): resolves with its
+ *  answer ({path, tick, refused}), or null when none comes within 5 s. */
+function askLink(app) {
+  return new Promise((resolve) => {
+    const s = app.state;
+    if (s.linkWanted) s.linkWanted(null);
+    s.linkWanted = resolve;
+    app.send({ type: "link" });
+    setTimeout(() => { if (s.linkWanted === resolve) { s.linkWanted = null; resolve(null); } }, 5000);
+  });
+}
+
+/** Copy the share link, detach from a followed session, save the charts' series as CSV. A link is
+ *  always the current tick's, and one this server would refuse is never handed out: the refusal
+ *  (in words: how long it would take, what the server allows) is shown instead. */
 function bindSharing(app) {
   const s = app.state;
   $("btn-copy").addEventListener("click", async () => {
-    if (!s.sharePath) { $("copy-status").textContent = "no link yet"; return; }
-    const text = location.origin + s.sharePath;
+    $("copy-status").textContent = "…";
+    const m = await askLink(app);
+    if (!m) { $("copy-status").textContent = "no answer from the server"; return; }
+    if (m.refused) { $("copy-status").textContent = m.refused; return; }
+    const text = location.origin + m.path;
     const box = $("share-text");
     box.value = text;
     let ok = false;
@@ -194,11 +211,15 @@ function bindSharing(app) {
     } catch { ok = false; }
     if (!ok) { box.focus(); box.select(); ok = document.execCommand && document.execCommand("copy"); }
     s.copiedLink = text;
-    $("copy-status").textContent = ok ? "copied" : "select the text and copy it";
+    $("copy-status").textContent = ok ? `copied (tick ${m.tick})` : "select the text and copy it";
   });
 
-  $("btn-detach").addEventListener("click", () => {
-    if (s.sharePath && s.session) location.assign(`${s.sharePath}?rejoin=${encodeURIComponent(s.session)}`);
+  $("btn-detach").addEventListener("click", async () => {
+    if (!s.session) return;
+    const m = await askLink(app);
+    if (!m) { app.showError("detach: no answer from the server"); return; }
+    if (m.refused) { app.showError(m.refused); return; }
+    location.assign(`${m.path}?rejoin=${encodeURIComponent(s.session)}`);
   });
   $("btn-csv").addEventListener("click", () => {
     const blob = new Blob([app.charts.series.toCsv(app.charts.zoneName())], { type: "text/csv" });

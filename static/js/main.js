@@ -21,7 +21,7 @@ class App {
     this.state = {
       connected: false, closed: null, session: null, tick: null, seq: null, renderedSeq: null, lens: null,
       unit: null, rows: 0, cols: 0, firstPfn: 0, nrPages: 0, cellsHash: null, frameHash: null, renders: 0,
-      dropped: 0, playing: false, tps: null, ticksPerFrame: null, sharePath: null, error: ds.error || null,
+      dropped: 0, playing: false, tps: null, ticksPerFrame: null, sharePath: null, linkWanted: null, error: ds.error || null,
       cursors: [], progress: null, proc: null, events: 0, lastRenderMs: null,
     };
     this.lenses = {}; // by name, from hello: no frame comes before it
@@ -97,6 +97,7 @@ class App {
       case "status": return this.onStatus(m);
       case "progress": return this.onProgress(m);
       case "proc": return this.onProc(m);
+      case "link": return this.onLink(m);
       case "hover": return this.map.hoverDetail(m);
       case "error": return this.showError(m.message);
       default: return undefined; // new message types are allowed; ignore the ones we do not know
@@ -159,6 +160,15 @@ class App {
     bar.max = Math.max(1, m.total);
     bar.value = m.done;
     $("seek-progress-text").textContent = `${m.done} / ${m.total} ticks`;
+  }
+
+  /** The answer to a `link` request (controls.js askLink waits for it). */
+  onLink(m) {
+    const s = this.state;
+    if (m.path && !m.refused) { s.sharePath = m.path; $("share-text").value = location.origin + m.path; }
+    const want = s.linkWanted;
+    s.linkWanted = null;
+    if (want) want(m);
   }
 
   onProc(m) {

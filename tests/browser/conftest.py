@@ -44,15 +44,13 @@ class LiveServer:
         return out
 
 
-@pytest.fixture(scope="session")
-def live_server() -> Iterator[LiveServer]:
+def serve(settings: Any) -> Iterator[LiveServer]:
+    """A real uvicorn serving `create_app(settings)` on a free port, in a thread, until closed."""
     import uvicorn
 
     from app.cli.serve_commands import uvicorn_config
     from app.main import create_app
-    from app.settings import Settings
 
-    settings = Settings(port=0, max_sessions=64, session_linger_s=2.0)
     config = uvicorn_config(create_app(settings), "127.0.0.1", 0, settings.max_message_bytes, "warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="uvicorn-browser-tests", daemon=True)
@@ -66,6 +64,13 @@ def live_server() -> Iterator[LiveServer]:
     yield LiveServer(f"http://127.0.0.1:{port}", port)
     server.should_exit = True
     thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def live_server() -> Iterator[LiveServer]:
+    from app.settings import Settings
+
+    yield from serve(Settings(port=0, max_sessions=64, session_linger_s=2.0))
 
 
 @pytest.fixture(scope="session")

@@ -19,10 +19,10 @@ CHARTS = ("#map", "#chart-freearea", "#chart-free", "#chart-compact")
 # scanners cross the zone in a few dozen steps.
 CHECKERBOARD: dict[str, Any] = {
     "name": "checkerboard",
-    "title": "2048 pages, every other page freed",
+    "title": "8192 pages, every other page freed",
     "seed": 7,
     "ticks": 2,
-    "node": {"zones": [{"name": "Normal", "pages": 2048}]},
+    "node": {"zones": [{"name": "Normal", "pages": 8192}]},
     "workload": {"events_per_tick": 0, "streams": []},
     "timeline": [
         {"at": 0, "action": {"type": "fill", "group": "chunks", "fraction": 0.95, "class": "anon"}},
