@@ -90,6 +90,8 @@ class LiveSession:
         self.linger: asyncio.TimerHandle | None = None
         self.idle_since = 0.0
         self.closed = False
+        #: set by `cancel_seek` (a viewer's cancel, from the event loop); the seek checks it between chunks
+        self.cancel_requested = False
 
     # ----------------------------------------------------------- viewers
     def hello(self, viewer: Viewer, presets: list[PresetRef]) -> HelloMsg:
@@ -254,21 +256,32 @@ class LiveSession:
             if getter is not None:
                 getter.cancel()
 
+    def cancel_seek(self) -> None:
+        """Stop the fast-forward in progress at its next chunk (progress_interval_s at most)."""
+        self.cancel_requested = True
+
     async def _seek(self, target: int) -> None:
         """Fast-forward to `target` (from the nearest keyframe first if it lies behind or a keyframe
-        lies on the way), with progress messages."""
+        lies on the way), with progress messages. It stops early, paused where it got to, when a
+        viewer cancels it or when nobody is left to watch it (the work is nobody's any more)."""
         run = self.run
         before = run.tick
+        self.cancel_requested = False
         await asyncio.to_thread(run.rewind, target)
         start = run.tick
         budget = self.settings.progress_interval_s
         while run.tick < target:
+            if self.cancel_requested or not self.viewers:
+                self.broadcast({"type": "progress", "done": run.tick - start, "total": target - start,
+                                "cancelled": True})
+                break
             await asyncio.to_thread(run.advance, target - run.tick, budget)
             if run.tick < target:
                 self.broadcast({"type": "progress", "done": run.tick - start, "total": target - start})
+        self.cancel_requested = False
         await self._in_thread(lambda: None)
         self.broadcast(self.status())
-        if target > before + 1:  # ticks no viewer saw: the charts' history, gap-free (a page cuts its
+        if run.tick > before + 1:  # ticks no viewer saw: the charts' history, gap-free (a page cuts its
             self.broadcast(run.history.message())  # own series when the run goes back)
         await asyncio.to_thread(run.prefill_back)  # paused here: the first step back is a restore
 

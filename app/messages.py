@@ -111,6 +111,12 @@ class Hover(_Msg):
     pfn: Pfn
 
 
+class Cancel(_Msg):
+    """Stop the fast-forward in progress (a seek, a link's start): the run stays where it got to."""
+
+    type: Literal["cancel"]
+
+
 class Link(_Msg):
     """The share link of the tick on screen (Copy link, Detach), with this server's verdict on it."""
 
@@ -118,11 +124,12 @@ class Link(_Msg):
 
 
 ClientMessage = Annotated[
-    Ack | Play | Pause | Step | Speed | Reset | Seek | DoAction | Lens | ViewMsg | Proc | Hover | Link,
+    Ack | Play | Pause | Step | Speed | Reset | Seek | DoAction | Lens | ViewMsg | Proc | Hover | Link
+    | Cancel,
     Field(discriminator="type"),
 ]
 #: messages that change the shared run (presenter only, unless followers_control)
-CONTROL_TYPES = frozenset({"play", "pause", "step", "speed", "reset", "seek", "action"})
+CONTROL_TYPES = frozenset({"play", "pause", "step", "speed", "reset", "seek", "action", "cancel"})
 
 _adapter: TypeAdapter[Any] = TypeAdapter(ClientMessage)
 

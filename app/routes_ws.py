@@ -17,6 +17,7 @@ from app.live_session import LiveSession
 from app.messages import (
     CONTROL_TYPES,
     Ack,
+    Cancel,
     ClientMessage,
     DoAction,
     Hover,
@@ -218,6 +219,9 @@ def dispatch(msg: ClientMessage, viewer: Viewer, session: LiveSession, settings:
         kind = msg.type
         if kind in CONTROL_TYPES and viewer.role != "presenter" and not settings.followers_control:
             viewer.push(error_msg("session: only the presenter controls this session"))
+            return
+        if isinstance(msg, Cancel):  # not queued: the producer is busy with the seek it stops
+            session.cancel_seek()
             return
         if isinstance(msg, DoAction) and isinstance(msg.action, AllocAction) \
                 and msg.action.count > settings.max_alloc_count:

@@ -106,6 +106,7 @@ class ProgressMsg(TypedDict):
     type: Literal["progress"]
     done: int
     total: int
+    cancelled: NotRequired[bool]  # the last one of a fast-forward stopped early (status follows)
 
 
 class ProcMsg(TypedDict):

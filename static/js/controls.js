@@ -214,6 +214,8 @@ function bindSharing(app) {
     $("copy-status").textContent = ok ? `copied (tick ${m.tick})` : "select the text and copy it";
   });
 
+  $("btn-cancel-seek").addEventListener("click", () => app.send({ type: "cancel" }));
+
   $("btn-detach").addEventListener("click", async () => {
     if (!s.session) return;
     const m = await askLink(app);
@@ -241,6 +243,9 @@ function bindKeys(app, act) {
   document.addEventListener("keydown", (ev) => {
     if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
     if (ev.key === "Escape" && !help.hidden) { toggleHelp(false); ev.preventDefault(); return; }
+    if (ev.key === "Escape" && s.progress && !s.progress.cancelled) {
+      send({ type: "cancel" }); ev.preventDefault(); return;
+    }
     if (isTyping(ev.target)) return;
     // a focused speed slider keeps its arrow keys (keyboard users set the speed with them)
     if (ev.target.type === "range" && ev.key.startsWith("Arrow")) return;

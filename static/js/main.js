@@ -142,9 +142,12 @@ class App {
     if (typeof m.tick === "number") this.setTick(m.tick);
     if (typeof m.frame_hash === "string") s.statusFrameHash = m.frame_hash;
     if (m.share_path) { s.sharePath = m.share_path; $("share-text").value = location.origin + m.share_path; }
+    const cancelled = s.progress && s.progress.cancelled;
     s.progress = null;
     $("seek-progress").hidden = true;
-    $("seek-progress-text").textContent = "";
+    $("btn-cancel-seek").hidden = true;
+    $("seek-progress-text").textContent = cancelled && typeof m.tick === "number"
+      ? `fast-forward cancelled at tick ${m.tick}` : "";
     this.controls.syncStatus(s);
   }
 
@@ -154,12 +157,15 @@ class App {
   }
 
   onProgress(m) {
-    this.state.progress = { done: m.done, total: m.total };
+    this.state.progress = { done: m.done, total: m.total, cancelled: Boolean(m.cancelled) };
     const bar = $("seek-progress");
     bar.hidden = false;
     bar.max = Math.max(1, m.total);
     bar.value = m.done;
-    $("seek-progress-text").textContent = `${m.done} / ${m.total} ticks`;
+    // only the presenter (or everyone, when the server lets followers control) may cancel
+    $("btn-cancel-seek").hidden = Boolean(m.cancelled) || this.state.role === "follower";
+    $("seek-progress-text").textContent = m.cancelled
+      ? "cancelling…" : `${m.done} / ${m.total} ticks (Esc cancels)`;
   }
 
   /** The answer to a `link` request (controls.js askLink waits for it). */
