@@ -105,7 +105,7 @@ class LiveSession:
             "zones": self.zone_spans, "lenses": list(LENS_NAMES), "share_path": self.share_path,
             "playing": self.playing, "tps": self.tps, "ticks_per_frame": self.ticks_per_frame,
             "tick": self.tick if self.latest is not None else self.start_tick,
-            "role": viewer.role, "frame_hash": self.frame_hash,
+            "role": viewer.role, "frame_hash": self.frame_hash, "defrag": sim.scenario.defrag,
             "skip_reasons": [r["label"] for r in vocab["skip_reasons"]],
             "migratetypes": vocab["migratetypes"], "page_kinds": vocab["page_kinds"],
             "max_fps": st.max_fps,
@@ -178,7 +178,7 @@ class LiveSession:
     def status(self) -> StatusMsg:
         return {"type": "status", "playing": self.playing, "tps": self.tps,
                 "ticks_per_frame": self.ticks_per_frame, "tick": self.tick, "share_path": self.share_path,
-                "frame_hash": self.frame_hash}
+                "frame_hash": self.frame_hash, "defrag": self.run.sim.scenario.defrag}
 
     # ----------------------------------------------------------- publication
     def _build(self, work: Callable[[], object], keys: set[tuple[str, View]], seq: int) -> Published:

@@ -84,6 +84,7 @@ class HelloMsg(TypedDict):
     tick: int
     role: str
     frame_hash: str
+    defrag: str  # the defrag policy the run uses now (a live `set defrag` included)
     skip_reasons: list[str]
     migratetypes: list[str]
     page_kinds: list[str]
@@ -100,6 +101,7 @@ class StatusMsg(TypedDict):
     tick: int
     share_path: str
     frame_hash: str
+    defrag: str  # the defrag policy the run uses now: after a reset, a seek or a live `set`
 
 
 class ProgressMsg(TypedDict):

@@ -22,8 +22,9 @@ class App {
       connected: false, closed: null, session: null, tick: null, seq: null, renderedSeq: null, lens: null,
       unit: null, rows: 0, cols: 0, firstPfn: 0, nrPages: 0, cellsHash: null, frameHash: null, renders: 0,
       dropped: 0, playing: false, tps: null, ticksPerFrame: null, sharePath: null, linkWanted: null, error: ds.error || null,
-      cursors: [], progress: null, proc: null, events: 0, lastRenderMs: null,
+      cursors: [], progress: null, proc: null, events: 0, lastRenderMs: null, achievedTps: null,
     };
+    this.speedWindow = []; // [time ms, tick] of the frames of the last ~2 s while playing
     this.lenses = {}; // by name, from hello: no frame comes before it
     this.lensKeys = {}; // keyboard key -> lens name, from hello
     this.map = new MapView($("map"), $("map-tooltip"), this.lenses, $("map-legend"));
@@ -125,7 +126,8 @@ class App {
     this.lensKeys = applyVocab(m.vocab);
     this.map.setZones(m.zones);
     $("follow-text").value = `${location.origin}/?session=${encodeURIComponent(m.session)}`;
-    if (m.scenario && m.scenario.defrag) $("policy-select").value = m.scenario.defrag;
+    // the policy the run uses now (a link's recorded `set defrag` included), not the scenario's first
+    if (typeof m.defrag === "string") $("policy-select").value = m.defrag;
     if (m.scenario && !document.body.dataset.preset && s.role !== "follower") {
       $("preset-description").textContent = `Shared link: ${m.scenario.title || m.scenario.name || ""}`;
     }
@@ -137,10 +139,14 @@ class App {
   onStatus(m) {
     const s = this.state;
     if (typeof m.playing === "boolean") s.playing = m.playing;
+    if (!s.playing) this.noteSpeed(s.tick); // paused: no speed is claimed
     if (typeof m.tps === "number") s.tps = m.tps;
     if (typeof m.ticks_per_frame === "number") s.ticksPerFrame = m.ticks_per_frame;
     if (typeof m.tick === "number") this.setTick(m.tick);
     if (typeof m.frame_hash === "string") s.statusFrameHash = m.frame_hash;
+    if (typeof m.defrag === "string" && document.activeElement !== $("policy-select")) {
+      $("policy-select").value = m.defrag;
+    }
     if (m.share_path) { s.sharePath = m.share_path; $("share-text").value = location.origin + m.share_path; }
     const cancelled = s.progress && s.progress.cancelled;
     s.progress = null;
@@ -196,6 +202,12 @@ class App {
 
   // ---------------------------------------------------------------- rendering
   onFrame(f) {
+    // the same frame again in another lens or view (paused, a lens key) keeps its seq: metrics kept
+    // for that seq describe the old lens (skip marks, cells) and must not be drawn with it
+    const old = this.metrics.get(f.seq);
+    if (old && (old.lens !== f.lens || old.first_pfn !== f.firstPfn || old.unit !== f.unit)) {
+      this.metrics.delete(f.seq);
+    }
     if (this.pending) { // never rendered: count it and give its credit back
       this.state.dropped += 1;
       this.send(msg.ack(this.pending.seq));
@@ -249,6 +261,7 @@ class App {
       migrate_cell: pfnToCell(f, sc.migrate_pfn), free_cell: pfnToCell(f, sc.free_pfn),
     }));
     this.setTick(f.tick);
+    this.noteSpeed(f.tick);
     const el = $("map");
     el.dataset.tick = String(f.tick);
     el.dataset.seq = String(f.seq);
@@ -277,6 +290,23 @@ class App {
       this.flushLog();
       this.charts.render().catch((err) => this.showError(`chart: ${err && err.message ? err.message : err}`));
     }, wait);
+  }
+
+  /** The speed actually achieved while playing (ticks per second over the last ~2 s of frames),
+   *  shown beside the speed asked for: a big zone or a slow server may not keep up. */
+  noteSpeed(tick) {
+    const s = this.state;
+    const now = performance.now();
+    const w = this.speedWindow;
+    if (!s.playing) { w.length = 0; s.achievedTps = null; $("tps-got").textContent = ""; return; }
+    if (w.length && tick < w[w.length - 1][1]) w.length = 0; // the run went back: measure afresh
+    w.push([now, tick]);
+    while (w.length > 2 && now - w[0][0] > 2000) w.shift();
+    if (w.length >= 2 && now - w[0][0] >= 500) {
+      const tps = ((tick - w[0][1]) * 1000) / (now - w[0][0]);
+      s.achievedTps = tps;
+      $("tps-got").textContent = `(running at ${tps >= 10 ? Math.round(tps) : tps.toFixed(1)})`;
+    }
   }
 
   setTick(t) {
