@@ -16,10 +16,11 @@ import logging
 import secrets
 
 from app.live_session import LiveSession
+from app.rooms import Rooms
 from app.settings import Settings
 from app.shared_keyframes import SharedKeyframes
 from app.simrun import SimRun
-from simcore import Scenario
+from simcore import Scenario, ScenarioError
 
 log = logging.getLogger("zonescope.hub")
 
@@ -34,6 +35,8 @@ class Hub:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.sessions: dict[str, LiveSession] = {}
+        #: classrooms: stable ids that follow the presenter's runs (app/rooms.py)
+        self.rooms = Rooms(2 * settings.max_sessions)
         #: keyframes of every run here, for links and Detach (app/shared_keyframes.py)
         self.shared = SharedKeyframes(settings.shared_keyframe_mib << 20)
         self.nr_viewers = 0
@@ -68,6 +71,14 @@ class Hub:
             if not idle:
                 raise ServerFull(f"server full: {self.settings.max_sessions} simulations")
             self._expire(min(idle, key=lambda s: s.idle_since))  # make room: the oldest idle one
+
+    def join(self, session_id: str) -> LiveSession:
+        """A live session a follower joins (checked for room)."""
+        found = self.sessions.get(session_id)
+        if found is None or found.closed:
+            raise ScenarioError("session: no such session (it may have ended)")
+        self.check_room(False)
+        return found
 
     async def create(self, scenario: Scenario, start_tick: int, preset: str | None) -> LiveSession:
         self.check_room(True)

@@ -98,7 +98,7 @@ class LiveSession:
         sim = self.run.sim
         vocab = vocabularies()
         st = self.settings
-        return {
+        msg: HelloMsg = {
             "type": "hello", "session": self.id, "protocol": 1,
             "scenario": self.run.start_scenario.to_dict() if self.latest is None else sim.recorded.to_dict(),
             "preset": self.preset, "presets": presets, "nr_pages": self.nr_pages,
@@ -113,6 +113,9 @@ class LiveSession:
                        "credit_window": st.credit_window, "per_page_max_pages": st.per_page_max_pages},
             "vocab": vocab,
         }
+        if viewer.room is not None:
+            msg["room"] = viewer.room
+        return msg
 
     def attach(self, viewer: Viewer, presets: list[PresetRef]) -> None:
         if self.linger is not None:

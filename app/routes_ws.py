@@ -27,6 +27,7 @@ from app.messages import (
     ViewMsg,
     parse_message,
 )
+from app.rooms import Room
 from app.settings import Settings
 from app.sources import resolve
 from app.viewer import Viewer, dumps
@@ -91,21 +92,8 @@ async def ws_endpoint(ws: WebSocket) -> None:
         return
     await ws.accept()
     query = dict(ws.query_params)
-    new = False
     try:
-        if "session" in query:
-            if "preset" in query or "link" in query:
-                raise ScenarioError("query: give session alone (it joins a running simulation)")
-            found = hub.sessions.get(query["session"])
-            if found is None or found.closed:
-                raise ScenarioError("session: no such session (it may have ended)")
-            hub.check_room(False)
-            session, role = found, "follower"
-        else:
-            source = resolve(query, settings.max_ff_work, settings.max_node_pages, hub.shared,
-                             settings.sim_events_per_s)
-            session = await hub.create(source.scenario, source.start_tick, source.preset)
-            role, new = "presenter", True
+        session, role, new, room = await _join(hub, settings, query)
     except ScenarioError as err:
         await refuse(ws, POLICY, str(err))
         return
@@ -113,6 +101,8 @@ async def ws_endpoint(ws: WebSocket) -> None:
         await refuse(ws, TRY_AGAIN_LATER, str(err))
         return
     viewer = Viewer(ws, session, role, settings.credit_window)
+    if room is not None:
+        viewer.room = {"id": room.id, "key": room.key}
     viewer.direct = DirectWriter.attach(ws.scope)
     hub.nr_viewers += 1
     presets: list[PresetRef] = [{"name": p["name"], "title": p["title"]} for p in ws.app.state.presets]
@@ -145,6 +135,38 @@ async def ws_endpoint(ws: WebSocket) -> None:
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(1.0):
                     await ws.close(code, close_reason(reason))
+
+
+async def _join(
+    hub: Hub, settings: Settings, query: dict[str, str]
+) -> tuple[LiveSession, str, bool, Room | None]:
+    """The session a connection joins and as what: (session, role, whether it is new, the room a
+    presenter drives). `session=ID` or `room=ID` joins as a follower; otherwise the connection
+    presents a preset or link, in its room (`room=ID&key=K`, app/rooms.py) or a new one."""
+    if "session" in query:
+        if "preset" in query or "link" in query or "room" in query:
+            raise ScenarioError("query: give session alone (it joins a running simulation)")
+        return hub.join(query["session"]), "follower", False, None
+    room_id, key = query.get("room"), query.get("key")
+    if room_id is not None and key is None:
+        if "preset" in query or "link" in query:
+            raise ScenarioError("query: a follower gives room alone (the presenter chooses the run)")
+        return hub.join(hub.rooms.for_follower(room_id).session_id), "follower", False, None
+    source = resolve(query, settings.max_ff_work, settings.max_node_pages, hub.shared,
+                     settings.sim_events_per_s)
+    room = hub.rooms.for_presenter(room_id, key, set(hub.sessions))
+    found = hub.sessions.get(room.session_id)
+    wanted = f"preset:{source.preset}" if source.preset is not None else f"link:{query.get('link')}"
+    if found is not None and not found.closed and room.source == wanted:
+        hub.check_room(False)
+        return found, "presenter", False, room  # a reload: the presenter's run goes on
+    session = await hub.create(source.scenario, source.start_tick, source.preset)
+    previous = room.session_id
+    room.session_id, room.source = session.id, wanted
+    old = hub.sessions.get(previous)
+    if old is not None:  # its followers move to the new run
+        old.broadcast({"type": "moved", "room": room.id, "session": session.id, "preset": source.preset})
+    return session, "presenter", True, room
 
 
 async def read_loop(

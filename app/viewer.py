@@ -20,7 +20,7 @@ from fastapi import WebSocket
 from app.encoder import View, encode_cells, frame_info, lens_cells, skipped_blocks
 from app.lenses import LENS_NAMES
 from app.wire import OP_BINARY, OP_TEXT, DirectWriter, ws_frame
-from app.wire_types import EventInfo, FrameInfo, MetricsBody, ServerMessage
+from app.wire_types import EventInfo, FrameInfo, MetricsBody, RoomInfo, ServerMessage
 from simcore import Frame
 
 if TYPE_CHECKING:
@@ -77,6 +77,8 @@ class Viewer:
         self.ws = ws
         self.session = session
         self.role = role
+        #: the room a presenter drives, sent in its hello only (app/rooms.py)
+        self.room: RoomInfo | None = None
         self.lens = LENS_NAMES[0]
         self.view = View.whole(session.nr_pages)
         self.credit_window = credit_window

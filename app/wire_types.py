@@ -67,6 +67,14 @@ class Limits(TypedDict):
     per_page_max_pages: int
 
 
+class RoomInfo(TypedDict):
+    """A presenter's room (app/rooms.py): the id the follow link names, and the key only the
+    presenter's browser holds."""
+
+    id: str
+    key: str
+
+
 class HelloMsg(TypedDict):
     type: Literal["hello"]
     session: str
@@ -85,6 +93,7 @@ class HelloMsg(TypedDict):
     role: str
     frame_hash: str
     defrag: str  # the defrag policy the run uses now (a live `set defrag` included)
+    room: NotRequired[RoomInfo]  # to the presenter only
     skip_reasons: list[str]
     migratetypes: list[str]
     page_kinds: list[str]
@@ -115,6 +124,16 @@ class ProcMsg(TypedDict):
     type: Literal["proc"]
     file: str
     text: str
+
+
+class MovedMsg(TypedDict):
+    """To the followers of a room's old run: the presenter started another (a preset change); their
+    page reconnects to the room."""
+
+    type: Literal["moved"]
+    room: str
+    session: str
+    preset: str | None
 
 
 class LinkMsg(TypedDict):
@@ -230,8 +249,8 @@ class MetricsMsg(MetricsBody, FrameInfo, EventsPart):
     seq: int
 
 
-ServerMessage = (HelloMsg | StatusMsg | ProgressMsg | ProcMsg | LinkMsg | ErrorMsg | HoverMsg | HistoryMsg
-                 | MetricsMsg)
+ServerMessage = (HelloMsg | StatusMsg | ProgressMsg | ProcMsg | LinkMsg | MovedMsg | ErrorMsg | HoverMsg
+                 | HistoryMsg | MetricsMsg)
 
 
 def error_msg(message: str) -> ErrorMsg:

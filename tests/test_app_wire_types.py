@@ -3,6 +3,7 @@ fewer, and every message type is documented in docs/protocol.md."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import typing
 import warnings
@@ -55,7 +56,7 @@ def messages() -> Iterator[dict[str, dict[str, Any]]]:
     seen: dict[str, dict[str, Any]] = {}
     token = make_token(validate_scenario(TINY), 0)
     settings = Settings(progress_interval_s=1e-6)
-    with TestClient(create_app(settings)) as client, \
+    with TestClient(create_app(settings)) as client, contextlib.ExitStack() as stack, \
             client.websocket_connect(f"/ws?link={token}", headers={"origin": "http://testserver"}) as ws:
         requests: list[dict[str, Any]] = [
             {"type": "step"}, {"type": "proc", "file": "buddyinfo"}, {"type": "hover", "pfn": 3},
@@ -72,6 +73,14 @@ def messages() -> Iterator[dict[str, dict[str, Any]]]:
                 ws.send_json({"type": "ack", "seq": doc["seq"]})
             if set(message_types()) <= set(seen):
                 break
+            if set(message_types()) - set(seen) == {"moved"} and "room" in seen["hello"]:
+                # the presenter starts another run in the room: this run's viewers are told to move
+                room = seen["hello"]["room"]
+                other = stack.enter_context(client.websocket_connect(
+                    f"/ws?preset=default&room={room['id']}&key={room['key']}",
+                    headers={"origin": "http://testserver"}))
+                other.receive()  # its hello
+                seen["hello"] = {k: v for k, v in seen["hello"].items() if k != "room"}  # (once)
             if doc["type"] in ("metrics", "status", "proc", "hover", "link", "error") and requests:
                 ws.send_json(requests.pop(0))
         yield seen

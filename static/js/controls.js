@@ -136,7 +136,9 @@ export function bindControls(app) {
   };
   preset.addEventListener("change", () => {
     describe();
-    if (preset.value) location.assign(`/?preset=${encodeURIComponent(preset.value)}`);
+    if (!preset.value) return;
+    const room = app.state.room ? `&room=${encodeURIComponent(app.state.room)}` : "";
+    location.assign(`/?preset=${encodeURIComponent(preset.value)}${room}`); // the room's followers move too
   });
 
   bindSharing(app);
@@ -221,7 +223,9 @@ function bindSharing(app) {
     const m = await askLink(app);
     if (!m) { app.showError("detach: no answer from the server"); return; }
     if (m.refused) { app.showError(m.refused); return; }
-    location.assign(`${m.path}?rejoin=${encodeURIComponent(s.session)}`);
+    const back = s.followRoom ? `rejoin_room=${encodeURIComponent(s.followRoom)}`
+      : `rejoin=${encodeURIComponent(s.session)}`;
+    location.assign(`${m.path}?${back}`);
   });
   $("btn-csv").addEventListener("click", () => {
     const blob = new Blob([app.charts.series.toCsv(app.charts.zoneName())], { type: "text/csv" });

@@ -21,7 +21,8 @@ class App {
     this.state = {
       connected: false, closed: null, session: null, tick: null, seq: null, renderedSeq: null, lens: null,
       unit: null, rows: 0, cols: 0, firstPfn: 0, nrPages: 0, cellsHash: null, frameHash: null, renders: 0,
-      dropped: 0, playing: false, tps: null, ticksPerFrame: null, sharePath: null, linkWanted: null, error: ds.error || null,
+      dropped: 0, playing: false, tps: null, ticksPerFrame: null, sharePath: null, linkWanted: null, room: null, followRoom: null,
+      error: ds.error || null,
       cursors: [], progress: null, proc: null, events: 0, lastRenderMs: null, achievedTps: null,
     };
     this.speedWindow = []; // [time ms, tick] of the frames of the last ~2 s while playing
@@ -49,7 +50,16 @@ class App {
   wsUrl() {
     const ds = document.body.dataset;
     const params = new URLSearchParams(location.search);
-    const query = params.get("session") ? `session=${encodeURIComponent(params.get("session"))}` : ds.wsQuery;
+    const enc = encodeURIComponent;
+    let query = ds.wsQuery;
+    if (params.get("session")) {
+      query = `session=${enc(params.get("session"))}`;
+    } else if (params.get("room")) {
+      // the presenter's browser holds the room's key; anyone else follows the room
+      const room = params.get("room");
+      const key = roomKey(room);
+      query = key ? `${ds.wsQuery}&room=${enc(room)}&key=${enc(key)}` : `room=${enc(room)}`;
+    }
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
     return `${proto}//${location.host}${ds.wsPath || "/ws"}${query ? `?${query}` : ""}`;
   }
@@ -99,6 +109,7 @@ class App {
       case "progress": return this.onProgress(m);
       case "proc": return this.onProc(m);
       case "link": return this.onLink(m);
+      case "moved": return this.onMoved(m);
       case "hover": return this.map.hoverDetail(m);
       case "error": return this.showError(m.message);
       default: return undefined; // new message types are allowed; ignore the ones we do not know
@@ -125,7 +136,8 @@ class App {
     this.charts.setVocab(m.vocab);
     this.lensKeys = applyVocab(m.vocab);
     this.map.setZones(m.zones);
-    $("follow-text").value = `${location.origin}/?session=${encodeURIComponent(m.session)}`;
+    this.joinRoom(m);
+    if (m.preset) $("preset-select").value = m.preset; // the run's preset, for followers too
     // the policy the run uses now (a link's recorded `set defrag` included), not the scenario's first
     if (typeof m.defrag === "string") $("policy-select").value = m.defrag;
     if (m.scenario && !document.body.dataset.preset && s.role !== "follower") {
@@ -172,6 +184,40 @@ class App {
     $("btn-cancel-seek").hidden = Boolean(m.cancelled) || this.state.role === "follower";
     $("seek-progress-text").textContent = m.cancelled
       ? "cancelling…" : `${m.done} / ${m.total} ticks (Esc cancels)`;
+  }
+
+  /** A presenter's hello names its room: keep the key in this browser, put the room in the address
+   *  (a reload or a preset change stays in it), and offer the room as the follow link. */
+  joinRoom(m) {
+    const s = this.state;
+    const params = new URLSearchParams(location.search);
+    if (m.room) {
+      s.room = m.room.id;
+      try { localStorage.setItem(`zonescope.room.${m.room.id}`, m.room.key); } catch { /* no storage */ }
+      const url = new URL(location.href);
+      url.searchParams.set("room", m.room.id);
+      url.searchParams.delete("moved");
+      history.replaceState(null, "", url);
+    } else if (params.get("room")) {
+      s.followRoom = params.get("room");
+    }
+    const room = s.room || s.followRoom;
+    $("follow-text").value = room ? `${location.origin}/?room=${encodeURIComponent(room)}`
+      : `${location.origin}/?session=${encodeURIComponent(m.session)}`;
+    if (params.has("moved") && s.role === "follower") {
+      const preset = params.get("moved");
+      $("follow-text-label").textContent = `The presenter started a new run${preset ? ` (${preset})` : ""}: ` +
+        "you follow it";
+      const url = new URL(location.href);
+      url.searchParams.delete("moved");
+      history.replaceState(null, "", url);
+    }
+  }
+
+  /** The presenter started another run in this room: follow it. */
+  onMoved(m) {
+    const preset = m.preset ? encodeURIComponent(m.preset) : "";
+    location.assign(`/?room=${encodeURIComponent(m.room)}&moved=${preset}`);
   }
 
   /** The answer to a `link` request (controls.js askLink waits for it). */
@@ -410,12 +456,20 @@ function disableControls(everything = false) {
   }
 }
 
-/** A detached student's page offers the way back to the presenter's session. */
+/** The presenter's key of a room, if this browser started it. */
+function roomKey(room) {
+  try { return localStorage.getItem(`zonescope.room.${room}`); } catch { return null; }
+}
+
+/** A detached student's page offers the way back to the presenter's room (or session). */
 function offerRejoin() {
-  const id = new URLSearchParams(location.search).get("rejoin");
-  if (!id || !/^[A-Za-z0-9_-]{1,64}$/.test(id)) return;
+  const params = new URLSearchParams(location.search);
+  const room = params.get("rejoin_room");
+  const id = params.get("rejoin");
+  const ok = (v) => v && /^[A-Za-z0-9_-]{1,64}$/.test(v);
+  if (!ok(room) && !ok(id)) return;
   const a = $("rejoin");
-  a.href = `/?session=${encodeURIComponent(id)}`;
+  a.href = ok(room) ? `/?room=${encodeURIComponent(room)}` : `/?session=${encodeURIComponent(id)}`;
   a.hidden = false;
 }
 

@@ -106,7 +106,13 @@ class Watched:
 
     def state(self) -> dict[str, Any]:
         """`window.zonescope.state` (evaluated through CDP, which the page's CSP does not restrict)."""
-        st: dict[str, Any] = self.page.evaluate("() => window.zonescope ? {...window.zonescope.state} : {}")
+        script = "() => window.zonescope ? {...window.zonescope.state} : {}"
+        try:
+            st: dict[str, Any] = self.page.evaluate(script)
+        except Exception as err:  # the page is navigating (a follower moving to a new run): no state yet
+            if "context was destroyed" not in str(err) and "navigat" not in str(err):
+                raise
+            return {}
         return st
 
     def wait_for(
