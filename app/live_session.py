@@ -88,6 +88,8 @@ class LiveSession:
         self.tick = 0
         self.producer: asyncio.Task[None] | None = None
         self.linger: asyncio.TimerHandle | None = None
+        #: the pause of a run whose presenter left while followers watch (session_linger_s later)
+        self.unled: asyncio.TimerHandle | None = None
         self.idle_since = 0.0
         self.closed = False
         #: set by `cancel_seek` (a viewer's cancel, from the event loop); the seek checks it between chunks
@@ -121,6 +123,9 @@ class LiveSession:
         if self.linger is not None:
             self.linger.cancel()
             self.linger = None
+        if viewer.role == "presenter" and self.unled is not None:
+            self.unled.cancel()
+            self.unled = None
         self.viewers.append(viewer)
         viewer.push(self.hello(viewer, presets))
         if self.latest is not None:
@@ -135,6 +140,20 @@ class LiveSession:
             self.viewers.remove(viewer)
         if not self.viewers and not self.closed:
             self.on_idle(self)
+        elif viewer.role == "presenter" and not any(v.role == "presenter" for v in self.viewers):
+            # followers only: the run pauses if no presenter comes back within session_linger_s
+            if self.unled is not None:
+                self.unled.cancel()
+            loop = asyncio.get_running_loop()
+            self.unled = loop.call_later(self.settings.session_linger_s, self._pause_unled)
+
+    def _pause_unled(self) -> None:
+        self.unled = None
+        if self.closed or any(v.role == "presenter" for v in self.viewers):
+            return
+        if self.playing:
+            self.playing = False
+            self.broadcast(self.status())
 
     def reoffer(self, viewer: Viewer) -> None:
         """After a lens / view change: send the latest frame again in the new form."""

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections.abc import Iterator
 
@@ -90,3 +91,31 @@ def test_a_room_unknown_to_a_restarted_server_is_made_again_with_its_key(client:
             joined, _ = until(student, "hello")
     assert hello["room"] == {"id": "class-7b", "key": "k" + "x" * 20}
     assert joined["session"] == hello["session"]
+
+
+def test_a_run_whose_presenter_left_pauses_after_the_linger() -> None:
+    with TestClient(create_app(Settings(session_linger_s=0.3))) as c, connect(c, "preset=default") as teacher:
+        room = until(teacher, "hello")[0]["room"]
+        with connect(c, f"room={room['id']}") as student:
+            until(student, "hello")
+            teacher.send_json({"type": "play"})
+            playing, _ = until(student, "status")
+            assert playing["playing"] is True
+            teacher.close()
+            paused, _ = until(student, "status", limit=2000)
+    assert paused["playing"] is False
+
+
+def test_a_presenter_back_within_the_linger_keeps_the_run_playing() -> None:
+    with TestClient(create_app(Settings(session_linger_s=0.5))) as c, connect(c, "preset=default") as teacher:
+        hello = until(teacher, "hello")[0]
+        room = hello["room"]
+        with connect(c, f"room={room['id']}") as student:
+            until(student, "hello")
+            teacher.send_json({"type": "play"})
+            until(student, "status")
+            teacher.close()
+            with connect(c, f"preset=default&room={room['id']}&key={room['key']}") as back:
+                until(back, "hello")
+                time.sleep(0.8)
+                assert c.app.state.hub.sessions[hello["session"]].playing is True  # type: ignore[attr-defined]
