@@ -105,15 +105,11 @@ export function bindControls(app) {
   $("zoom-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
     const a = Number($("zoom-start").value), b = Number($("zoom-end").value);
-    if (Number.isFinite(a) && Number.isFinite(b) && b > a) send(msg.view(a, b));
+    if (Number.isFinite(a) && Number.isFinite(b) && b > a) app.setView(a, b);
     else app.showError("zoom: the end pfn must be larger than the start pfn");
   });
-  $("zoom-reset").addEventListener("click", () => send(msg.view(0, s.nrPages || 1)));
-  app.map.onZoomRows = (a, b) => {
-    $("zoom-start").value = String(a);
-    $("zoom-end").value = String(b);
-    send(msg.view(a, b));
-  };
+  $("zoom-reset").addEventListener("click", () => app.setView(0, s.nrPages || 1));
+  app.map.onZoomRows = (a, b) => app.setView(a, b);
 
   $("alloc-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
@@ -182,6 +178,16 @@ function syncStatus(state) {
   }
 }
 
+/** The view a copied link carries (the lens, and the zoom when zoomed in), as a query string: the
+ *  page that opens it applies them; older links without them open on the whole zone. */
+function viewQuery(s) {
+  const q = new URLSearchParams();
+  if (s.lens) q.set("lens", s.lens);
+  if (s.view && (s.view[0] > 0 || s.view[1] < s.nrPages)) { q.set("from", s.view[0]); q.set("to", s.view[1]); }
+  const text = q.toString();
+  return text ? `?${text}` : "";
+}
+
 /** Ask the server for the share link of the tick on screen (`link` message): resolves with its
  *  answer ({path, tick, refused}), or null when none comes within 5 s. */
 function askLink(app) {
@@ -204,7 +210,7 @@ function bindSharing(app) {
     const m = await askLink(app);
     if (!m) { $("copy-status").textContent = "no answer from the server"; return; }
     if (m.refused) { $("copy-status").textContent = m.refused; return; }
-    const text = location.origin + m.path;
+    const text = location.origin + m.path + viewQuery(s);
     const box = $("share-text");
     box.value = text;
     let ok = false;
@@ -225,7 +231,8 @@ function bindSharing(app) {
     if (m.refused) { app.showError(m.refused); return; }
     const back = s.followRoom ? `rejoin_room=${encodeURIComponent(s.followRoom)}`
       : `rejoin=${encodeURIComponent(s.session)}`;
-    location.assign(`${m.path}?${back}`);
+    const view = viewQuery(s); // the student's own lens and zoom come along
+    location.assign(`${m.path}${view ? `${view}&` : "?"}${back}`);
   });
   $("btn-csv").addEventListener("click", () => {
     const blob = new Blob([app.charts.series.toCsv(app.charts.zoneName())], { type: "text/csv" });

@@ -21,7 +21,7 @@ class App {
     this.state = {
       connected: false, closed: null, session: null, tick: null, seq: null, renderedSeq: null, lens: null,
       unit: null, rows: 0, cols: 0, firstPfn: 0, nrPages: 0, cellsHash: null, frameHash: null, renders: 0,
-      dropped: 0, playing: false, tps: null, ticksPerFrame: null, sharePath: null, linkWanted: null, room: null, followRoom: null,
+      dropped: 0, playing: false, tps: null, ticksPerFrame: null, sharePath: null, linkWanted: null, room: null, followRoom: null, view: null,
       error: ds.error || null,
       cursors: [], progress: null, proc: null, events: 0, lastRenderMs: null, achievedTps: null,
     };
@@ -137,6 +137,7 @@ class App {
     this.lensKeys = applyVocab(m.vocab);
     this.map.setZones(m.zones);
     this.joinRoom(m);
+    this.applyLinkView();
     if (m.preset) $("preset-select").value = m.preset; // the run's preset, for followers too
     // the policy the run uses now (a link's recorded `set defrag` included), not the scenario's first
     if (typeof m.defrag === "string") $("policy-select").value = m.defrag;
@@ -218,6 +219,30 @@ class App {
   onMoved(m) {
     const preset = m.preset ? encodeURIComponent(m.preset) : "";
     location.assign(`/?room=${encodeURIComponent(m.room)}&moved=${preset}`);
+  }
+
+  /** Zoom the map to pfns [a, b) (the zoom form, a drag on the map, a link's view). */
+  setView(a, b) {
+    $("zoom-start").value = String(a);
+    $("zoom-end").value = String(b);
+    this.state.view = [a, b];
+    this.send(msg.view(a, b));
+  }
+
+  /** A link's view (`?lens=NAME&from=P&to=Q`), applied once after the first hello; what the page
+   *  does not know (a lens of another version, a range past this zone) is left out. */
+  applyLinkView() {
+    if (this.linkViewDone) return;
+    this.linkViewDone = true;
+    const p = new URLSearchParams(location.search);
+    const lens = p.get("lens");
+    if (lens && Object.hasOwn(this.lenses, lens) && lens !== this.state.lens) {
+      $("lens-select").value = lens;
+      this.send(msg.lens(lens));
+    }
+    const a = Number(p.get("from")), b = Number(p.get("to"));
+    if (p.has("from") && p.has("to") && Number.isInteger(a) && Number.isInteger(b) && 0 <= a && a < b
+        && b <= this.state.nrPages) this.setView(a, b);
   }
 
   /** The answer to a `link` request (controls.js askLink waits for it). */
