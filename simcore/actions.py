@@ -90,12 +90,16 @@ class CompactAction(_Action):
     """Manual compaction, as writing 1 to /proc/sys/vm/compact_memory (order -1, sync, whole zone).
 
     `zone` limits it to one zone (as /sys/devices/system/node/node0/compact does per node).
-    `step` asks for one incremental step of the run in progress (or a new one) instead.
+    `step` asks for one incremental step of the run in progress (or a new one) instead; `pace`
+    spreads the run over ticks.
     """
 
     type: Literal["compact"] = "compact"
     zone: Literal["DMA", "DMA32", "Normal", "HighMem", "Movable"] | None = None
     step: bool = False
+    #: turns of `compact_zone()`'s loop per tick, so that the scanners can be watched (0: the
+    #: scenario's `compaction.manual_steps_per_tick`, and 0 there: the run completes at once)
+    pace: Annotated[int, Field(ge=0, le=100_000)] = 0
 
 
 Action = Annotated[

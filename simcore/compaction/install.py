@@ -77,6 +77,8 @@ class Compaction:
         self.manual: CompactionRun | None = None
         self.last: CompactionRun | None = None
         self.manual_results: list[tuple[str, CompactResult, int, int]] = []
+        #: loop turns per tick of the manual run in progress (0: it ran at once, or is stepped)
+        self.manual_pace = spec.manual_steps_per_tick
 
     # --------------------------------------------------------------- settings
     def refresh(self) -> None:
@@ -130,6 +132,7 @@ class Compaction:
         zones = [z for z in self.node.zones if a.zone is None or z.name == a.zone]
         if a.step:
             if self.manual is None or self.manual.done:
+                self.manual_pace = self.spec.manual_steps_per_tick
                 if not self.manual_queue:
                     self.manual_queue = list(zones)
                 if not self._start_manual():
@@ -139,7 +142,8 @@ class Compaction:
             run.advance(1)
             return self._manual_progress(run)
         self.manual_queue = list(zones)
-        if self.spec.manual_steps_per_tick:
+        self.manual_pace = a.pace or self.spec.manual_steps_per_tick
+        if self.manual_pace:
             self._start_manual()
             return "compaction started in " + ", ".join(z.name for z in zones)
         self.manual_results = []
@@ -208,8 +212,8 @@ class Compaction:
         if self.c.blockskip_flush:
             self.flush_skip_bits()
         run = self.manual
-        if run is not None and self.spec.manual_steps_per_tick:
-            budget = self.spec.manual_steps_per_tick
+        if run is not None and self.manual_pace:
+            budget = self.manual_pace
             while budget > 0 and run is not None:
                 before = run.steps
                 run.advance(budget)

@@ -67,7 +67,8 @@ export function bindControls(app) {
 
   const togglePlay = () => send(s.playing ? msg.pause() : msg.play());
   const stepBack = () => { if ((s.tick || 0) > 0) app.seek(s.tick - 1); };
-  const compact = () => send(msg.action({ type: "compact" }));
+  // a paced run lets the class watch the scanners travel (the pace is recorded with the action)
+  const compact = () => send(msg.action({ type: "compact", pace: Number($("compact-pace").value) || 0 }));
   const setLens = (lens) => { $("lens-select").value = lens; send(msg.lens(lens)); };
 
   function toggleHelp(show = help.hidden) {

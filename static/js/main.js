@@ -475,7 +475,7 @@ class App {
 
 /** Controls that drive the run: off for followers and on a page that has no run (bad link). */
 function disableControls(everything = false) {
-  const run = ".controls button, .controls input, #alloc-form button, #policy-form button, #btn-compact";
+  const run = ".controls button, .controls input, #alloc-form button, #policy-form button, #btn-compact, #compact-pace";
   for (const el of document.querySelectorAll(everything ? `${run}, #zoom-form button, #btn-copy` : run)) {
     el.disabled = true;
   }

@@ -59,6 +59,7 @@ def test_skip_marks_come_back_after_the_skip_lens_while_paused(open_page: Callab
     w = open_page("/")
     w.page.keyboard.press("ArrowRight")
     w.wait_for(lambda s: s.get("frameTick") == 1, what="tick 1")
+    w.page.select_option("#compact-pace", "0")  # at once, as the kernel does
     w.page.click("#btn-compact")  # manual compaction: blocks with nothing to isolate get skip bits
     w.wait_for(lambda s: any(not c["active"] for c in s.get("cursors") or [{"active": True}])
                and w.page.evaluate(MARKS_JS) > 0, what="skip marks after a manual compaction")
@@ -81,3 +82,23 @@ def test_the_speed_control_shows_the_speed_achieved(open_page: Callable[..., Any
     w.page.click("#btn-play")  # pause: no speed is claimed
     w.wait_for(lambda s: s.get("achievedTps") is None, what="the pause")
     assert w.page.inner_text("#tps-got") == ""
+
+
+def test_compact_now_at_the_default_pace_lets_the_scanners_travel(open_page: Callable[..., Any]) -> None:
+    w = open_page("/")
+    assert w.page.input_value("#compact-pace") == "1"
+    w.page.keyboard.press("c")
+    seen = set()
+    st = w.wait_for(lambda s: any(c["active"] for c in s.get("cursors") or []), what="a running compaction")
+    start = st["frameTick"]
+    w.page.click("#btn-play")
+    while True:
+        st = w.wait_for(lambda s, seen=seen: s.get("frameTick") not in seen, timeout=20,
+                        what="the next frame")
+        seen.add(st["frameTick"])
+        active = [c for c in st.get("cursors") or [] if c["active"]]
+        if not active:
+            break
+    # the run took many ticks (about 130 on `default`, 4 s at 30 ticks/s), not one
+    assert st["frameTick"] - start >= 60, (start, st["frameTick"])
+    assert not w.page_errors and not w.console_errors, (w.page_errors, w.console_errors)
