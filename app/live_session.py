@@ -108,6 +108,7 @@ class LiveSession:
             "playing": self.playing, "tps": self.tps, "ticks_per_frame": self.ticks_per_frame,
             "tick": self.tick if self.latest is not None else self.start_tick,
             "role": viewer.role, "frame_hash": self.frame_hash, "defrag": sim.scenario.defrag,
+            "view": {"lens": sim.scenario.view.lens, "pace": sim.scenario.view.pace},
             "skip_reasons": [r["label"] for r in vocab["skip_reasons"]],
             "migratetypes": vocab["migratetypes"], "page_kinds": vocab["page_kinds"],
             "max_fps": st.max_fps,
@@ -247,7 +248,7 @@ class LiveSession:
         getter: asyncio.Task[Command] | None = None
         try:
             if self.start_tick > 0:
-                await self._seek(self.start_tick)
+                await self._seek(self.start_tick, opening=True)
             else:
                 await self._in_thread(lambda: None)
             loop = asyncio.get_running_loop()
@@ -282,7 +283,7 @@ class LiveSession:
         """Stop the fast-forward in progress at its next chunk (progress_interval_s at most)."""
         self.cancel_requested = True
 
-    async def _seek(self, target: int) -> None:
+    async def _seek(self, target: int, opening: bool = False) -> None:
         """Fast-forward to `target` (from the nearest keyframe first if it lies behind or a keyframe
         lies on the way), with progress messages. It stops early, paused where it got to, when a
         viewer cancels it or when nobody is left to watch it (the work is nobody's any more)."""
@@ -303,8 +304,10 @@ class LiveSession:
         self.cancel_requested = False
         await self._in_thread(lambda: None)
         self.broadcast(self.status())
-        if run.tick > before + 1:  # ticks no viewer saw: the charts' history, gap-free (a page cuts its
-            self.broadcast(run.history.message())  # own series when the run goes back)
+        # ticks no viewer saw (or, opening, a run that started from a shared keyframe): the charts'
+        # history, gap-free (a page cuts its own series when the run goes back)
+        if opening or run.tick > before + 1:
+            self.broadcast(run.history.message())
         await asyncio.to_thread(run.prefill_back)  # paused here: the first step back is a restore
 
     # ----------------------------------------------------------- commands

@@ -9,7 +9,7 @@ from fastapi import Path as PathParam
 from pydantic import BaseModel
 
 from app.settings import Settings
-from app.sources import from_preset, link_refusal
+from app.sources import check_view, from_preset, link_refusal
 from simcore import ScenarioError, check_tick, make_token, parse_json, validate_scenario
 
 router = APIRouter()
@@ -72,7 +72,7 @@ async def link(request: Request) -> LinkOut:
         raise HTTPException(422, "body: expected a JSON object (a scenario)")
     at = doc.pop("at_tick", None)
     try:
-        sc = validate_scenario(doc)
+        sc = check_view(validate_scenario(doc))
         at = check_tick(sc.ticks if at is None else at, "at_tick")
         st = settings_of(request)
         refusal = link_refusal(sc, at, st.max_ff_work, st.sim_events_per_s, request.app.state.hub.shared,

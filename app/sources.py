@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.ff_cost import ff_refusal
+from app.lenses import LENS_NAMES
 from app.presets import load_scenario, preset_document, preset_names
 from app.shared_keyframes import SharedKeyframes
 from simcore import Scenario, ScenarioError, check_node_pages, decode_link
@@ -29,10 +30,20 @@ def preset_list() -> list[dict[str, str]]:
     return out
 
 
+def check_view(scenario: Scenario, field: str = "view.lens") -> Scenario:
+    """A scenario's `view.lens` must name a lens of this server (app/lenses.py), or be empty."""
+    lens = scenario.view.lens
+    if lens and lens not in LENS_NAMES:
+        raise ScenarioError(f"{field}: unknown lens (got {lens!r}, one of {', '.join(LENS_NAMES)})")
+    return scenario
+
+
 def from_preset(name: str) -> Source:
+    """A preset opens at its `view.open_at` tick (where its story is on the map); Reset goes back there."""
     if name not in preset_names():
         raise ScenarioError(f"preset: unknown preset {name[:60]!r}; one of {', '.join(preset_names())}")
-    return Source(load_scenario(name), 0, name)
+    scenario = check_view(load_scenario(name))
+    return Source(scenario, scenario.view.open_at, name)
 
 
 def link_refusal(scenario: Scenario, at: int, cap: int, rate: int, shared: SharedKeyframes | None,
@@ -47,6 +58,7 @@ def from_link(token: str, max_ff_work: int, max_node_pages: int = 1 << 24,
               shared: SharedKeyframes | None = None, rate: int = 3_000_000) -> Source:
     scenario, at = decode_link(token)
     check_node_pages(scenario, max_node_pages, "link: node")
+    check_view(scenario, "link: view.lens")
     refusal = link_refusal(scenario, at, max_ff_work, rate, shared, "link: at_tick")
     if refusal is not None:
         raise ScenarioError(refusal)

@@ -75,6 +75,14 @@ class RoomInfo(TypedDict):
     key: str
 
 
+class OpeningView(TypedDict):
+    """The scenario's `view`: the lens the page opens on ('': its first) and its compaction pace
+    (None: the page's default)."""
+
+    lens: str
+    pace: int | None
+
+
 class HelloMsg(TypedDict):
     type: Literal["hello"]
     session: str
@@ -94,6 +102,7 @@ class HelloMsg(TypedDict):
     frame_hash: str
     defrag: str  # the defrag policy the run uses now (a live `set defrag` included)
     room: NotRequired[RoomInfo]  # to the presenter only
+    view: OpeningView
     skip_reasons: list[str]
     migratetypes: list[str]
     page_kinds: list[str]

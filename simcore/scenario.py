@@ -158,6 +158,21 @@ class WorkloadSpec(_Model):
         return self
 
 
+class ViewSpec(_Model):
+    """How the dashboard opens the scenario, so that its story is on screen from the first frame.
+    Nothing here changes the simulation (or its hashes)."""
+
+    lens: Annotated[
+        str, Field(max_length=40, pattern=r"^[a-z_]*$", description="the map's lens ('': the first one)")
+    ] = ""
+    open_at: Annotated[
+        int, Field(ge=0, le=MAX_TICKS, description="the tick the dashboard opens at (fast-forwarded)")
+    ] = 0
+    pace: Annotated[
+        int | None, Field(ge=0, le=100_000, description="the page's compaction pace (None: its default)")
+    ] = None
+
+
 class Scenario(_Model):
     name: Annotated[str, Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9_.-]+$")] = "custom"
     title: Annotated[str, Field(max_length=120)] = ""
@@ -173,6 +188,7 @@ class Scenario(_Model):
     compaction: CompactionSpec = CompactionSpec()
     timeline: Annotated[list[TimelineEntry], Field(max_length=MAX_TIMELINE)] = []
     pressure: PressureSpec = PressureSpec()
+    view: ViewSpec = ViewSpec()
 
     @field_validator("defrag")
     @classmethod

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from starlette.websockets import WebSocketDisconnect
@@ -17,6 +18,15 @@ from app.settings import Settings
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
+
+
+def status_where(ws: object, pred: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    """The first status message for which `pred` holds (a preset's opening seek sends one too)."""
+    for _ in range(20):
+        m, _ = until(ws, "status", limit=500)
+        if pred(m):
+            return m
+    raise AssertionError("no such status")
 
 
 @pytest.fixture()
@@ -59,7 +69,7 @@ def test_a_presenter_reload_keeps_the_run(client: TestClient) -> None:
         hello, _ = until(teacher, "hello")
         room = hello["room"]
         teacher.send_json({"type": "seek", "tick": 7})
-        until(teacher, "status")
+        status_where(teacher, lambda m: m["tick"] == 7)
     # the same page again (same preset, room and key): the same session, at tick 7, still presenting
     with connect(client, f"preset=default&room={room['id']}&key={room['key']}") as again:
         back, _ = until(again, "hello")
@@ -99,8 +109,7 @@ def test_a_run_whose_presenter_left_pauses_after_the_linger() -> None:
         with connect(c, f"room={room['id']}") as student:
             until(student, "hello")
             teacher.send_json({"type": "play"})
-            playing, _ = until(student, "status")
-            assert playing["playing"] is True
+            status_where(student, lambda m: m["playing"] is True)
             teacher.close()
             paused, _ = until(student, "status", limit=2000)
     assert paused["playing"] is False
@@ -113,7 +122,7 @@ def test_a_presenter_back_within_the_linger_keeps_the_run_playing() -> None:
         with connect(c, f"room={room['id']}") as student:
             until(student, "hello")
             teacher.send_json({"type": "play"})
-            until(student, "status")
+            status_where(student, lambda m: m["playing"] is True)
             teacher.close()
             with connect(c, f"preset=default&room={room['id']}&key={room['key']}") as back:
                 until(back, "hello")

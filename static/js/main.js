@@ -137,6 +137,7 @@ class App {
     this.lensKeys = applyVocab(m.vocab);
     this.map.setZones(m.zones);
     this.joinRoom(m);
+    this.hello = m;
     this.applyLinkView();
     if (m.preset) $("preset-select").value = m.preset; // the run's preset, for followers too
     // the policy the run uses now (a link's recorded `set defrag` included), not the scenario's first
@@ -235,7 +236,12 @@ class App {
     if (this.linkViewDone) return;
     this.linkViewDone = true;
     const p = new URLSearchParams(location.search);
-    const lens = p.get("lens");
+    const opening = this.hello && this.hello.view ? this.hello.view : {};
+    const lens = p.get("lens") || opening.lens; // a link's own view first, then the scenario's
+    if (Number.isInteger(opening.pace) && !p.has("pace")) {
+      const sel = $("compact-pace");
+      if ([...sel.options].some((o) => o.value === String(opening.pace))) sel.value = String(opening.pace);
+    }
     if (lens && Object.hasOwn(this.lenses, lens) && lens !== this.state.lens) {
       $("lens-select").value = lens;
       this.send(msg.lens(lens));

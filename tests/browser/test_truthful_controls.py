@@ -41,15 +41,16 @@ def test_the_defrag_dropdown_shows_the_runs_policy_after_reset_and_on_a_link(
     a.page.select_option("#policy-select", other)
     a.page.click("#policy-form button[type=submit]")
     a.wait_for(lambda s: s.get("statusFrameHash") is not None, what="a status")
-    a.page.keyboard.press("ArrowRight")  # the `set` is recorded at tick 0; step to tick 1
-    a.wait_for(lambda s: s.get("frameTick") == 1, what="tick 1")
+    t0 = a.state()["frameTick"]  # where the preset opens
+    a.page.keyboard.press("ArrowRight")  # the `set` is recorded at t0; step one tick on
+    a.wait_for(lambda s: s.get("frameTick") == t0 + 1, what="one tick on")
     a.page.click("#btn-copy")
     link = a.wait_for(lambda s: s.get("copiedLink"), what="copy link")["copiedLink"]
     b = open_page("/" + link.split("/", 3)[3])
-    b.wait_for(lambda s: s.get("frameTick") == 1, what="the link at tick 1")
+    b.wait_for(lambda s: s.get("frameTick") == t0 + 1, what="the link")
     assert _policy(b) == other
     a.page.click("#btn-reset")
-    a.wait_for(lambda s: s.get("frameTick") == 0, what="the reset")
+    a.wait_for(lambda s: s.get("frameTick") == t0, what="the reset (to where the preset opens)")
     a.wait_for(lambda s: _policy(a) == first, what=f"the dropdown back to {first}")
     for w in (a, b):
         assert not w.page_errors and not w.console_errors, (w.page_errors, w.console_errors)
@@ -57,8 +58,9 @@ def test_the_defrag_dropdown_shows_the_runs_policy_after_reset_and_on_a_link(
 
 def test_skip_marks_come_back_after_the_skip_lens_while_paused(open_page: Callable[..., Any]) -> None:
     w = open_page("/")
+    t0 = w.state()["frameTick"]
     w.page.keyboard.press("ArrowRight")
-    w.wait_for(lambda s: s.get("frameTick") == 1, what="tick 1")
+    w.wait_for(lambda s: s.get("frameTick") == t0 + 1, what="one tick on")
     w.page.select_option("#compact-pace", "0")  # at once, as the kernel does
     w.page.click("#btn-compact")  # manual compaction: blocks with nothing to isolate get skip bits
     w.wait_for(lambda s: any(not c["active"] for c in s.get("cursors") or [{"active": True}])
