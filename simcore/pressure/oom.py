@@ -19,6 +19,7 @@ from simcore.page_alloc import AllocContext
 from simcore.pressure.context import PressureContext
 from simcore.pressure.events import FinishTaskReaping, MarkVictim, OomFail, OomNotify, TaskExit, WakeReaper
 from simcore.pressure.processes import TaskTable
+from simcore.tasks import OOM_REAPER
 
 OOM_SCORE_ADJ_MIN = -1000
 OOM_SCORE_ADJ_MAX = 1000
@@ -181,10 +182,11 @@ class OomKiller:
         if not due:
             return
         self.victims = [v for v in self.victims if v.reap_tick > node.tick]
-        for v in due:
-            task = self.tasks.by_pid[v.pid]
-            freed = self.tasks.release(task)
-            task.state = "dead"
-            task.exit_reason = "oom_kill"
-            node.emit(FinishTaskReaping(node.tick, v.pid, freed))
-            hub.emit(TaskExit(node.tick, v.pid, v.comm, "oom_kill", freed), notable=True)
+        with node.running(OOM_REAPER):
+            for v in due:
+                task = self.tasks.by_pid[v.pid]
+                freed = self.tasks.release(task)
+                task.state = "dead"
+                task.exit_reason = "oom_kill"
+                node.emit(FinishTaskReaping(node.tick, v.pid, freed))
+                hub.emit(TaskExit(node.tick, v.pid, v.comm, "oom_kill", freed), notable=True)
