@@ -36,7 +36,7 @@ from simcore.constants import (
 )
 from simcore.events import Event
 from simcore.jit import py
-from simcore.kernels.alloc import NNSTAT, NS_PGFREE
+from simcore.kernels.alloc import NNSTAT, NS_PGFREE, NS_THP_FAULT_ALLOC
 from simcore.kernels.alloc import free_alloc_at as _free_alloc_at_kernel
 from simcore.owners import KERNEL_PID, Process, Stream, StreamStore
 from simcore.page_alloc import PageAllocator, SlowpathHooks
@@ -302,6 +302,11 @@ class Node(PageAllocator):
     @pgfree.setter
     def pgfree(self, value: int) -> None:
         self.nstat[NS_PGFREE] = value
+
+    @property
+    def thp_fault_alloc(self) -> int:
+        """``thp_fault_alloc``: huge-class allocations of HPAGE_PMD_ORDER that succeeded."""
+        return self.nstat[NS_THP_FAULT_ALLOC]
 
     @property
     def free_pages(self) -> int:

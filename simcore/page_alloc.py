@@ -24,7 +24,7 @@ from simcore.constants import (
 )
 from simcore.events import AllocFail, Event, MmPageAllocExtfrag
 from simcore.jit import py
-from simcore.kernels.alloc import FAST_MISS, alloc_fast
+from simcore.kernels.alloc import FAST_MISS, HUGE_KIND, NS_THP_FAULT_ALLOC, alloc_fast
 from simcore.watermarks import (
     ALLOC_KSWAPD,
     ALLOC_NOFRAGMENT,
@@ -151,6 +151,8 @@ class PageAllocator:
         alloc_index: array[int]
         nr_kind_pages: array[int]
         nr_alloc_fast: array[int]
+        nstat: array[int]
+        vm_events: dict[str, int]
         stream_store: StreamStore
         nr_alloc_tried: list[int]
         nr_alloc_ok: list[int]
@@ -188,12 +190,17 @@ class PageAllocator:
             if pfn < 0:
                 pfn = self.alloc_pages_slowpath(ac)
                 if pfn < 0:
+                    if kind == HUGE_KIND and order == PAGEBLOCK_ORDER:
+                        # do_huge_pmd_anonymous_page(): no huge page, the fault falls back
+                        self.vm_events["thp_fault_fallback"] += 1
                     self.emit(AllocFail(self.tick, order, CLASS_INFO[kind].gfp, ac.migratetype, owner))
                     return -1
         finally:
             self.task = prev
         self.nr_alloc_ok[order] += 1
         self.commit_alloc(pfn, order, kind, sid)
+        if kind == HUGE_KIND and order == PAGEBLOCK_ORDER:
+            self.nstat[NS_THP_FAULT_ALLOC] += 1
         return pfn
 
     def alloc_stats(self) -> AllocStats:

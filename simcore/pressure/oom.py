@@ -61,6 +61,7 @@ class OomKiller:
             for _ in range(self.spec.notifier_pages):
                 if node.alloc_pages(0, PageKind.KERNEL, st.sid) < 0:
                     break
+                node.vm_events["balloon_inflate"] += 1  # balloon_page_enqueue_one()
 
     def totalpages(self) -> int:
         return self.node.managed_pages + self.hub.swap.total
@@ -105,6 +106,7 @@ class OomKiller:
             freed = 0
             while st.pfns and freed < self.spec.notifier_batch:
                 freed += node.free_alloc(st.pfns[-1])
+            node.vm_events["balloon_deflate"] += freed  # balloon_page_list_dequeue(), a page each
             if freed:
                 self.notifier_freed += freed
                 self.hub.emit(OomNotify(node.tick, freed, st.nr_pages), notable=True)

@@ -151,7 +151,7 @@ class Reclaimer:
         ev["pgsteal_" + kind_name] += reclaimed
         ev["pswpout"] += swapped
         if lazy:
-            ev["pglazyfreed"] = ev.get("pglazyfreed", 0) + lazy
+            ev["pglazyfreed"] += lazy
         if direct and hub.current_owner >= 0:
             hub.stall(hub.current_owner, SCAN_STALL_US * scanned + SWAPOUT_STALL_US * swapped)
         return scanned, reclaimed
