@@ -16,7 +16,8 @@ when a frame is built:
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -35,11 +36,12 @@ from simcore.constants import (
 )
 from simcore.events import Event
 from simcore.jit import py
-from simcore.kernels.alloc import NNSTAT, NS_PGFREE
+from simcore.kernels.alloc import NNSTAT, NS_PGFREE, NS_THP_FAULT_ALLOC
 from simcore.kernels.alloc import free_alloc_at as _free_alloc_at_kernel
 from simcore.owners import KERNEL_PID, Process, Stream, StreamStore
 from simcore.page_alloc import PageAllocator, SlowpathHooks
 from simcore.scenario import NodeSpec, VmSpec
+from simcore.tasks import KWORKER, Task, process_task
 from simcore.vmevents import new_vm_events
 from simcore.watermarks import (
     ALLOC_WMARK_LOW,
@@ -112,6 +114,12 @@ class Node(PageAllocator):
         self.nr_isolated = [0, 0]  # pages isolated for migration: anon, file
         self.events: list[Event] = []
         self.event_counts: dict[str, int] = {}
+        #: the task the node runs for now (`running()`), stamped on every event; the tick and the
+        #: place in it of the last event emitted (`emit()`)
+        self.task: Task = KWORKER
+        self._tasks: dict[int, Task] = {KERNEL_PID: KWORKER}
+        self._seq_tick = -1
+        self._seq = 0
         self.listeners: list[Callable[[Event], None]] = []
         self.hooks = SlowpathHooks()
         self.mode = Mode.MODERN
@@ -181,8 +189,33 @@ class Node(PageAllocator):
             self.stream_by_key[(owner, name)] = sid
         return self.streams[sid]
 
+    def task_of(self, pid: int) -> Task:
+        """The task of the model's process `pid` (the kernel's own allocations: the kworker)."""
+        t = self._tasks.get(pid)
+        if t is None:
+            t = process_task(pid, self.procs[pid].comm)
+            self._tasks[pid] = t
+        return t
+
+    @contextmanager
+    def running(self, task: Task) -> Iterator[None]:
+        """Emit as `task` inside the block (a kernel thread's work, a process's syscall)."""
+        prev = self.task
+        self.task = task
+        try:
+            yield
+        finally:
+            self.task = prev
+
     # ---------------------------------------------------------------- events
     def emit(self, ev: Event) -> None:
+        """Log `ev`, stamped with its place in its tick and the task running (`simcore.events`)."""
+        if ev.tick != self._seq_tick:
+            self._seq_tick = ev.tick
+            self._seq = 0
+        ev.seq = self._seq
+        self._seq += 1
+        ev.task = self.task
         self.events.append(ev)
         self.event_counts[ev.name] = self.event_counts.get(ev.name, 0) + 1
         for fn in self.listeners:
@@ -269,6 +302,11 @@ class Node(PageAllocator):
     @pgfree.setter
     def pgfree(self, value: int) -> None:
         self.nstat[NS_PGFREE] = value
+
+    @property
+    def thp_fault_alloc(self) -> int:
+        """``thp_fault_alloc``: huge-class allocations of HPAGE_PMD_ORDER that succeeded."""
+        return self.nstat[NS_THP_FAULT_ALLOC]
 
     @property
     def free_pages(self) -> int:

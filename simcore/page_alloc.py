@@ -24,7 +24,7 @@ from simcore.constants import (
 )
 from simcore.events import AllocFail, Event, MmPageAllocExtfrag
 from simcore.jit import py
-from simcore.kernels.alloc import FAST_MISS, alloc_fast
+from simcore.kernels.alloc import FAST_MISS, HUGE_KIND, NS_THP_FAULT_ALLOC, alloc_fast
 from simcore.watermarks import (
     ALLOC_KSWAPD,
     ALLOC_NOFRAGMENT,
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from array import array
 
     from simcore.owners import Process, Stream, StreamStore
+    from simcore.tasks import Task
     from simcore.zone import Zone
 
 # enum compact_priority
@@ -143,12 +144,15 @@ class PageAllocator:
         tick: int
         streams: list[Stream]
         procs: dict[int, Process]
+        task: Task
         kind: bytearray
         alloc_order: bytearray
         alloc_stream: array[int]
         alloc_index: array[int]
         nr_kind_pages: array[int]
         nr_alloc_fast: array[int]
+        nstat: array[int]
+        vm_events: dict[str, int]
         stream_store: StreamStore
         nr_alloc_tried: list[int]
         nr_alloc_ok: list[int]
@@ -158,6 +162,7 @@ class PageAllocator:
         def zonelist(self, highest_zoneidx: int) -> list[Zone]: ...
         def commit_alloc(self, pfn: int, order: int, kind: int, sid: int) -> None: ...
         def emit(self, ev: Event) -> None: ...
+        def task_of(self, pid: int) -> Task: ...
         def kernel_state(self, refresh: bool = True) -> tuple[tuple[Any, ...], ...]: ...
 
     def alloc_context(self, order: int, kind: int, sid: int) -> AllocContext:
@@ -168,21 +173,34 @@ class PageAllocator:
         return AllocContext(order, kind, int(info.migratetype), highest, self.zonelist(highest), sid)
 
     def alloc_pages(self, order: int, kind: int, sid: int) -> int:
-        """Models `__alloc_pages()`. Returns the head pfn (recorded as an allocation) or -1."""
+        """Models `__alloc_pages()`. Returns the head pfn (recorded as an allocation) or -1.
+
+        Runs as the stream's owner (`task_of`): what the slow path traces, it traces in the
+        allocating task, as the kernel's direct compaction, direct reclaim and OOM kill do."""
         self.nr_alloc_tried[order] += 1
-        ac = self.alloc_context(order, kind, sid)
-        flags = ALLOC_WMARK_LOW | ALLOC_KSWAPD
-        if self.mode == Mode.MODERN and ac.zonelist[0].ztype == ZoneType.NORMAL:
-            flags |= ALLOC_NOFRAGMENT
-        pfn = self.get_page_from_freelist(ac, flags)
-        if pfn < 0:
-            pfn = self.alloc_pages_slowpath(ac)
+        owner = self.streams[sid].owner
+        prev = self.task
+        self.task = self.task_of(owner)
+        try:
+            ac = self.alloc_context(order, kind, sid)
+            flags = ALLOC_WMARK_LOW | ALLOC_KSWAPD
+            if self.mode == Mode.MODERN and ac.zonelist[0].ztype == ZoneType.NORMAL:
+                flags |= ALLOC_NOFRAGMENT
+            pfn = self.get_page_from_freelist(ac, flags)
             if pfn < 0:
-                owner = self.streams[sid].owner
-                self.emit(AllocFail(self.tick, order, CLASS_INFO[kind].gfp, ac.migratetype, owner))
-                return -1
+                pfn = self.alloc_pages_slowpath(ac)
+                if pfn < 0:
+                    if kind == HUGE_KIND and order == PAGEBLOCK_ORDER:
+                        # do_huge_pmd_anonymous_page(): no huge page, the fault falls back
+                        self.vm_events["thp_fault_fallback"] += 1
+                    self.emit(AllocFail(self.tick, order, CLASS_INFO[kind].gfp, ac.migratetype, owner))
+                    return -1
+        finally:
+            self.task = prev
         self.nr_alloc_ok[order] += 1
         self.commit_alloc(pfn, order, kind, sid)
+        if kind == HUGE_KIND and order == PAGEBLOCK_ORDER:
+            self.nstat[NS_THP_FAULT_ALLOC] += 1
         return pfn
 
     def alloc_stats(self) -> AllocStats:

@@ -69,6 +69,7 @@ def vmstat(node: Node) -> str:
 
 ZONE_STAT_ITEMS = (
     "nr_free_pages",
+    "nr_free_pages_blocks",
     "nr_zone_inactive_anon",
     "nr_zone_active_anon",
     "nr_zone_inactive_file",
@@ -119,6 +120,7 @@ def zone_vmstat(node: Node, zone_idx: int) -> dict[str, int]:
     anon = int(sum(counts[x] for x in LRU_ANON_KINDS))
     return {
         "nr_free_pages": z.free_pages,
+        "nr_free_pages_blocks": z.nr_free_pages_blocks(),
         "nr_zone_inactive_anon": anon,
         "nr_zone_active_anon": 0,
         "nr_zone_inactive_file": int(sum(counts[x] for x in LRU_FILE_KINDS)),

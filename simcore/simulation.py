@@ -43,6 +43,7 @@ from simcore.procfs import PROC_FILES, RENDERERS
 from simcore.scenario import Scenario, ScenarioError, VmSpec, validate_scenario
 from simcore.subsystems import SUBSYSTEM_PROC_FILES
 from simcore.subsystems import install as install_subsystems
+from simcore.tasks import SHELL
 from simcore.vmstat import node_vmstat
 from simcore.workload import Uniforms, Workload
 
@@ -126,8 +127,9 @@ class Simulation:
                 f"action: {action.type!r} acts on a subsystem this scenario does not install"
                 + (" (set [pressure] enabled = true)" if needs_pressure(action.type) else "")
             )
-        detail = handler(action)
-        self.node.emit(ActionApplied(self.tick, action.type, detail))
+        with self.node.running(SHELL):  # the root shell writes the knob (simcore.tasks)
+            detail = handler(action)
+            self.node.emit(ActionApplied(self.tick, action.type, detail))
         return detail
 
     def _do_fill(self, a: FillAction) -> str:
@@ -195,7 +197,9 @@ class Simulation:
         comp = find_compaction(self)
         if comp is None:
             raise ScenarioError("compact: compaction is not installed in this simulation")
-        return comp.complete_manual(self.apply(CompactAction()))
+        detail = self.apply(CompactAction())
+        with self.node.running(SHELL):
+            return comp.complete_manual(detail)
 
     def alloc_stats(self) -> AllocStats:
         """Allocation requests and successes by order since tick 0 (every caller of the allocator)."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Final
 
+#: The names the model keeps, in the order of a 6.18 /proc/vmstat (tests/data/kernel/vmstat.txt);
+#: docs/fidelity.md lists the kernel's other names and why they are absent.
 EVENT_ITEMS: Final = (
     "pswpin",
     "pswpout",
@@ -17,11 +19,15 @@ EVENT_ITEMS: Final = (
     "pgalloc_normal",
     "pgalloc_high",
     "pgalloc_movable",
+    "pgalloc_device",
     "allocstall_dma",
     "allocstall_dma32",
     "allocstall_normal",
     "allocstall_movable",
+    "allocstall_device",
     "pgfree",
+    "pglazyfree",
+    "pglazyfreed",
     "pgrefill",
     "pgsteal_kswapd",
     "pgsteal_direct",
@@ -46,6 +52,10 @@ EVENT_ITEMS: Final = (
     "compact_daemon_wake",
     "compact_daemon_migrate_scanned",
     "compact_daemon_free_scanned",
+    "thp_fault_alloc",
+    "thp_fault_fallback",
+    "balloon_inflate",
+    "balloon_deflate",
 )
 
 #: 2.6.35 names the compaction counters differently (mm/vmstat.c of that release).

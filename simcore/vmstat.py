@@ -17,6 +17,7 @@ from simcore.vmevents import EVENT_ITEMS, EVENT_ITEMS_2_6_35
 
 STATE_ITEMS: Final = (
     "nr_free_pages",
+    "nr_free_pages_blocks",
     "nr_zone_inactive_anon",
     "nr_zone_active_anon",
     "nr_zone_inactive_file",
@@ -35,6 +36,7 @@ STATE_ITEMS: Final = (
     "nr_kernel_misc_reclaimable",
     "nr_page_table_pages",
     "nr_swapcached",
+    "nr_balloon_pages",
 )
 
 #: The modelled state items a 2.6.35 kernel printed, in its order (`enum zone_stat_item` of the time:
@@ -65,14 +67,15 @@ _PGALLOC_NAME: Final = {
 
 
 #: Per-zone-type counters exist only for the zone types of the arch's config: x86-64 has no HighMem,
-#: x86-32 no DMA32 (the kernel prints pgalloc_dma32 etc. only when CONFIG_ZONE_DMA32 is set).
-_ABSENT_ZONE_SUFFIX: Final = {"x86_64": "_high", "x86_32": "_dma32"}
+#: x86-32 no DMA32 and no Device (the kernel prints pgalloc_dma32 only with CONFIG_ZONE_DMA32,
+#: pgalloc_device only with CONFIG_ZONE_DEVICE, which needs a 64-bit vmemmap).
+_ABSENT_ZONE_SUFFIXES: Final = {"x86_64": ("_high",), "x86_32": ("_dma32", "_device")}
 
 
 def _zone_counter_present(name: str, arch: str) -> bool:
     if not name.startswith(("pgalloc_", "allocstall_")):
         return True
-    return not name.endswith(_ABSENT_ZONE_SUFFIX.get(arch, "\0"))
+    return not name.endswith(_ABSENT_ZONE_SUFFIXES.get(arch, ()))
 
 
 @cache
@@ -87,8 +90,10 @@ def node_vmstat(node: Node) -> dict[str, int]:
     k = node.nr_kind_pages
     anon = sum(k[x] for x in LRU_ANON_KINDS)
     file = sum(k[x] for x in LRU_FILE_KINDS)
+    ev = node.vm_events
     state = {
         "nr_free_pages": node.free_pages,
+        "nr_free_pages_blocks": sum(z.nr_free_pages_blocks() for z in node.zones),
         # no active/inactive aging is modelled: every LRU page counts as inactive (docs/fidelity.md)
         "nr_zone_inactive_anon": anon,
         "nr_zone_active_anon": 0,
@@ -109,11 +114,16 @@ def node_vmstat(node: Node) -> dict[str, int]:
         "nr_kernel_misc_reclaimable": 0,
         "nr_page_table_pages": k[PageKind.PAGETABLE],
         "nr_swapcached": 0,
+        # NR_BALLOON_PAGES moves with every page inflated and deflated (mm/balloon_compaction.c
+        # balloon_page_enqueue_one(), balloon_page_list_dequeue()); the model's balloon pages leave
+        # it only by deflation
+        "nr_balloon_pages": ev["balloon_inflate"] - ev["balloon_deflate"],
     }
-    ev = dict(node.vm_events)
+    ev = dict(ev)
     for z in node.zones:
         ev[_PGALLOC_NAME[z.name]] = z.pgalloc
     ev["pgfree"] = node.pgfree
+    ev["thp_fault_alloc"] = node.thp_fault_alloc
     old = node.mode == Mode.V2_6_35
     out = {n: state[n] for n in STATE_ITEMS_2_6_35} if old else state
     get = ev.get

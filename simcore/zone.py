@@ -9,6 +9,7 @@ from simcore.constants import (
     PAGEBLOCK_NR_PAGES,
     PAGEBLOCK_ORDER,
     ZONE_NAMES,
+    MigrateType,
     ZoneType,
 )
 from simcore.kernels.lists import LISTS_PER_ZONE
@@ -120,6 +121,13 @@ class Zone(FreeArea):
 
     def nr_free_per_order(self) -> list[int]:
         return [sum(row) for row in self.free_counts()]
+
+    def nr_free_pages_blocks(self) -> int:
+        """NR_FREE_PAGES_BLOCKS (6.15+): the free pages in blocks of pageblock_order or more, those on
+        the isolate lists aside (mm/page_alloc.c `__add_to_free_list()`, `__del_page_from_free_list()`)."""
+        counts = self.free_counts()
+        orders = range(PAGEBLOCK_ORDER, NR_PAGE_ORDERS)
+        return sum((sum(counts[o]) - counts[o][MigrateType.ISOLATE]) << o for o in orders)
 
     def block_type_counts(self) -> list[int]:
         """Number of pageblocks of each migratetype ("Number of blocks type")."""

@@ -21,14 +21,14 @@ from app.presets import preset_names
 
 #: preset -> (ticks of its own run, frame_hash, digest of the pressure report or None)
 PINNED: dict[str, tuple[int, str, str | None]] = {
-    "compaction-selftest": (14, "e5421f9d85290df58740c3bef8376e42", None),
-    "compaction-vs-lumpy": (210, "b84826510211dea73e2f4d36cc09d0b4", None),
-    "default": (300, "a8d61c2400679650c497121526bfe3d2", None),
-    "desktop-about-to-swap": (600, "649eb363086418a3379271fc7cf29f90", "9ffed243fe85139454915b572cdc80d4"),
-    "embedded-about-to-oom": (500, "8a498ea53ff2f7e7c30398b7e966553c", "abf773c4f6923b8709c758a7455bd390"),
-    "embedded-options": (700, "4bdc7dd2aa9a4dea8f8c6830a15adacd", "5469cb112e8bb9bb5e0b12ce37acee02"),
-    "fragmented-zone": (340, "ee8548b3cab31060eb64c2aec95453d1", None),
-    "oom-score-adj": (400, "ba24f73db2e8aa56464cb1bad225ce07", "23ec22b283604fff753b20b6bc0a76d3"),
+    "compaction-selftest": (14, "50a05b074261173e070e82ee4e76e650", None),
+    "compaction-vs-lumpy": (210, "8a21dfaf91109496f59ee836c9187a65", None),
+    "default": (300, "4a6b658c12e1a62a563b21aacfbfd28f", None),
+    "desktop-about-to-swap": (600, "3a2996ed9036851c2525ffd2925df4a1", "9ffed243fe85139454915b572cdc80d4"),
+    "embedded-about-to-oom": (500, "4629fe0df7a920b8b1e85a12fb160157", "abf773c4f6923b8709c758a7455bd390"),
+    "embedded-options": (700, "ba6b7ebb2587c2ed48ec0c83563f1f7d", "5469cb112e8bb9bb5e0b12ce37acee02"),
+    "fragmented-zone": (340, "cf731f9716f075e617e44ed676626802", None),
+    "oom-score-adj": (400, "4433b3242b1e2fc58562a3fc509e0a78", "23ec22b283604fff753b20b6bc0a76d3"),
 }
 
 

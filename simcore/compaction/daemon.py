@@ -29,6 +29,7 @@ from simcore.compaction.suitable import (
     fragmentation_score_node,
     fragmentation_score_wmark,
 )
+from simcore.tasks import KCOMPACTD0, KSWAPD0
 from simcore.zone import Zone
 
 HPAGE_FRAG_CHECK_INTERVAL_MSEC = 500
@@ -179,9 +180,16 @@ class Kcompactd:
         return fragmentation_score_node(c.node) > fragmentation_score_wmark(c.settings.proactiveness, False)
 
     def on_tick(self) -> None:
+        node = self.c.node
         if self.pending_order:
             order, self.pending_order = self.pending_order, 0
-            self.wakeup(order, self.highest_zoneidx)
+            with node.running(KSWAPD0):  # kswapd wakes kcompactd before it sleeps
+                self.wakeup(order, self.highest_zoneidx)
+        with node.running(KCOMPACTD0):
+            self._work()
+
+    def _work(self) -> None:
+        """`kcompactd()`'s loop for one tick: start work or proactive compaction, then a budget of turns."""
         if self.working is None:
             if self.woken:
                 self._start_work()

@@ -24,6 +24,7 @@ from simcore.constants import PAGEBLOCK_ORDER, Mode
 from simcore.frame import ScannerFrame
 from simcore.page_alloc import AllocContext, KernelHooks
 from simcore.policies import DEFRAG_POLICIES, DefragPolicy, SlowpathStep
+from simcore.tasks import SHELL
 from simcore.zone import Zone
 
 if TYPE_CHECKING:
@@ -211,23 +212,28 @@ class Compaction:
         self.refresh()
         if self.c.blockskip_flush:
             self.flush_skip_bits()
-        run = self.manual
-        if run is not None and self.manual_pace:
-            budget = self.manual_pace
-            while budget > 0 and run is not None:
-                before = run.steps
-                run.advance(budget)
-                budget -= max(run.steps - before, 1)
-                if not run.done:
-                    break
-                self._manual_done(run)
-                run = self.manual if self._start_manual() else None
+        if self.manual is not None and self.manual_pace:
+            with self.node.running(SHELL):  # the writer of compact_memory waits in its write()
+                self._manual_tick(self.manual_pace)
         if self.kcompactd_enabled and self.policy.background:
             self.kcompactd.on_tick()
             if self.kcompactd.run is not None:
                 self.last = self.kcompactd.run
             elif self.kcompactd.last_run is not None and (self.last is None or self.last.done):
                 self.last = self.kcompactd.last_run
+
+    def _manual_tick(self, budget: int) -> None:
+        """A paced manual compaction's turns for one tick (the action's pace, or the scenario's
+        `manual_steps_per_tick`)."""
+        run = self.manual
+        while budget > 0 and run is not None:
+            before = run.steps
+            run.advance(budget)
+            budget -= max(run.steps - before, 1)
+            if not run.done:
+                break
+            self._manual_done(run)
+            run = self.manual if self._start_manual() else None
 
     def flush_skip_bits(self) -> None:
         """`reset_isolation_suitable()` as kswapd calls it before sleeping: once a zone whose direct

@@ -5,7 +5,8 @@ Arguments come in groups (tuples of buffers, see `simcore.node.Node.kernel_state
 * ``pages``: ``(kind, buddy, alloc_order, alloc_stream, alloc_index, pb_mt, pb_zone)``
 * ``lists``: ``(head, count, lru, zstat)`` (`simcore.kernels.lists`, `simcore.kernels.buddy`)
 * ``streams``: ``(arena, start, length, pages)`` (`simcore.owners.StreamStore`)
-* ``counters``: ``(nr_kind_pages, nr_alloc_fast, nstat)``; ``nstat[NS_PGFREE]`` is ``pgfree``
+* ``counters``: ``(nr_kind_pages, nr_alloc_fast, nstat)``; ``nstat[NS_PGFREE]`` is ``pgfree``,
+  ``nstat[NS_THP_FAULT_ALLOC]`` ``thp_fault_alloc``
 * ``zgeo``: ``(zone_start, zone_end)`` per zone
 * ``pref``: per PageKind, the preferred zone (-1: take the full path), the request's migratetype,
   and the low watermark test's threshold (``_watermark[WMARK_LOW] + watermark_boost +
@@ -16,7 +17,7 @@ Streams must have room for what the call appends (`StreamStore.reserve`).
 
 from __future__ import annotations
 
-from simcore.constants import PAGEBLOCK_ORDER
+from simcore.constants import PAGEBLOCK_ORDER, PageKind
 from simcore.jit import Buf, inline_kernel, kernel
 from simcore.kernels.buddy import NZSTAT, ZS_FREE, ZS_PGALLOC, free_one_page, rmqueue_smallest
 
@@ -24,7 +25,11 @@ from simcore.kernels.buddy import NZSTAT, ZS_FREE, ZS_PGALLOC, free_one_page, rm
 FAST_MISS = -2
 #: ``nstat`` entries
 NS_PGFREE = 0
-NNSTAT = 1
+NS_THP_FAULT_ALLOC = 1
+NNSTAT = 2
+#: the transparent huge page class: an order-HPAGE_PMD_ORDER allocation of it is a THP fault
+#: (HPAGE_PMD_ORDER is pageblock_order on x86-64)
+HUGE_KIND = int(PageKind.HUGE)
 #: `run_events` results
 EVENTS_DONE = 0
 EVENTS_MISS = 1
@@ -42,7 +47,7 @@ def alloc_fast(
     kind_b, buddy, alloc_order, alloc_stream, alloc_index, _, _ = pages
     head, count, lru, zstat = lists
     arena, s_start, s_len, s_pages = streams
-    nr_kind_pages, nr_alloc_fast, _ = counters
+    nr_kind_pages, nr_alloc_fast, nstat = counters
     pref_zone, pref_mt, pref_mark = pref
     zi = int(pref_zone[kind])
     if zi < 0:
@@ -65,6 +70,8 @@ def alloc_fast(
     s_pages[sid] += n
     nr_kind_pages[kind] += n
     nr_alloc_fast[order] += 1
+    if kind == HUGE_KIND and order == PAGEBLOCK_ORDER:
+        nstat[NS_THP_FAULT_ALLOC] += 1  # mm/huge_memory.c: THP_FAULT_ALLOC
     return pfn
 
 

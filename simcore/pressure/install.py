@@ -158,7 +158,8 @@ class Pressure(PressureContext):
     def do_madvise(self, a: MadviseAction) -> str:
         t = self._task(a.comm)
         pages = self.tasks.pages(t, "cache") * a.percent // 100
-        done = self.tasks.give_back(t, "cache", pages, a.advice)
+        with self.node.running(self.node.task_of(t.pid)):  # the process calls madvise() itself
+            done = self.tasks.give_back(t, "cache", pages, a.advice)
         t.hold_until["cache"] = self.node.tick + a.hold_ticks
         return f"{a.comm}: MADV_{a.advice.upper()} over {done} pages"
 

@@ -42,7 +42,7 @@ def madv_free(node: Node, src_sid: int, lazy_sid: int, kind: int, pages: int) ->
     done = 0
     while pfns and done < pages:
         done += retype_alloc(node, pfns[-1], kind, lazy_sid)
-    node.vm_events["pglazyfree"] = node.vm_events.get("pglazyfree", 0) + done
+    node.vm_events["pglazyfree"] += done
     return done
 
 

@@ -19,6 +19,7 @@ from simcore.page_alloc import AllocContext
 from simcore.pressure.context import PressureContext
 from simcore.pressure.events import FinishTaskReaping, MarkVictim, OomFail, OomNotify, TaskExit, WakeReaper
 from simcore.pressure.processes import TaskTable
+from simcore.tasks import OOM_REAPER
 
 OOM_SCORE_ADJ_MIN = -1000
 OOM_SCORE_ADJ_MAX = 1000
@@ -60,6 +61,7 @@ class OomKiller:
             for _ in range(self.spec.notifier_pages):
                 if node.alloc_pages(0, PageKind.KERNEL, st.sid) < 0:
                     break
+                node.vm_events["balloon_inflate"] += 1  # balloon_page_enqueue_one()
 
     def totalpages(self) -> int:
         return self.node.managed_pages + self.hub.swap.total
@@ -104,6 +106,7 @@ class OomKiller:
             freed = 0
             while st.pfns and freed < self.spec.notifier_batch:
                 freed += node.free_alloc(st.pfns[-1])
+            node.vm_events["balloon_deflate"] += freed  # balloon_page_list_dequeue(), a page each
             if freed:
                 self.notifier_freed += freed
                 self.hub.emit(OomNotify(node.tick, freed, st.nr_pages), notable=True)
@@ -181,10 +184,11 @@ class OomKiller:
         if not due:
             return
         self.victims = [v for v in self.victims if v.reap_tick > node.tick]
-        for v in due:
-            task = self.tasks.by_pid[v.pid]
-            freed = self.tasks.release(task)
-            task.state = "dead"
-            task.exit_reason = "oom_kill"
-            node.emit(FinishTaskReaping(node.tick, v.pid, freed))
-            hub.emit(TaskExit(node.tick, v.pid, v.comm, "oom_kill", freed), notable=True)
+        with node.running(OOM_REAPER):
+            for v in due:
+                task = self.tasks.by_pid[v.pid]
+                freed = self.tasks.release(task)
+                task.state = "dead"
+                task.exit_reason = "oom_kill"
+                node.emit(FinishTaskReaping(node.tick, v.pid, freed))
+                hub.emit(TaskExit(node.tick, v.pid, v.comm, "oom_kill", freed), notable=True)

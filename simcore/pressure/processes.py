@@ -129,11 +129,12 @@ class TaskTable:
         hub = self.hub
         if tasks is None:
             tasks = self.subscribers(name)
-        tick = hub.node.tick
+        node = hub.node
         for t in tasks:
             hub.delivered[name] = hub.delivered.get(name, 0) + 1
-            hub.emit(PressureNotify(tick, mechanism, level, t.pid, t.comm, reason), notable=True)
-            self.notify(t, name)
+            hub.emit(PressureNotify(node.tick, mechanism, level, t.pid, t.comm, reason), notable=True)
+            with node.running(node.task_of(t.pid)):  # the process handles it (signal, poll wakeup)
+                self.notify(t, name)
 
     def vm_enough_memory(self, t: Task, pages: int) -> bool:
         """`security_vm_enough_memory_mm()`: the registered LSM while active, else
@@ -179,21 +180,27 @@ class TaskTable:
 
     # ------------------------------------------------------------- the tick
     def on_tick(self) -> None:
-        hub = self.hub
-        tick = hub.node.tick
+        node = self.hub.node
+        tick = node.tick
         for t in list(self.tasks):
-            if t.state == "waiting" and tick >= t.next_start:
-                self.start(t)
-            elif t.state == "dead" and t.restart_at >= 0 and tick >= t.restart_at:
+            if t.state == "dead" and t.restart_at >= 0 and tick >= t.restart_at:
                 t.restart_at = -1
                 self.spawn(t.spec, t.generation + 1)
-            if t.state != "running":
                 continue
-            if t.spec.exit_tick is not None and t.generation == 0 and tick >= t.spec.exit_tick:
-                self.exit(t, "exit")
-                continue
-            self.run_pending(t)
-            self.grow(t)
+            with node.running(node.task_of(t.pid)):  # what the process does, it does itself
+                self.run(t, tick)
+
+    def run(self, t: Task, tick: int) -> None:
+        """Task `t`'s tick: start when due, exit when due, give back what it promised, grow."""
+        if t.state == "waiting" and tick >= t.next_start:
+            self.start(t)
+        if t.state != "running":
+            return
+        if t.spec.exit_tick is not None and t.generation == 0 and tick >= t.spec.exit_tick:
+            self.exit(t, "exit")
+            return
+        self.run_pending(t)
+        self.grow(t)
 
     def start(self, t: Task) -> None:
         hub = self.hub

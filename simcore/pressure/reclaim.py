@@ -28,6 +28,7 @@ from simcore.pressure.meminfo import file_lru_pages
 from simcore.pressure.notify.mem_notify import MemNotify
 from simcore.pressure.notify.vmpressure import Vmpressure
 from simcore.pressure.processes import TaskTable
+from simcore.tasks import KSWAPD0
 from simcore.watermarks import ALLOC_WMARK_MIN
 from simcore.zone import WMARK_HIGH, Zone
 
@@ -150,7 +151,7 @@ class Reclaimer:
         ev["pgsteal_" + kind_name] += reclaimed
         ev["pswpout"] += swapped
         if lazy:
-            ev["pglazyfreed"] = ev.get("pglazyfreed", 0) + lazy
+            ev["pglazyfreed"] += lazy
         if direct and hub.current_owner >= 0:
             hub.stall(hub.current_owner, SCAN_STALL_US * scanned + SWAPOUT_STALL_US * swapped)
         return scanned, reclaimed
@@ -274,9 +275,13 @@ class Reclaimer:
             self.kswapd_order = 0
 
     def kswapd_tick(self) -> None:
-        """One tick of `kswapd()` / `balance_pgdat()` with a page budget."""
+        """One tick of `kswapd()` / `balance_pgdat()` with a page budget, run as kswapd0."""
         if not self.kswapd_awake:
             return
+        with self.node.running(KSWAPD0):
+            self._balance_pgdat()
+
+    def _balance_pgdat(self) -> None:
         node = self.node
         if not self.kswapd_running:
             self.kswapd_running = True

@@ -62,8 +62,8 @@ def pressure_report(sim: Simulation) -> dict[str, Any] | None:
         "notifications": dict(sorted(hub.delivered.items())),
         "kills": hub.oom.kills,
         "oom_notifier_freed": hub.oom.notifier_freed,
-        "pglazyfree": node.vm_events.get("pglazyfree", 0),
-        "pglazyfreed": node.vm_events.get("pglazyfreed", 0),
+        "pglazyfree": node.vm_events["pglazyfree"],
+        "pglazyfreed": node.vm_events["pglazyfreed"],
         "overcommit": {
             "mode": oc.mode,
             "CommitLimit_kB": _kb(oc.commit_limit),
