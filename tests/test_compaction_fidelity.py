@@ -15,7 +15,12 @@ from compaction_helpers import compactor, layout_node, manual_run, pattern
 
 from simcore.compaction.control import CompactResult
 from simcore.compaction.events import MmCompactionIsolateMigratepages
-from simcore.compaction.free_scan import isolate_freepages_block, release_freepages, suitable_migration_target
+from simcore.compaction.free_scan import (
+    compaction_alloc_order0,
+    isolate_freepages_block,
+    release_freepages,
+    suitable_migration_target,
+)
 from simcore.constants import PAGEBLOCK_NR_PAGES, PageKind
 from simcore.invariants import check
 
@@ -113,6 +118,29 @@ def test_after_an_isolation_the_free_scanner_looks_a_stride_on_from_the_blocks_l
     block = 4 * PAGEBLOCK_NR_PAGES
     taken, stop = isolate_freepages_block(c, cc, block, block + PAGEBLOCK_NR_PAGES, 4)
     assert taken == 8
-    assert list(cc.freepages[0]) == [block + 4 * i for i in range(8)]
+    # in isolation order from the list's head (the Python list's end: see free_scan.take_isolated)
+    assert list(reversed(cc.freepages[0])) == [block + 4 * i for i in range(8)]
     assert stop == block + 4 * 7 + 1  # enough: it stops right after the last page taken
     check(node)
+
+
+def test_isolated_free_pages_are_handed_out_oldest_first() -> None:
+    # mm/compaction.c (6.9+): isolate_freepages_block() adds each free page at the tail of
+    # cc->freepages[order] (list_add_tail) and compaction_alloc() takes list_first_entry(): FIFO.
+    # Two isolations, 8 pages from the top pageblock, then 8 from the one below: 4 destinations
+    # come from the first 8, lowest first (newest first would take the second block's last 4).
+    node = layout_node(pattern(["k"] * 6 + ["a."] * 2))
+    run = manual_run(compactor(node))
+    c, cc = run.c, run.cc
+    top, below = 7 * PAGEBLOCK_NR_PAGES, 6 * PAGEBLOCK_NR_PAGES
+    cc.nr_migratepages = 8
+    isolate_freepages_block(c, cc, top, top + PAGEBLOCK_NR_PAGES, 1)
+    cc.nr_migratepages = 16
+    isolate_freepages_block(c, cc, below, below + PAGEBLOCK_NR_PAGES, 1)
+    assert cc.nr_freepages == 16
+    starts, lengths, got = compaction_alloc_order0(c, cc, 4)
+    assert got == 4 and list(lengths) == [1] * 4
+    assert list(starts) == [top + 1, top + 3, top + 5, top + 7]
+    # and what is left goes back from the head too: the first block's other 4, then the second's
+    assert [p for p in reversed(cc.freepages[0])] == [top + 9, top + 11, top + 13, top + 15] + [
+        below + 1 + 2 * i for i in range(8)]

@@ -27,7 +27,7 @@ PINNED: dict[str, tuple[int, str, str | None]] = {
     "desktop-about-to-swap": (600, "3a2996ed9036851c2525ffd2925df4a1", "9ffed243fe85139454915b572cdc80d4"),
     "embedded-about-to-oom": (500, "4629fe0df7a920b8b1e85a12fb160157", "abf773c4f6923b8709c758a7455bd390"),
     "embedded-options": (700, "ba6b7ebb2587c2ed48ec0c83563f1f7d", "5469cb112e8bb9bb5e0b12ce37acee02"),
-    "fragmented-zone": (340, "cf731f9716f075e617e44ed676626802", None),
+    "fragmented-zone": (340, "9d51de1c7e246d57f4127b672cda2a81", None),
     "oom-score-adj": (400, "4433b3242b1e2fc58562a3fc509e0a78", "23ec22b283604fff753b20b6bc0a76d3"),
 }
 

@@ -248,9 +248,9 @@ def isolate_freepages_block(
         else:
             kind[h] = ISOLATED_FREE
         if old:
-            freepages[0].extend(range(h, h + n))
+            freepages[0].extend(range(h, h + n))  # 2.6.35: list_add, at the head (the end here)
         else:
-            freepages[o].append(h)
+            freepages[o].insert(0, h)  # 6.9+: list_add_tail (the head is the list's end)
         total += n
         nr_scanned += n - 1
         p = h + n
@@ -296,7 +296,7 @@ def _isolate_free_run(c: Compactor, cc: CompactControl, start: int, end: int, ma
         for o in range(NR_PAGE_ORDERS):
             k = out[OUT_COUNTS + o]
             if k:
-                fp[o].extend(out[at : at + k])
+                fp[o][:0] = out[at : at + k][::-1]  # list_add_tail each: the head is the end
                 at += k
         cc.nr_freepages += total
         node.vm_events["compact_isolated"] += total
@@ -362,10 +362,12 @@ def take_isolated(
     fp: list[list[int]], need: int, starts: list[int] | array[int], lengths: list[int] | array[int]
 ) -> int:
     """Up to `need` order-0 destinations from the isolated lists ``fp``, as that many
-    `compaction_alloc()` calls would choose them: the smallest order first, the last isolated
-    block first, a block larger than what is left split with its unused part going back on the
-    lists in buddy-aligned pieces. They are added as runs of pages (``lengths[i]`` pages from
-    ``starts[i]`` on). Returns how many are still needed (the lists ran dry)."""
+    `compaction_alloc()` calls would choose them: the smallest order first, each list from its head
+    (a Python list's END is the kernel list's head: isolation adds at the tail, so the oldest block
+    comes first, FIFO; split remainders and compaction_free() add at the head), a block larger than
+    what is left split with its unused part going back on the lists in buddy-aligned pieces. They
+    are added as runs of pages (``lengths[i]`` pages from ``starts[i]`` on). Returns how many are
+    still needed (the lists ran dry)."""
     for o in range(NR_PAGE_ORDERS):
         lst = fp[o]
         if not lst:
@@ -374,7 +376,7 @@ def take_isolated(
             k = len(lst)
             if need < k:  # (a conditional: min() parses its arguments, and this runs every turn)
                 k = need
-            starts.extend(lst[-k:])
+            starts.extend(lst[: -k - 1 : -1])  # head (the end) first
             lengths.extend(_ONES[:k])
             del lst[-k:]
             need -= k
@@ -437,7 +439,7 @@ def release_freepages(c: Compactor, cc: CompactControl) -> int:
     for order in range(NR_PAGE_ORDERS):
         lst = cc.freepages[order]
         fill = c.free_fill[order]
-        for pfn in lst:
+        for pfn in reversed(lst):  # list_for_each_entry: from the head
             kind[pfn : pfn + (1 << order)] = fill
             zone.free_one_page(pfn, order)
             highest = max(highest, pfn)
