@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -10,6 +11,9 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.responses import Response
+from starlette.types import Scope
 
 from app.http_headers import HostAllowlist, SecurityHeaders
 from app.hub import Hub
@@ -35,6 +39,17 @@ def package_dir(package: str) -> Path:
     return root
 
 
+class PageFiles(StaticFiles):
+    """The page's own scripts and styles: revalidated on every load (their ETag makes that a 304),
+    so that after an update a page never mixes old and new modules."""
+
+    def file_response(self, full_path: str | os.PathLike[str], stat_result: os.stat_result, scope: Scope,
+                      status_code: int = 200) -> Response:
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        response.headers.setdefault("Cache-Control", "no-cache")
+        return response
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings if settings is not None else Settings()
     hub = Hub(settings)
@@ -58,5 +73,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(CaptureRawSend)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(HostAllowlist, allowed=list(settings.allowed_hosts))
-    app.mount("/static", StaticFiles(directory=str(package_dir(STATIC_PACKAGE))), name="static")
+    # pages, JSON and the page's files gzipped for clients that accept it (plotly.js comes gzipped
+    # already, compressed once per process: responses with a Content-Encoding pass through)
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.mount("/static", PageFiles(directory=str(package_dir(STATIC_PACKAGE))), name="static")
     return app
