@@ -89,6 +89,7 @@ class App {
   onClose(code, text) {
     this.state.connected = false;
     this.state.closed = { code, text };
+    disableControls(true); // nothing to drive any more (a refused link, "server full", a restart)
     this.setConn(code === 1000 ? "closed" : "disconnected", "conn-bad");
     this.showError(code === 1008 ? text : `${text}. Reload the page to start again.`);
   }

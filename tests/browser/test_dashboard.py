@@ -222,6 +222,9 @@ def test_bad_link_shows_a_readable_error(open_page: OpenPage) -> None:
     assert st["closed"]["code"] == 1008
     w.page.wait_for_selector("#error-banner", state="visible")
     assert "session: no such session" in w.page.inner_text("#error-text")
+    # the controls say so too: nothing is left to drive
+    for sel in ("#btn-play", "#btn-compact", "#btn-copy", "#alloc-form button"):
+        assert w.page.is_disabled(sel), sel
     assert not w.page_errors, w.page_errors
 
 
