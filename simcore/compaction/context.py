@@ -9,7 +9,6 @@ from typing import cast
 
 import numpy as np
 
-from simcore.buddy import FreeList
 from simcore.constants import (
     CLASS_INFO,
     NR_PAGE_ORDERS,
@@ -20,7 +19,6 @@ from simcore.constants import (
 )
 from simcore.frame import SkipReason
 from simcore.kernels.compact import OUT_LEN
-from simcore.kernels.lists import list_del_many
 from simcore.node import Node
 
 #: 1 where a page kind may be isolated for migration (PageLRU or __PageMovable).
@@ -93,16 +91,11 @@ class Compactor:
         self._ok_key: tuple[int, int] = (-1, -2)
         self._ok_lo = self._ok_hi = 0
         self._ok: tuple[array[int], array[int], list[int]] = (array("q"), array("q", [0]), [0])
-        #: for the current `isolatable` window, one byte per head: 1 if it is an order-0 page
-        self.isolatable_order0 = b""
         self._free_epoch = -1
         self._free_lo = self._free_hi = 0
         self._free: tuple[array[int], array[int], list[int]] = (array("q"), array("q", [0]), [0])
         self._free_orders: np.ndarray = np.zeros(0, dtype=np.int64)
         self._free_orders_list: list[int] | None = None
-        #: the heads of the current free_candidates window by order: (order, the heads of that order,
-        #: cnt) where cnt[i] is how many of them come before the window's i-th head
-        self.free_by_order: list[tuple[int, array[int], array[int]]] = []
 
     def __getstate__(self) -> dict[str, object]:
         """For copies (keyframes): the numpy views are rebuilt over the copy's own page arrays (a
@@ -206,8 +199,6 @@ class Compactor:
             # bounds[k]: index of the first head of the window's k-th pageblock
             bounds = np.searchsorted(hk, np.arange(block_start, w1 + 1, PAGEBLOCK_NR_PAGES)).tolist()
             heads, cum = array("q", hk.astype(np.int64).tobytes()), array("q", c.tobytes())
-            # one byte per head: 1 for an order-0 page (see `isolatable_order0`)
-            self.isolatable_order0 = (orders[ok] == 0).tobytes()
             self._ok = (heads, cum, bounds)
             self._ok_key = (self.epoch, order)
             self._ok_lo, self._ok_hi = block_start, w1
@@ -235,24 +226,11 @@ class Compactor:
             bounds = np.searchsorted(rel, np.arange(0, block_end - w0 + 1, PAGEBLOCK_NR_PAGES)).tolist()
             h = rel + w0
             # typed arrays: the scanner bisects them and reads a few entries a turn, so most heads
-            # never become Python ints (the ones it takes come from the per-order lists below)
+            # never become Python ints
             heads, cum = array("q", h.astype(np.int64).tobytes()), array("q", c.tobytes())
             self._free = (heads, cum, bounds)
             self._free_orders = o
             self._free_orders_list = None
-            by_order = []
-            codes = seg[rel]  # order + 1, one byte each
-            for k in range(int(codes.max()) if len(rel) else 0):
-                mine = (codes == k + 1).nonzero()[0]
-                if not len(mine):
-                    continue
-                # how many of the window's heads before index i are of order k: cnt[i] (each of
-                # them adds one from the index after it on)
-                cnt = np.repeat(
-                    np.arange(len(mine) + 1, dtype=np.int64), np.diff(mine, prepend=-1, append=len(rel))
-                )
-                by_order.append((k, array("q", h.take(mine).tobytes()), array("q", cnt.tobytes())))
-            self.free_by_order = by_order
             self._free_epoch = self.epoch
             self._free_lo, self._free_hi = w0, block_end
         k = (block_start - self._free_lo) >> PAGEBLOCK_ORDER
@@ -269,19 +247,6 @@ class Compactor:
         """A pageblock was searched out of order (`fast_isolate_freepages`): look at the free
         blocks again when the walk gets there."""
         self._free_epoch = -1
-
-    def take_off_lists(
-        self, lists: list[FreeList], mt: int, order: int, pfns: list[int] | array[int] | np.ndarray
-    ) -> None:
-        """Take free blocks of one order off the free list ``lists[order]`` of type `mt` (each must
-        be on it, its buddy byte already cleared), in turn."""
-        lst = lists[order]
-        fl = lst.fl
-        if len(pfns) < 8:
-            for pfn in pfns:
-                lst.pop(int(pfn))
-        else:
-            list_del_many(fl.head, fl.count, fl.lru, lst.li, np.asarray(pfns, dtype=np.int64))
 
     def new_epoch(self) -> None:
         """Start a burst of steps: the page arrays may have changed since the last one."""

@@ -66,13 +66,6 @@ def list_pop(head: Buf, count: Buf, lru: Buf, li: int) -> int:
 
 
 @kernel
-def list_del_many(head: Buf, count: Buf, lru: Buf, li: int, pfns: Buf) -> None:
-    """Take each of `pfns` (all on list `li`) off it, in turn."""
-    for i in range(len(pfns)):
-        list_del(head, count, lru, li, pfns[i])
-
-
-@kernel
 def list_items(head: Buf, count: Buf, lru: Buf, li: int, out: Buf) -> int:
     """Write the list's pfns into `out`, oldest (tail) first, newest (head) last; return how many."""
     h = head[li]
